@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: MIT
+# inforeg - top-level build. `make` builds everything under build/; `make run` starts
+# the daemon in the foreground; `make test` builds and runs every test.
+#
+# Variables: V=1 (verbose), SAN=address,undefined | SAN=thread (sanitized tests,
+# built into build-san-*/), PREFIX (install), CC, BPF_CLANG.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+CC        ?= gcc
+BPF_CLANG ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(SAN),)
+B := build
+SANFLAGS :=
+else
+B := build-san-$(subst $(comma),-,$(SAN))
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer
+ifeq ($(SAN),thread)
+CC := clang
+endif
+endif
+comma := ,
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2)
+endif
+
+DEPS_STAMP := $(B)/.deps-ok
+CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
+	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
+	-Iinclude -Ishm -Idaemon -Iapi -I$(B)/kernel -I/usr/include/lua5.4
+CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -llua5.4 -lpthread -lm
+
+SHM_SRCS    := $(sort $(wildcard shm/*.c))
+CLI_SRCS    := daemon/cli.c
+DAEMON_SRCS := $(sort $(filter-out $(CLI_SRCS),$(wildcard daemon/*.c)) $(wildcard api/*.c))
+BPF_SRCS    := $(sort $(wildcard kernel/*.bpf.c))
+SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
+TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
+BENCH_SRCS  := $(sort $(wildcard bench/*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+SHM_OBJS    := $(call obj,$(SHM_SRCS))
+DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
+# every daemon object but main(), for tests that drive collectors and the API directly
+DAEMON_LIB_OBJS := $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJS))
+TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+
+BINS := $(B)/bin/inforegd $(B)/bin/inforeg
+LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
+all: $(BINS) $(LIBS) $(B)/inforeg.pc
+tests: $(TESTS)
+benches: $(BENCHES)
+
+.PHONY: all deps run test tests benches bench install clean check-format
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/debian-packages.txt scripts/install-deps.sh
+	$(Q)scripts/install-deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+
+# Everything compiled needs the packages; order-only so a new stamp rebuilds nothing.
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# ---- eBPF: vmlinux.h from the running kernel's BTF, .bpf.c -> .bpf.o -> .skel.h ----
+$(B)/kernel/vmlinux.h: | $(DEPS_STAMP)
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)if [ -r /sys/kernel/btf/vmlinux ]; then \
+		$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@; \
+	else \
+		echo "no /sys/kernel/btf/vmlinux: using kernel/vmlinux_fallback_$(ARCH).h" >&2; \
+		cp kernel/vmlinux_fallback_$(ARCH).h $@; \
+	fi
+
+$(B)/kernel/%.bpf.o: kernel/%.bpf.c $(wildcard kernel/*.h) $(B)/kernel/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)$(BPF_CLANG) -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Ikernel -I$(B)/kernel -c $< -o $@
+
+$(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(DAEMON_OBJS): | $(SKELS)
+
+# ---- libraries and programs ----
+$(B)/lib/libinforeg.a: $(SHM_OBJS)
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D) && rm -f $@ && ar rcs $@ $^
+
+$(B)/lib/libinforeg.so: $(SHM_OBJS) shm/libinforeg.map
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared -Wl,-soname,libinforeg.so.0 -Wl,--version-script=shm/libinforeg.map \
+		$(LDFLAGS_ALL) -o $@ $(SHM_OBJS) -lpthread
+
+$(B)/inforeg.pc: Makefile
+	$(Q)mkdir -p $(@D)
+	$(Q)printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: inforeg\nDescription: inforeg node information registry client\nVersion: %s\nLibs: -L$${libdir} -linforeg\nLibs.private: -lpthread\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' '$(VERSION)' > $@
+
+$(B)/bin/inforegd: $(DAEMON_OBJS) $(B)/lib/libinforeg.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(DAEMON_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+$(B)/bin/inforeg: $(call obj,$(CLI_SRCS)) $(B)/lib/libinforeg.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -lpthread -lm
+
+# Tests and benches link the client library and every daemon object but main().
+$(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+# ---- the two commands ----
+SHM ?= inforeg
+run: all
+	$(B)/bin/inforegd --shm $(SHM) $(RUNFLAGS)
+
+# Runs every test (unit, stress, integration; sanitizer builds of the unit and
+# stress tests) and ends with "N passed, N failed, N skipped".
+test: all tests
+ifeq ($(SAN),)
+	$(Q)$(MAKE) --no-print-directory SAN=address,undefined tests
+	$(Q)$(MAKE) --no-print-directory SAN=thread tests
+endif
+	$(Q)tests/run.sh $(B)
+
+bench: all benches
+	$(Q)bench/run.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(B)/lib/libinforeg.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(B)/lib/libinforeg.so $(DESTDIR)$(PREFIX)/lib/libinforeg.so.0
+	ln -sf libinforeg.so.0 $(DESTDIR)$(PREFIX)/lib/libinforeg.so
+	install -m 0644 include/inforeg.h include/inforeg_layout.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(B)/inforeg.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+check-format:
+	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) include/*.h
+
+clean:
+	rm -rf build build-san-*
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

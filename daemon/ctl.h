@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl.h - the daemon's control path: how writers outside the tick (the REST server's
+ * threads, the config loader) ask the main loop for changes.
+ *
+ * Every request is validated at once, in the caller's thread, so that a REST client
+ * gets its 400 with the reason; accepted changes are queued and applied by the main
+ * loop at the start of its next tick (data flows one way: nothing writes the ring
+ * but the main loop). All functions here are thread-safe.
+ */
+#ifndef INFOREGD_CTL_H
+#define INFOREGD_CTL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- per-task CPU watches (served by the eBPF task collector) ---------- */
+
+enum watch_kind { WATCH_PID = 1, WATCH_COMM = 2, WATCH_CGROUP = 3 };
+
+#define WATCH_NAME_MAX 48
+#define WATCH_MAX 64
+
+struct watch_spec {
+	char name[WATCH_NAME_MAX]; /* [a-z0-9_.-]+, used as the label value watch="NAME" */
+	enum watch_kind kind;
+	pid_t pid;                 /* WATCH_PID: the task group (process) id */
+	char comm[16];             /* WATCH_COMM: exact command name (task->comm, 15 chars max) */
+	char cgroup[256];          /* WATCH_CGROUP: v2 path, absolute or relative to the v2 mount */
+};
+
+/*
+ * Parses "pid:1234", "comm:python3" or "cgroup:/sys/fs/cgroup/unified/x" for watch
+ * NAME. Returns 0, or -EINVAL with a message in ERR.
+ */
+int watch_spec_parse(const char *name, const char *spec, struct watch_spec *out, char *err,
+		     size_t errlen);
+
+/*
+ * Queues a watch for the next tick. Returns 0, -EEXIST (name taken), -ENOSPC (WATCH_MAX),
+ * -EOPNOTSUPP (eBPF task collector off; ERR says why), -EINVAL (ERR says why).
+ */
+int ctl_watch_add(const struct watch_spec *w, char *err, size_t errlen);
+/* Queues the removal of watch NAME. Returns 0 or -ENOENT. */
+int ctl_watch_del(const char *name);
+/* Copies up to N current (accepted) watches into OUT; returns how many exist. */
+int ctl_watch_list(struct watch_spec *out, int n);
+
+#endif /* INFOREGD_CTL_H */

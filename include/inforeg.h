@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inforeg.h - libinforeg, the client library of the inforeg node information registry.
+ *
+ * A co-located process opens the registry by its shm name, looks series up by name
+ * once, then reads the latest value or a whole consistent sample with no system call
+ * (the object is mapped read-only; every read is a seqlock-validated copy). History is
+ * iterated from the ring; a reader can sleep until the next sample on a shared futex.
+ *
+ * Conventions:
+ *  - Functions returning int return >= 0 on success and -errno on failure.
+ *  - inforeg_open() returns NULL and sets errno.  inforeg_close(NULL) is a no-op.
+ *  - Series handles (>= 0, from inforeg_lookup()) stay valid across writer restarts
+ *    and layout changes: the library re-maps a retired object by itself and re-binds
+ *    every handle by name. A handle whose series disappeared reads -ENOENT.
+ *  - One inforeg_reader may be shared by any number of threads.
+ *
+ * Example:
+ *   struct inforeg_reader *r = inforeg_open("inforeg", 0);
+ *   int h = inforeg_lookup(r, "cpu.usage");
+ *   double v;
+ *   if (inforeg_read_latest(r, h, &v, NULL) == 0)
+ *           printf("cpu.usage %.1f%%\n", v);
+ *   inforeg_close(r);
+ */
+#ifndef INFOREG_H
+#define INFOREG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <inforeg_layout.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INFOREG_VERSION "0.1.0"
+#define INFOREG_DEFAULT_SHM "inforeg"
+
+struct inforeg_reader;
+
+/* Metadata of one sample. */
+struct inforeg_meta {
+	uint64_t seq;          /* position of the sample in the ring (free-running) */
+	uint64_t realtime_ns;  /* CLOCK_REALTIME when it was taken */
+	uint64_t monotonic_ns; /* CLOCK_MONOTONIC when it was taken */
+	uint64_t generation;   /* the writer's generation id */
+};
+
+/* Description of one series (copied from the directory). */
+struct inforeg_series_info {
+	char name[INFOREG_NAME_MAX];
+	char unit[INFOREG_UNIT_MAX];
+	char help[INFOREG_HELP_MAX];
+	uint32_t kind; /* enum inforeg_kind */
+};
+
+/* inforeg_open() flags */
+#define INFOREG_OPEN_NOREOPEN 1u /* never re-open a retired object by itself */
+
+/*
+ * Opens the registry /dev/shm/NAME (NULL: "inforeg") read-only and validates its
+ * header. Returns NULL and sets errno: ENOENT (no daemon), EPROTO (bad magic or
+ * layout version), EACCES, ENOMEM.
+ */
+struct inforeg_reader *inforeg_open(const char *name, unsigned flags);
+void inforeg_close(struct inforeg_reader *r);
+
+/* Returns a handle >= 0 for the series named exactly NAME (labels included), or -ENOENT. */
+int inforeg_lookup(struct inforeg_reader *r, const char *name);
+
+/* Number of series in the current directory, and a copy of entry IDX (0..count-1). */
+int inforeg_series_count(struct inforeg_reader *r);
+int inforeg_series_get(struct inforeg_reader *r, int idx, struct inforeg_series_info *out);
+/* Directory index of handle H in the current mapping (for inforeg_read_sample arrays), or -ENOENT. */
+int inforeg_handle_index(struct inforeg_reader *r, int h);
+
+/*
+ * Latest value of series H. META may be NULL. Returns 0, -EAGAIN if nothing was
+ * published yet, -ENOENT for an unknown handle, -ESTALE if the writer retired the
+ * object and no successor could be opened (the last value is still returned).
+ * No system call in the common case.
+ */
+int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct inforeg_meta *meta);
+
+/*
+ * Copies the latest complete sample: up to N values (directory order) into VALUES.
+ * Returns the number of series in the sample (may exceed N), or -errno as above.
+ */
+int inforeg_read_sample(struct inforeg_reader *r, double *values, size_t n, struct inforeg_meta *meta);
+
+/*
+ * Zero-copy view of the latest sample: VIEW points into the mapping, valid until
+ * inforeg_view_valid() says otherwise. Copy what you need, then check validity:
+ *   inforeg_view_latest(r, &v);  x = inforeg_view_value(&v, idx);  if (inforeg_view_valid(&v)) use x;
+ */
+struct inforeg_view {
+	const void *slot;
+	uint64_t seq_word; /* the slot's seqlock word when the view was taken */
+	uint32_t count;
+	struct inforeg_meta meta;
+};
+int inforeg_view_latest(struct inforeg_reader *r, struct inforeg_view *view);
+double inforeg_view_value(const struct inforeg_view *view, uint32_t idx);
+int inforeg_view_valid(const struct inforeg_view *view); /* 1 if nothing overwrote it */
+
+/*
+ * History: copies, for series H, samples with seq >= SINCE_SEQ (0: oldest still in the
+ * ring) into VALUES/METAS (either may be NULL), at most N. Returns the number copied;
+ * samples overwritten during the copy are skipped. *NEXT_SEQ (may be NULL) receives
+ * the seq to pass next time.
+ */
+int inforeg_read_history(struct inforeg_reader *r, int h, uint64_t since_seq, double *values,
+			 struct inforeg_meta *metas, size_t n, uint64_t *next_seq);
+/* First seq in the ring whose realtime timestamp is >= REALTIME_NS (for time-based history). */
+uint64_t inforeg_seq_at_time(struct inforeg_reader *r, uint64_t realtime_ns);
+/* Sequence of the latest complete sample + 1 (0 when empty). */
+uint64_t inforeg_head(struct inforeg_reader *r);
+
+/*
+ * Sleeps until a sample with seq >= AFTER_SEQ + 1 is published (AFTER_SEQ: a seq you
+ * have), the object is retired, or TIMEOUT_MS passes (-1: forever). Uses a shared
+ * futex; no polling. Returns 0 when a new sample is there, -ETIMEDOUT, -EINTR.
+ */
+int inforeg_wait(struct inforeg_reader *r, uint64_t after_seq, int timeout_ms);
+
+/* Writer facts. */
+uint64_t inforeg_generation(struct inforeg_reader *r);
+uint64_t inforeg_period_ns(struct inforeg_reader *r);
+uint32_t inforeg_writer_pid(struct inforeg_reader *r);
+uint64_t inforeg_start_realtime_ns(struct inforeg_reader *r);
+uint32_t inforeg_capacity(struct inforeg_reader *r);
+uint64_t inforeg_dropped(struct inforeg_reader *r);
+/* Number of times this reader followed the writer to a new object (restart or new layout). */
+uint64_t inforeg_reopens(struct inforeg_reader *r);
+
+/*
+ * Age of the latest sample in periods (CLOCK_MONOTONIC). inforeg_is_stale() returns 1
+ * when the latest sample is older than N periods (or none exists), 0 otherwise.
+ */
+double inforeg_age_periods(struct inforeg_reader *r);
+int inforeg_is_stale(struct inforeg_reader *r, unsigned n_periods);
+
+/*
+ * Checks for retirement now and follows the writer to its new object. Returns 0 when
+ * nothing changed, INFOREG_CHANGED_* flags otherwise, or -errno (-ESTALE: retired, no successor).
+ */
+#define INFOREG_CHANGED_GENERATION 1 /* the writer restarted */
+#define INFOREG_CHANGED_LAYOUT 2     /* the series set changed */
+int inforeg_refresh(struct inforeg_reader *r);
+
+/* Copies document ID (enum inforeg_doc_id) into BUF (NUL-terminated). Returns its length or -errno (-E2BIG, -EAGAIN if empty). */
+int inforeg_doc_read(struct inforeg_reader *r, unsigned id, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* INFOREG_H */
