@@ -16,11 +16,12 @@ BPF_CLANG ?= clang
 BPFTOOL   ?= bpftool
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
+BUILD ?= build
 ifeq ($(SAN),)
-B := build
+B := $(BUILD)
 SANFLAGS :=
 else
-B := build-san-$(subst $(comma),-,$(SAN))
+B := $(BUILD)-san-$(subst $(comma),-,$(SAN))
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer
 ifeq ($(SAN),thread)
 CC := clang
@@ -49,7 +50,10 @@ CLI_SRCS    := daemon/cli.c
 DAEMON_SRCS := $(sort $(filter-out $(CLI_SRCS),$(wildcard daemon/*.c)) $(wildcard api/*.c))
 BPF_SRCS    := $(sort $(wildcard kernel/*.bpf.c))
 SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
+# tests/test_*.c: unit and stress tests, also built under sanitizers;
+# tests/it_*.c: integration programs (real daemon), normal build only.
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
+IT_SRCS     := $(sort $(wildcard tests/it_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -58,12 +62,13 @@ DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 # every daemon object but main(), for tests that drive collectors and the API directly
 DAEMON_LIB_OBJS := $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJS))
 TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 BINS := $(B)/bin/inforegd $(B)/bin/inforeg
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
-tests: $(TESTS)
+tests: $(TESTS) $(if $(SAN),,$(ITESTS))
 benches: $(BENCHES)
 
 .PHONY: all deps run test tests benches bench install clean check-format
@@ -147,8 +152,8 @@ run: all
 # stress tests) and ends with "N passed, N failed, N skipped".
 test: all tests
 ifeq ($(SAN),)
-	$(Q)$(MAKE) --no-print-directory SAN=address,undefined tests
-	$(Q)$(MAKE) --no-print-directory SAN=thread tests
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests
 endif
 	$(Q)tests/run.sh $(B)
 
@@ -168,6 +173,6 @@ check-format:
 	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) include/*.h
 
 clean:
-	rm -rf build build-san-*
+	rm -rf $(BUILD) $(BUILD)-san-*
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
