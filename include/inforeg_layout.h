@@ -108,7 +108,8 @@ struct inforeg_shm_header {
 	uint64_t ring_offset;
 	uint64_t total_size;
 	uint64_t layout_serial; /* bumps each time this daemon republishes a new series set */
-	uint8_t reserved0[152];
+	uint64_t first_pos;     /* position of the first sample ever written (normally 0) */
+	uint8_t reserved0[144];
 
 	/* --- written by the writer at every publish; its own cache line --- */
 	INFOREG_ATOMIC(uint64_t) head;    /* next position to write; latest complete is head-1 */

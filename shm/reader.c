@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reader.c - libinforeg: the client side of the registry (include/inforeg.h).
+ *
+ * A reader holds the current mapping (struct mapping) behind one atomic pointer.
+ * Reads load that pointer, check the retired flag (same cache line as head) and run
+ * the ring protocol: no lock, no system call. When the writer retires the object
+ * (restart, new series set), the first reader thread to notice takes the reader's
+ * mutex, maps the successor, re-binds every handle by name into a new mapping and
+ * publishes it with a store-release; the old mapping stays mapped until
+ * inforeg_close() because other threads may still be reading it. Retirements are
+ * rare (daemon restarts, layout changes), so that costs little.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inforeg.h"
+#include "object.h"
+#include "ring.h"
+
+#define HANDLE_MAX 4096
+#define REOPEN_RETRY_NS 50000000ull /* a retired object with no successor: retry every 50 ms */
+
+struct mapping {
+	struct shm_object obj;
+	dev_t dev;
+	ino_t ino;
+	struct mapping *older; /* retired mappings, unmapped at close */
+	INFOREG_ATOMIC(int32_t) hidx[HANDLE_MAX]; /* handle -> directory index, -1: absent */
+};
+
+struct inforeg_reader {
+	_Atomic(struct mapping *) cur; /* store-release in follow(), load-acquire in readers */
+	pthread_mutex_t lock;          /* lookups and re-opens */
+	char name[256];
+	unsigned flags;
+	INFOREG_ATOMIC(int) nhandles;  /* store-release after hname[h] is set */
+	char *hname[HANDLE_MAX];
+	INFOREG_ATOMIC(uint64_t) reopens;
+	INFOREG_ATOMIC(uint64_t) next_try_ns; /* rate limit for a successor-less retired object */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int dir_find(const struct inforeg_shm_header *h, const char *name)
+{
+	const struct inforeg_series_desc *d = ring_dir(h);
+	for (uint32_t i = 0; i < h->series_count; i++)
+		if (strncmp(d[i].name, name, INFOREG_NAME_MAX) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+static struct mapping *mapping_open(const char *name, int *err)
+{
+	struct mapping *m = calloc(1, sizeof(*m));
+	if (!m) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = shm_object_map_ro(name, &m->obj, &m->dev, &m->ino);
+	if (*err) {
+		free(m);
+		return NULL;
+	}
+	for (int i = 0; i < HANDLE_MAX; i++)
+		atomic_store_explicit(&m->hidx[i], -1, memory_order_relaxed);
+	return m;
+}
+
+static inline int is_retired(const struct mapping *m)
+{
+	return atomic_load_explicit(&m->obj.hdr->flags, memory_order_acquire) & INFOREG_F_RETIRED;
+}
+
+struct inforeg_reader *inforeg_open(const char *name, unsigned flags)
+{
+	if (!name)
+		name = INFOREG_DEFAULT_SHM;
+	if (strlen(name) >= sizeof(((struct inforeg_reader *)0)->name)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	struct inforeg_reader *r = calloc(1, sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	int err;
+	struct mapping *m = mapping_open(name, &err);
+	if (!m) {
+		free(r);
+		errno = -err;
+		return NULL;
+	}
+	strcpy(r->name, name);
+	r->flags = flags;
+	pthread_mutex_init(&r->lock, NULL);
+	atomic_store_explicit(&r->cur, m, memory_order_release);
+	return r;
+}
+
+void inforeg_close(struct inforeg_reader *r)
+{
+	if (!r)
+		return;
+	struct mapping *m = atomic_load_explicit(&r->cur, memory_order_acquire);
+	while (m) {
+		struct mapping *o = m->older;
+		shm_object_unmap(&m->obj);
+		free(m);
+		m = o;
+	}
+	int n = atomic_load_explicit(&r->nhandles, memory_order_acquire);
+	for (int i = 0; i < n; i++)
+		free(r->hname[i]);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/*
+ * Follows the writer from retired mapping OLD to the object now at the name.
+ * Returns INFOREG_CHANGED_* (> 0), 0 if someone else already did, or -ESTALE when
+ * there is no successor yet (rate-limited so a dead writer costs no syscall per read).
+ */
+static int follow(struct inforeg_reader *r, struct mapping *old)
+{
+	if (r->flags & INFOREG_OPEN_NOREOPEN)
+		return -ESTALE;
+	uint64_t now = mono_ns();
+	if (now < atomic_load_explicit(&r->next_try_ns, memory_order_relaxed))
+		return -ESTALE;
+	pthread_mutex_lock(&r->lock);
+	int ret;
+	if (atomic_load_explicit(&r->cur, memory_order_relaxed) != old) {
+		ret = 0; /* another thread moved on already */
+		goto out;
+	}
+	int err;
+	struct mapping *m = mapping_open(r->name, &err);
+	if (!m || (m->dev == old->dev && m->ino == old->ino) || is_retired(m)) {
+		if (m) {
+			shm_object_unmap(&m->obj);
+			free(m);
+		}
+		atomic_store_explicit(&r->next_try_ns, now + REOPEN_RETRY_NS, memory_order_relaxed);
+		ret = -ESTALE;
+		goto out;
+	}
+	int n = atomic_load_explicit(&r->nhandles, memory_order_relaxed);
+	for (int i = 0; i < n; i++) {
+		int idx = dir_find(m->obj.hdr, r->hname[i]);
+		atomic_store_explicit(&m->hidx[i], idx >= 0 ? idx : -1, memory_order_relaxed);
+	}
+	ret = 0;
+	if (m->obj.hdr->generation != old->obj.hdr->generation)
+		ret |= INFOREG_CHANGED_GENERATION;
+	if (m->obj.hdr->layout_serial != old->obj.hdr->layout_serial ||
+	    ret & INFOREG_CHANGED_GENERATION)
+		ret |= INFOREG_CHANGED_LAYOUT;
+	m->older = old;
+	atomic_fetch_add_explicit(&r->reopens, 1, memory_order_relaxed);
+	/* pairs with the load-acquire in current(): hidx[] and the mapping are complete */
+	atomic_store_explicit(&r->cur, m, memory_order_release);
+out:
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+/* The mapping to read, following a retirement first. *STALE is set when retired
+ * without a successor (the old mapping is still returned: its data stays valid). */
+static inline struct mapping *current(struct inforeg_reader *r, int *stale)
+{
+	struct mapping *m = atomic_load_explicit(&r->cur, memory_order_acquire);
+	*stale = 0;
+	if (__builtin_expect(is_retired(m), 0)) {
+		if (follow(r, m) < 0)
+			*stale = 1;
+		m = atomic_load_explicit(&r->cur, memory_order_acquire);
+	}
+	return m;
+}
+
+int inforeg_refresh(struct inforeg_reader *r)
+{
+	struct mapping *m = atomic_load_explicit(&r->cur, memory_order_acquire);
+	if (!is_retired(m))
+		return 0;
+	atomic_store_explicit(&r->next_try_ns, 0, memory_order_relaxed);
+	return follow(r, m);
+}
+
+int inforeg_lookup(struct inforeg_reader *r, const char *name)
+{
+	if (!r || !name)
+		return -EINVAL;
+	int stale;
+	struct mapping *m = current(r, &stale);
+	pthread_mutex_lock(&r->lock);
+	m = atomic_load_explicit(&r->cur, memory_order_relaxed);
+	int n = atomic_load_explicit(&r->nhandles, memory_order_relaxed), ret;
+	for (int i = 0; i < n; i++)
+		if (strcmp(r->hname[i], name) == 0) {
+			ret = atomic_load_explicit(&m->hidx[i], memory_order_relaxed) >= 0 ? i : -ENOENT;
+			goto out;
+		}
+	int idx = dir_find(m->obj.hdr, name);
+	if (idx < 0) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (n >= HANDLE_MAX) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	r->hname[n] = strdup(name);
+	if (!r->hname[n]) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	atomic_store_explicit(&m->hidx[n], idx, memory_order_relaxed);
+	/* pairs with the load-acquire of nhandles in the read path */
+	atomic_store_explicit(&r->nhandles, n + 1, memory_order_release);
+	ret = n;
+out:
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+static inline int handle_index(struct inforeg_reader *r, struct mapping *m, int h)
+{
+	if ((unsigned)h >= (unsigned)atomic_load_explicit(&r->nhandles, memory_order_acquire))
+		return -ENOENT;
+	int idx = atomic_load_explicit(&m->hidx[h], memory_order_relaxed);
+	return idx >= 0 ? idx : -ENOENT;
+}
+
+int inforeg_handle_index(struct inforeg_reader *r, int h)
+{
+	int stale;
+	return handle_index(r, current(r, &stale), h);
+}
+
+int inforeg_series_count(struct inforeg_reader *r)
+{
+	int stale;
+	return (int)current(r, &stale)->obj.hdr->series_count;
+}
+
+int inforeg_series_get(struct inforeg_reader *r, int idx, struct inforeg_series_info *out)
+{
+	int stale;
+	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
+	if (idx < 0 || (uint32_t)idx >= h->series_count)
+		return -ENOENT;
+	const struct inforeg_series_desc *d = &ring_dir(h)[idx];
+	memcpy(out->name, d->name, sizeof(out->name));
+	memcpy(out->unit, d->unit, sizeof(out->unit));
+	memcpy(out->help, d->help, sizeof(out->help));
+	out->name[sizeof(out->name) - 1] = out->unit[sizeof(out->unit) - 1] = 0;
+	out->help[sizeof(out->help) - 1] = 0;
+	out->kind = d->kind;
+	return 0;
+}
+
+static void fill_meta(const struct inforeg_shm_header *h, uint64_t pos, struct inforeg_meta *meta)
+{
+	struct inforeg_slot_header *s = ring_slot(h, pos);
+	meta->seq = pos;
+	meta->realtime_ns = atomic_load_explicit(&s->realtime_ns, memory_order_acquire);
+	meta->monotonic_ns = atomic_load_explicit(&s->monotonic_ns, memory_order_acquire);
+	meta->generation = h->generation;
+}
+
+int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct inforeg_meta *meta)
+{
+	int stale;
+	struct mapping *m = current(r, &stale);
+	int idx = handle_index(r, m, h);
+	if (idx < 0)
+		return idx;
+	if (!meta) {
+		uint64_t pos;
+		int e = ring_read_latest(m->obj.hdr, (uint32_t)idx, value, &pos);
+		return e ? e : stale ? -ESTALE : 0;
+	}
+	/* with metadata: value and timestamps from one slot, validated together */
+	for (;;) {
+		uint64_t head = ring_head(m->obj.hdr);
+		if (head == m->obj.hdr->first_pos)
+			return -EAGAIN;
+		uint64_t rt, mono;
+		int e = ring_read_at(m->obj.hdr, head - 1, (uint32_t)idx, 1, value, &rt, &mono);
+		if (e == 0) {
+			meta->seq = head - 1;
+			meta->realtime_ns = rt;
+			meta->monotonic_ns = mono;
+			meta->generation = m->obj.hdr->generation;
+			return stale ? -ESTALE : 0;
+		}
+	}
+}
+
+int inforeg_read_sample(struct inforeg_reader *r, double *values, size_t n, struct inforeg_meta *meta)
+{
+	int stale;
+	struct mapping *m = current(r, &stale);
+	const struct inforeg_shm_header *h = m->obj.hdr;
+	uint32_t count = h->series_count, take = n < count ? (uint32_t)n : count;
+	for (;;) {
+		uint64_t head = ring_head(h);
+		if (head == h->first_pos)
+			return -EAGAIN;
+		uint64_t rt, mono;
+		if (ring_read_at(h, head - 1, 0, take, values, &rt, &mono) != 0)
+			continue; /* lapped while copying: take the newer one */
+		if (meta) {
+			meta->seq = head - 1;
+			meta->realtime_ns = rt;
+			meta->monotonic_ns = mono;
+			meta->generation = h->generation;
+		}
+		return stale ? -ESTALE : (int)count;
+	}
+}
+
+int inforeg_view_latest(struct inforeg_reader *r, struct inforeg_view *v)
+{
+	int stale;
+	struct mapping *m = current(r, &stale);
+	const struct inforeg_shm_header *h = m->obj.hdr;
+	for (;;) {
+		uint64_t head = ring_head(h);
+		if (head == h->first_pos)
+			return -EAGAIN;
+		uint64_t p = head - 1;
+		struct inforeg_slot_header *s = ring_slot(h, p);
+		uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire); /* R2 */
+		if (s1 != 2 * p + 2)
+			continue;
+		v->slot = s;
+		v->seq_word = s1;
+		v->count = h->series_count;
+		fill_meta(h, p, &v->meta);
+		if (!inforeg_view_valid(v))
+			continue;
+		return stale ? -ESTALE : 0;
+	}
+}
+
+double inforeg_view_value(const struct inforeg_view *v, uint32_t idx)
+{
+	if (idx >= v->count)
+		return __builtin_nan("");
+	struct inforeg_slot_header *s = (struct inforeg_slot_header *)v->slot;
+	/* R3: acquire, so that inforeg_view_valid()'s R4 cannot pass it */
+	return ring_double(atomic_load_explicit(&ring_slot_values(s)[idx], memory_order_acquire));
+}
+
+int inforeg_view_valid(const struct inforeg_view *v)
+{
+	struct inforeg_slot_header *s = (struct inforeg_slot_header *)v->slot;
+	return atomic_load_explicit(&s->seq, memory_order_relaxed) == v->seq_word; /* R4 */
+}
+
+uint64_t inforeg_head(struct inforeg_reader *r)
+{
+	int stale;
+	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
+	return ring_head(h) - h->first_pos;
+}
+
+int inforeg_read_history(struct inforeg_reader *r, int hd, uint64_t since, double *values,
+			 struct inforeg_meta *metas, size_t n, uint64_t *next_seq)
+{
+	int stale;
+	struct mapping *m = current(r, &stale);
+	const struct inforeg_shm_header *h = m->obj.hdr;
+	int idx = -1;
+	if (values) {
+		idx = handle_index(r, m, hd);
+		if (idx < 0)
+			return idx;
+	}
+	uint64_t head = ring_head(h);
+	uint64_t oldest = head - h->first_pos > h->capacity ? head - h->capacity : h->first_pos;
+	uint64_t p = (int64_t)(since - oldest) > 0 ? since : oldest;
+	size_t got = 0;
+	for (; (int64_t)(head - p) > 0 && got < n; p++) {
+		double v;
+		uint64_t rt, mono;
+		int e = values ? ring_read_at(h, p, (uint32_t)idx, 1, &v, &rt, &mono)
+			       : ring_read_at(h, p, 0, 0, &v, &rt, &mono);
+		if (e)
+			continue; /* overwritten while we walked: skip it */
+		if (values)
+			values[got] = v;
+		if (metas) {
+			metas[got].seq = p;
+			metas[got].realtime_ns = rt;
+			metas[got].monotonic_ns = mono;
+			metas[got].generation = h->generation;
+		}
+		got++;
+	}
+	if (next_seq)
+		*next_seq = p;
+	return (int)got;
+}
+
+uint64_t inforeg_seq_at_time(struct inforeg_reader *r, uint64_t realtime_ns)
+{
+	int stale;
+	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
+	uint64_t head = ring_head(h);
+	uint64_t lo = head - h->first_pos > h->capacity ? head - h->capacity : h->first_pos;
+	/* binary search over [lo, head): timestamps rise with position */
+	uint64_t n = head - lo;
+	while (n > 0) {
+		uint64_t half = n / 2, mid = lo + half, rt;
+		double dummy;
+		if (ring_read_at(h, mid, 0, 0, &dummy, &rt, NULL) == 0 && rt < realtime_ns) {
+			lo = mid + 1;
+			n -= half + 1;
+		} else {
+			n = half;
+		}
+	}
+	return lo;
+}
+
+int inforeg_wait(struct inforeg_reader *r, uint64_t after_seq, int timeout_ms)
+{
+	uint64_t deadline = timeout_ms >= 0 ? mono_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
+	struct mapping *m0 = atomic_load_explicit(&r->cur, memory_order_acquire);
+	for (;;) {
+		int stale;
+		struct mapping *m = current(r, &stale);
+		if (m != m0)
+			return 0; /* followed the writer to a new object: there is new data */
+		const struct inforeg_shm_header *h = m->obj.hdr;
+		/* R5: pairs with W6; the word is read before head so a publish between
+		 * the two makes FUTEX_WAIT return at once instead of sleeping */
+		uint32_t w = atomic_load_explicit(&((struct inforeg_shm_header *)h)->futex,
+						  memory_order_acquire);
+		uint64_t head = ring_head(h);
+		if (head != h->first_pos && (int64_t)(head - 1 - after_seq) > 0)
+			return 0;
+		if (stale)
+			return -ESTALE;
+		struct timespec ts, *tsp = NULL;
+		if (timeout_ms >= 0) {
+			uint64_t now = mono_ns();
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			uint64_t left = deadline - now;
+			ts.tv_sec = (time_t)(left / 1000000000ull);
+			ts.tv_nsec = (long)(left % 1000000000ull);
+			tsp = &ts;
+		}
+		/* a retired object without successor: sleep at most the retry interval */
+		if (syscall(SYS_futex, (uint32_t *)&h->futex, FUTEX_WAIT, w, tsp, NULL, 0) < 0 &&
+		    errno == EINTR)
+			return -EINTR;
+	}
+}
+
+#define HDR(r) (atomic_load_explicit(&(r)->cur, memory_order_acquire)->obj.hdr)
+uint64_t inforeg_generation(struct inforeg_reader *r) { return HDR(r)->generation; }
+uint64_t inforeg_period_ns(struct inforeg_reader *r) { return HDR(r)->period_ns; }
+uint32_t inforeg_writer_pid(struct inforeg_reader *r) { return HDR(r)->writer_pid; }
+uint64_t inforeg_start_realtime_ns(struct inforeg_reader *r) { return HDR(r)->start_realtime_ns; }
+uint32_t inforeg_capacity(struct inforeg_reader *r) { return HDR(r)->capacity; }
+uint64_t inforeg_dropped(struct inforeg_reader *r)
+{
+	return atomic_load_explicit(&HDR(r)->dropped, memory_order_relaxed);
+}
+uint64_t inforeg_reopens(struct inforeg_reader *r)
+{
+	return atomic_load_explicit(&r->reopens, memory_order_relaxed);
+}
+
+double inforeg_age_periods(struct inforeg_reader *r)
+{
+	int stale;
+	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
+	uint64_t head = ring_head(h);
+	if (head == h->first_pos)
+		return __builtin_inf();
+	struct inforeg_meta meta;
+	fill_meta(h, head - 1, &meta);
+	uint64_t now = mono_ns();
+	double age = now > meta.monotonic_ns ? (double)(now - meta.monotonic_ns) : 0;
+	return age / (double)(h->period_ns ? h->period_ns : 1);
+}
+
+int inforeg_is_stale(struct inforeg_reader *r, unsigned n_periods)
+{
+	return inforeg_age_periods(r) > (double)n_periods;
+}
+
+int inforeg_doc_read(struct inforeg_reader *r, unsigned id, char *buf, size_t len)
+{
+	int stale;
+	return ring_doc_read(current(r, &stale)->obj.hdr, id, buf, len);
+}
