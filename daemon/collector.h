@@ -107,6 +107,7 @@ struct collector {
 	int last_err;           /* -errno of the last failure */
 	char last_errmsg[160];  /* set by the collector (col_error) or the loop */
 	uint64_t cost_ns;       /* CPU time of the last sample() */
+	int errmsg_fresh;       /* col_error() called during this sample() */
 };
 
 /* Asks the main loop to re-declare all series before the next tick (main-loop thread only). */

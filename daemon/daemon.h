@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.h - inforegd's internal interfaces between main(), the loop and the
+ * status/inventory documents.
+ */
+#ifndef INFOREGD_DAEMON_H
+#define INFOREGD_DAEMON_H
+
+#include <stdint.h>
+#include "collector.h"
+#include "config.h"
+#include "object.h"
+
+/* Logs one line to stderr: "inforegd: <message>". */
+void ird_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+uint64_t ird_now_mono(void);
+uint64_t ird_now_real(void);
+
+#define IRD_COLLECTORS_MAX 32
+
+struct ird {
+	struct ird_config cfg;
+	char config_path[CFG_PATH_MAX]; /* --config FILE, "" when none */
+	int lock_fd;
+	uint64_t generation;
+	uint64_t start_real_ns, start_mono_ns;
+	uint64_t layout_serial;
+
+	struct tick_files *files;
+	struct collector cols[IRD_COLLECTORS_MAX];
+	uint64_t col_last_mono[IRD_COLLECTORS_MAX];
+	int ncols;
+	struct series_reg reg;
+	double *values;      /* the sample under construction, reg.count doubles */
+	struct shm_object obj;
+
+	uint64_t ticks, dropped;
+	uint64_t last_tick_cost_ns;
+	uint64_t last_status_mono;
+	int argc;            /* the command line, re-applied over the file at reload */
+	char **argv;
+};
+
+/* Applies command-line flags (main.c) over CFG. Returns 0 or -EINVAL with ERR set. */
+int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Loads collectors and files for D->cfg, declares, publishes the first object. */
+int loop_setup(struct ird *d, char *err, size_t errlen);
+/* Runs until SIGTERM/SIGINT; SIGHUP reloads d->config_path. Returns the exit status. */
+int loop_run(struct ird *d);
+/* Retires and unlinks the object, releases collectors, files, the lock. */
+void loop_teardown(struct ird *d);
+
+/* Publishes the node inventory and status documents (status.c). */
+void status_publish_node(struct ird *d);
+void status_publish(struct ird *d);
+
+#endif /* INFOREGD_DAEMON_H */

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+/*
+ * loop.c - inforegd's main loop: one tick per period, one writer.
+ *
+ * A tick: re-read every pre-opened source with one io_uring submission, let each
+ * enabled collector parse into the sample under construction, publish the sample
+ * into the ring (ring_publish + futex wake), and once a second refresh the status
+ * document. The loop sleeps to an absolute CLOCK_MONOTONIC deadline in
+ * sigtimedwait(), so signals (TERM/INT: exit, HUP: reload) are handled synchronously
+ * in this thread and never interrupt a publish. A tick that starts more than one
+ * period late counts the missed ticks as dropped instead of bunching samples.
+ *
+ * Layout changes (a collector calls layout_changed(), or a reload) are applied after
+ * the tick's publish: every collector re-declares its series into a fresh registry
+ * and a new object replaces the old one, which is retired for its readers.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "col_bpf.h"
+#include "col_proc.h"
+#include "daemon.h"
+#include "ring.h"
+#include "tick.h"
+
+#define MAX_FILES 512
+
+static int layout_dirty;
+
+void layout_changed(void)
+{
+	layout_dirty = 1;
+}
+
+void ird_log(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "inforegd: %s\n", buf);
+}
+
+void col_error(struct collector *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->last_errmsg, sizeof(c->last_errmsg), fmt, ap);
+	va_end(ap);
+	c->errmsg_fresh = 1;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ird_now_mono(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t ird_now_real(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+/* ---- collectors ----------------------------------------------------------- */
+
+static void col_off(struct collector *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void col_off(struct collector *c, const char *fmt, ...)
+{
+	c->enabled = 0;
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->off_reason, sizeof(c->off_reason), fmt, ap);
+		va_end(ap);
+	}
+	ird_log("collector %s is off: %s", c->ops->name, c->off_reason);
+}
+
+static void add_collector(struct ird *d, const struct collector_ops *ops, const char *off_reason)
+{
+	if (d->ncols >= IRD_COLLECTORS_MAX) {
+		ird_log("too many collectors: %s ignored", ops->name);
+		return;
+	}
+	struct collector *c = &d->cols[d->ncols];
+	memset(c, 0, sizeof(*c));
+	c->ops = ops;
+	d->col_last_mono[d->ncols++] = 0;
+	if (off_reason) {
+		col_off(c, "%s", off_reason);
+		return;
+	}
+	if (cfg_collector_disabled(&d->cfg, ops->name)) {
+		col_off(c, "disabled in the configuration (disable = ...)");
+		return;
+	}
+	struct col_env env = { .reg = &d->reg, .files = d->files, .cfg = &d->cfg };
+	int e = ops->init(c, &env);
+	if (e < 0) {
+		if (ops->fini)
+			ops->fini(c);
+		c->priv = NULL;
+		if (c->off_reason[0])
+			col_off(c, NULL);
+		else
+			col_off(c, "init failed: %s", strerror(-e));
+		return;
+	}
+	c->enabled = 1;
+}
+
+static int collectors_init(struct ird *d, char *err, size_t errlen)
+{
+	d->files = tick_files_new(MAX_FILES);
+	if (!d->files) {
+		snprintf(err, errlen, "io_uring setup failed: %s", strerror(errno));
+		return -errno;
+	}
+	d->ncols = 0;
+	for (const struct collector_ops *const *o = col_proc_all; *o; o++)
+		add_collector(d, *o, NULL);
+	for (const struct collector_ops *const *o = col_bpf_all; *o; o++)
+		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
+	return 0;
+}
+
+static void collectors_fini(struct ird *d)
+{
+	for (int i = 0; i < d->ncols; i++) {
+		struct collector *c = &d->cols[i];
+		if (c->enabled && c->ops->fini)
+			c->ops->fini(c);
+		c->enabled = 0;
+	}
+	d->ncols = 0;
+	tick_files_free(d->files);
+	d->files = NULL;
+}
+
+/* Re-declares every enabled collector's series; a collector whose declare fails is
+ * turned off and the whole declaration restarts so no half-declared set remains. */
+static int declare_all(struct ird *d)
+{
+	for (;;) {
+		reg_free(&d->reg);
+		int bad = -1, e = 0;
+		for (int i = 0; i < d->ncols && bad < 0; i++) {
+			struct collector *c = &d->cols[i];
+			if (c->enabled && (e = c->ops->declare(c, &d->reg)) < 0)
+				bad = i;
+		}
+		if (bad < 0)
+			break;
+		struct collector *c = &d->cols[bad];
+		if (c->ops->fini)
+			c->ops->fini(c);
+		col_off(c, "declaring series failed: %s", strerror(-e));
+	}
+	double *v = realloc(d->values, (d->reg.count ? d->reg.count : 1) * sizeof(double));
+	if (!v)
+		return -ENOMEM;
+	d->values = v;
+	for (uint32_t i = 0; i < d->reg.count; i++)
+		v[i] = NAN;
+	return 0;
+}
+
+static int publish_layout(struct ird *d, char *err, size_t errlen)
+{
+	uint32_t n = d->reg.count;
+	struct inforeg_series_desc *descs = calloc(n ? n : 1, sizeof(*descs));
+	if (!descs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(descs[i].name, d->reg.defs[i].name, sizeof(descs[i].name));
+		memcpy(descs[i].unit, d->reg.defs[i].unit, sizeof(descs[i].unit));
+		memcpy(descs[i].help, d->reg.defs[i].help, sizeof(descs[i].help));
+		descs[i].kind = d->reg.defs[i].kind;
+	}
+	uint64_t period_ns = (uint64_t)d->cfg.period_ms * 1000000ull;
+	uint64_t want = (uint64_t)d->cfg.history_s * 1000ull / d->cfg.period_ms;
+	struct ring_params p = {
+		.series_count = n,
+		.capacity = ring_pow2(want > (1u << 20) ? (1u << 20) : (uint32_t)(want + 1)),
+		.period_ns = period_ns,
+		.generation = d->generation,
+		.writer_pid = (uint32_t)getpid(),
+		.start_realtime_ns = d->start_real_ns,
+		.start_monotonic_ns = d->start_mono_ns,
+		.layout_serial = ++d->layout_serial,
+	};
+	struct shm_object old = d->obj, nobj;
+	int e = shm_object_publish(d->cfg.shm_name, &p, descs, d->cfg.shm_mode, d->cfg.shm_gid, &nobj);
+	free(descs);
+	if (e < 0) {
+		snprintf(err, errlen, "cannot create /dev/shm/%s: %s", d->cfg.shm_name, strerror(-e));
+		return e;
+	}
+	d->obj = nobj;
+	/* the old object was retired by shm_object_publish; our mapping of it can go */
+	shm_object_unmap(&old);
+	atomic_store_explicit(&d->obj.hdr->dropped, d->dropped, memory_order_relaxed);
+	status_publish_node(d);
+	status_publish(d);
+	return 0;
+}
+
+int loop_setup(struct ird *d, char *err, size_t errlen)
+{
+	if (getrandom(&d->generation, sizeof(d->generation), 0) != sizeof(d->generation))
+		d->generation = ird_now_real() ^ ((uint64_t)getpid() << 32);
+	d->start_real_ns = ird_now_real();
+	d->start_mono_ns = ird_now_mono();
+	int e = collectors_init(d, err, errlen);
+	if (e < 0)
+		return e;
+	e = declare_all(d);
+	if (e < 0) {
+		snprintf(err, errlen, "out of memory");
+		return e;
+	}
+	return publish_layout(d, err, errlen);
+}
+
+/* ---- the tick ------------------------------------------------------------- */
+
+static void tick(struct ird *d)
+{
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	struct col_now now = { .mono_ns = ird_now_mono(), .real_ns = ird_now_real() };
+	for (uint32_t i = 0; i < d->reg.count; i++)
+		d->values[i] = NAN;
+
+	int e = tick_files_read_all(d->files);
+	if (e < 0)
+		ird_log("reading sources failed: %s", strerror(-e));
+
+	for (int i = 0; i < d->ncols; i++) {
+		struct collector *c = &d->cols[i];
+		if (!c->enabled)
+			continue;
+		uint64_t last = d->col_last_mono[i];
+		now.dt = last ? (double)(now.mono_ns - last) / 1e9 : 0;
+		uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		c->errmsg_fresh = 0;
+		int rc = c->ops->sample(c, &now, d->values);
+		c->cost_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+		c->runs++;
+		d->col_last_mono[i] = now.mono_ns;
+		if (rc < 0) {
+			c->failures++;
+			c->last_err = rc;
+			c->last_err_real_ns = now.real_ns;
+			if (!c->errmsg_fresh)
+				snprintf(c->last_errmsg, sizeof(c->last_errmsg), "%s", strerror(-rc));
+			if (c->failures == 1 || c->failures % 600 == 0)
+				ird_log("collector %s failed (%llu times): %s", c->ops->name,
+					(unsigned long long)c->failures, c->last_errmsg);
+		} else {
+			c->last_ok_real_ns = now.real_ns;
+		}
+	}
+	ring_publish(d->obj.hdr, d->values, now.real_ns, now.mono_ns);
+	ring_notify(d->obj.hdr);
+	d->ticks++;
+
+	if (layout_dirty) {
+		layout_dirty = 0;
+		char err[256];
+		if (declare_all(d) < 0 || publish_layout(d, err, sizeof(err)) < 0)
+			ird_log("republishing the layout failed; keeping the old one");
+	}
+	d->last_tick_cost_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	if (now.mono_ns - d->last_status_mono >= 1000000000ull) {
+		d->last_status_mono = now.mono_ns;
+		status_publish(d);
+	}
+}
+
+/* ---- reload --------------------------------------------------------------- */
+
+static void reload(struct ird *d)
+{
+	struct ird_config nc;
+	char err[512];
+	cfg_defaults(&nc);
+	int e = cfg_parse(&nc, "<embedded>", cfg_embedded_default, err, sizeof(err));
+	if (!e && d->config_path[0])
+		e = cfg_load_file(&nc, d->config_path, err, sizeof(err));
+	if (!e)
+		e = ird_apply_flags(&nc, d->argc, d->argv, err, sizeof(err));
+	if (e) {
+		ird_log("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(nc.shm_name, d->cfg.shm_name)) {
+		ird_log("reload: shm name changes need a restart; keeping %s", d->cfg.shm_name);
+		strcpy(nc.shm_name, d->cfg.shm_name);
+	}
+	/* listeners belong to the REST server, started once: they keep their sockets */
+	collectors_fini(d);
+	d->cfg = nc;
+	if (collectors_init(d, err, sizeof(err)) < 0 || declare_all(d) < 0 ||
+	    publish_layout(d, err, sizeof(err)) < 0) {
+		ird_log("reload failed: %s", err);
+		return;
+	}
+	ird_log("configuration reloaded from %s: %u series, period %u ms", d->cfg.source, d->reg.count,
+		d->cfg.period_ms);
+}
+
+int loop_run(struct ird *d)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	uint64_t next = ird_now_mono();
+	for (;;) {
+		uint64_t period = (uint64_t)d->cfg.period_ms * 1000000ull;
+		uint64_t now = ird_now_mono();
+		if (now < next) {
+			uint64_t left = next - now;
+			struct timespec ts = { .tv_sec = (time_t)(left / 1000000000ull),
+					       .tv_nsec = (long)(left % 1000000000ull) };
+			int sig = sigtimedwait(&set, NULL, &ts);
+			if (sig == SIGTERM || sig == SIGINT) {
+				ird_log("signal %d: exiting", sig);
+				return 0;
+			}
+			if (sig == SIGHUP)
+				reload(d);
+			continue;
+		}
+		if (now - next >= period) {
+			uint64_t missed = (now - next) / period;
+			d->dropped += missed;
+			atomic_store_explicit(&d->obj.hdr->dropped, d->dropped, memory_order_relaxed);
+			next += missed * period;
+		}
+		tick(d);
+		next += period;
+	}
+}
+
+void loop_teardown(struct ird *d)
+{
+	collectors_fini(d);
+	if (d->obj.hdr) {
+		ring_retire(d->obj.hdr);
+		char path[256];
+		snprintf(path, sizeof(path), SHM_DIR "/%s", d->cfg.shm_name);
+		unlink(path);
+		shm_object_unmap(&d->obj);
+	}
+	reg_free(&d->reg);
+	free(d->values);
+	d->values = NULL;
+}

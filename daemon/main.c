@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - inforegd: flags, configuration, the writer lock, the REST server, the loop.
+ *
+ * Configuration comes in three layers, later ones winning: the embedded default,
+ * the --config file, the command-line flags. A bad flag or file exits with status 2
+ * and a message naming the file, line and column. Signals are blocked in every thread
+ * before any thread starts; the main loop takes them synchronously (sigtimedwait).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "ring.h"
+
+#ifndef INFOREG_VERSION_STR
+#define INFOREG_VERSION_STR "0.0.0"
+#endif
+
+static const char usage[] =
+	"usage: inforegd [options]\n"
+	"Collects node facts every period and publishes them in the shared-memory\n"
+	"registry /dev/shm/NAME (read with libinforeg or `inforeg`) and over HTTP.\n"
+	"\n"
+	"  --config FILE     configuration file (key = value; see README)\n"
+	"  --shm NAME        registry name: /dev/shm/NAME (default inforeg)\n"
+	"  --period MS       sampling period in milliseconds (default 100)\n"
+	"  --history S       seconds of history the ring keeps at least (default 60)\n"
+	"  --listen ADDR:PORT  REST listener, repeatable; [::1]:PORT for IPv6;\n"
+	"                    'none' disables the server (default 127.0.0.1:9470)\n"
+	"  --workers N       REST threads (default 1)\n"
+	"  --token-file FILE bearer token for REST write endpoints\n"
+	"  --no-ebpf         do not load the eBPF collectors\n"
+	"  --help            this text\n"
+	"  --version         print the version\n"
+	"Signals: TERM/INT exit (the registry is retired and unlinked), HUP reloads.\n";
+
+enum { OPT_CONFIG = 256, OPT_SHM, OPT_PERIOD, OPT_HISTORY, OPT_LISTEN, OPT_WORKERS, OPT_TOKEN,
+       OPT_NO_EBPF, OPT_HELP, OPT_VERSION };
+
+static const struct option opts[] = {
+	{ "config", required_argument, 0, OPT_CONFIG },   { "shm", required_argument, 0, OPT_SHM },
+	{ "period", required_argument, 0, OPT_PERIOD },   { "history", required_argument, 0, OPT_HISTORY },
+	{ "listen", required_argument, 0, OPT_LISTEN },   { "workers", required_argument, 0, OPT_WORKERS },
+	{ "token-file", required_argument, 0, OPT_TOKEN }, { "no-ebpf", no_argument, 0, OPT_NO_EBPF },
+	{ "help", no_argument, 0, OPT_HELP },             { "version", no_argument, 0, OPT_VERSION },
+	{ 0, 0, 0, 0 },
+};
+
+/* Feeds one flag to the config parser as a "key = value" line, so flags and files
+ * share validation; messages name the flag instead of a line. */
+static int flag_to_cfg(struct ird_config *cfg, const char *flag, const char *key, const char *val,
+		       char *err, size_t errlen)
+{
+	char line[600], perr[512];
+	if (strchr(val, '\n')) {
+		snprintf(err, errlen, "--%s: invalid value", flag);
+		return -EINVAL;
+	}
+	snprintf(line, sizeof(line), "%s = %s\n", key, val);
+	char name[64];
+	snprintf(name, sizeof(name), "--%s", flag);
+	int e = cfg_parse(cfg, name, line, perr, sizeof(perr));
+	if (e) {
+		/* drop the ":1:COL" position: it is the flag's, not a file's */
+		const char *msg = strstr(perr, ": ");
+		const char *m2 = msg ? strstr(msg + 2, ": ") : NULL;
+		snprintf(err, errlen, "--%s: %s", flag, m2 ? m2 + 2 : perr);
+	}
+	return e;
+}
+
+int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	int listen_seen = 0, c, e = 0;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SHM: e = flag_to_cfg(cfg, "shm", "shm", optarg, err, errlen); break;
+		case OPT_PERIOD: e = flag_to_cfg(cfg, "period", "period_ms", optarg, err, errlen); break;
+		case OPT_HISTORY: e = flag_to_cfg(cfg, "history", "history_s", optarg, err, errlen); break;
+		case OPT_WORKERS: e = flag_to_cfg(cfg, "workers", "workers", optarg, err, errlen); break;
+		case OPT_TOKEN: e = flag_to_cfg(cfg, "token-file", "token_file", optarg, err, errlen); break;
+		case OPT_NO_EBPF: cfg->no_ebpf = 1; break;
+		case OPT_LISTEN:
+			if (!listen_seen++) /* the first --listen replaces the file's list */
+				cfg->n_listen = 0;
+			e = flag_to_cfg(cfg, "listen", "listen", optarg, err, errlen);
+			break;
+		case OPT_CONFIG: case OPT_HELP: case OPT_VERSION: break;
+		case ':':
+			snprintf(err, errlen, "%s: missing argument", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (e)
+			return e;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct ird D;
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	const char *config = NULL;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (c == OPT_VERSION) {
+			printf("inforegd %s (shm layout %u)\n", INFOREG_VERSION_STR, INFOREG_LAYOUT_VERSION);
+			return 0;
+		}
+		if (c == OPT_CONFIG)
+			config = optarg;
+	}
+
+	struct ird *d = &D;
+	d->lock_fd = -1;
+	d->argc = argc;
+	d->argv = argv;
+	cfg_defaults(&d->cfg);
+	if (cfg_parse(&d->cfg, "<embedded>", cfg_embedded_default, err, sizeof(err)) < 0) {
+		fprintf(stderr, "inforegd: %s\n", err);
+		return 2;
+	}
+	if (config) {
+		snprintf(d->config_path, sizeof(d->config_path), "%s", config);
+		if (cfg_load_file(&d->cfg, config, err, sizeof(err)) < 0) {
+			fprintf(stderr, "inforegd: %s\n", err);
+			return 2;
+		}
+	}
+	if (ird_apply_flags(&d->cfg, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "inforegd: %s\n%s", err, "Try 'inforegd --help'.\n");
+		return 2;
+	}
+	if (shm_name_check(d->cfg.shm_name) < 0) {
+		fprintf(stderr, "inforegd: shm name '%s': use letters, digits, '-', '_', '.'\n",
+			d->cfg.shm_name);
+		return 2;
+	}
+
+	pid_t owner;
+	d->lock_fd = shm_lock_acquire(d->cfg.shm_name, &owner);
+	if (d->lock_fd == -EBUSY) {
+		fprintf(stderr,
+			"inforegd: shm name '%s' is in use by a live inforegd (pid %d); refusing to replace "
+			"/dev/shm/%s\n",
+			d->cfg.shm_name, (int)owner, d->cfg.shm_name);
+		return 1;
+	}
+	if (d->lock_fd < 0) {
+		fprintf(stderr, "inforegd: cannot lock /dev/shm/%s.lock: %s\n", d->cfg.shm_name,
+			strerror(-d->lock_fd));
+		return 1;
+	}
+
+	/* Block the signals the loop waits for before any thread exists, so that every
+	 * thread inherits the mask and only sigtimedwait() in the loop consumes them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	if (loop_setup(d, err, sizeof(err)) < 0) {
+		ird_log("%s", err);
+		goto out;
+	}
+	ird_log("publishing %u series every %u ms in /dev/shm/%s (generation %016llx, pid %d)",
+		d->reg.count, d->cfg.period_ms, d->cfg.shm_name, (unsigned long long)d->generation,
+		(int)getpid());
+
+	if (d->cfg.n_listen > 0 && !d->cfg.listen_none) {
+		struct api_config ac = { .shm_name = d->cfg.shm_name, .workers = d->cfg.workers };
+		for (int i = 0; i < d->cfg.n_listen && i < API_LISTEN_MAX; i++)
+			ac.listen[ac.n_listen++] = d->cfg.listen[i];
+		ac.token_file = d->cfg.token_file[0] ? d->cfg.token_file : NULL;
+		ac.tls_cert = d->cfg.tls_cert[0] ? d->cfg.tls_cert : NULL;
+		ac.tls_key = d->cfg.tls_key[0] ? d->cfg.tls_key : NULL;
+		if (api_start(&ac, err, sizeof(err)) < 0) {
+			ird_log("REST server: %s", err);
+			goto out;
+		}
+		for (int i = 0; i < ac.n_listen; i++)
+			ird_log("REST server listening on http://%s", ac.listen[i]);
+	} else {
+		ird_log("REST server disabled (--listen none)");
+	}
+	status = loop_run(d);
+	api_stop();
+out:
+	loop_teardown(d);
+	shm_lock_release(d->cfg.shm_name, d->lock_fd);
+	return status;
+}
