@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runs every benchmark in bench/ against BUILD_DIR (default build) and prints its figures.
+set -u
+B=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+echo "== read latency"; "$B/bench/read_latency" "$B/bin/inforegd"
+echo "== daemon CPU"; bash "$top/bench/daemon_cpu.sh" "$B"
+for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh; do
+	[ -f "$s" ] || continue
+	echo "== $(basename "$s")"; bash "$s" "$B"
+done

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * it_bpf_harness.h - drives inforegd's eBPF collectors (daemon/col_bpf.h) through the
+ * collector interface, the way the main loop does, without the daemon: init with a
+ * col_env, declare into a series_reg, sample into a double array, read values by
+ * series name. Used by the tests/it_bpf_*.c programs (root only: they load BPF).
+ *
+ * Every check that fails prints why and exits 1; not being root exits 77.
+ */
+#ifndef IT_BPF_HARNESS_H
+#define IT_BPF_HARNESS_H
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "col_bpf.h"
+#include "config.h"
+
+#define H_COLS_MAX 8
+
+struct harness {
+	struct ird_config cfg;
+	struct series_reg reg;
+	struct collector cols[H_COLS_MAX];
+	int ncols;
+	double *values;
+};
+
+#define H_FAIL(...)                                                                  \
+	do {                                                                         \
+		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                 \
+		fprintf(stderr, __VA_ARGS__);                                        \
+		fputc('\n', stderr);                                                 \
+		exit(1);                                                             \
+	} while (0)
+#define H_CHECK(cond, ...)                                                           \
+	do {                                                                         \
+		if (!(cond))                                                         \
+			H_FAIL(__VA_ARGS__);                                         \
+		printf("ok   %s\n", #cond);                                          \
+	} while (0)
+
+static inline void h_need_root(void)
+{
+	if (geteuid() != 0) {
+		printf("SKIP: loading BPF programs needs root\n");
+		exit(77);
+	}
+}
+
+static inline uint64_t h_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void h_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* (Re)declares every collector's series and sizes the value array. */
+static inline void h_declare(struct harness *h)
+{
+	reg_free(&h->reg);
+	memset(&h->reg, 0, sizeof(h->reg));
+	for (int i = 0; i < h->ncols; i++) {
+		int r = h->cols[i].ops->declare(&h->cols[i], &h->reg);
+
+		if (r < 0)
+			H_FAIL("%s: declare: %s", h->cols[i].ops->name, strerror(-r));
+	}
+	free(h->values);
+	h->values = calloc(h->reg.count ? h->reg.count : 1, sizeof(double));
+	if (!h->values)
+		H_FAIL("out of memory");
+}
+
+/* Loads the named collectors (NULL-terminated), all of which must come up. */
+static inline void h_init(struct harness *h, const char *const *names)
+{
+	memset(h, 0, sizeof(*h));
+	h_need_root();
+	cfg_defaults(&h->cfg);
+	for (const char *const *n = names; *n; n++) {
+		const struct collector_ops *ops = NULL;
+		struct col_env env = { .reg = &h->reg, .files = NULL, .cfg = &h->cfg };
+		struct collector *c = &h->cols[h->ncols];
+		int r;
+
+		for (const struct collector_ops *const *o = col_bpf_all; *o; o++)
+			if (!strcmp((*o)->name, *n))
+				ops = *o;
+		if (!ops)
+			H_FAIL("no collector %s in col_bpf_all", *n);
+		c->ops = ops;
+		c->enabled = 1;
+		r = ops->init(c, &env);
+		if (r < 0)
+			H_FAIL("%s: init: %s (%s)", *n, strerror(-r), c->off_reason);
+		h->ncols++;
+	}
+	h_declare(h);
+}
+
+static inline void h_sample(struct harness *h)
+{
+	struct col_now now = { .mono_ns = h_now_ns() };
+
+	for (uint32_t i = 0; i < h->reg.count; i++)
+		h->values[i] = NAN;
+	for (int i = 0; i < h->ncols; i++) {
+		int r = h->cols[i].ops->sample(&h->cols[i], &now, h->values);
+
+		if (r < 0)
+			H_FAIL("%s: sample: %s", h->cols[i].ops->name, strerror(-r));
+	}
+}
+
+/* Index of series NAME, or -1. */
+static inline int h_find(const struct harness *h, const char *name)
+{
+	for (uint32_t i = 0; i < h->reg.count; i++)
+		if (!strcmp(h->reg.defs[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* Value of series NAME in the last sample; fails the test if it was not declared. */
+static inline double h_get(const struct harness *h, const char *name)
+{
+	int i = h_find(h, name);
+
+	if (i < 0)
+		H_FAIL("series %s not declared", name);
+	return h->values[i];
+}
+
+static inline void h_fini(struct harness *h)
+{
+	for (int i = 0; i < h->ncols; i++)
+		h->cols[i].ops->fini(&h->cols[i]);
+	reg_free(&h->reg);
+	free(h->values);
+}
+
+#endif /* IT_BPF_HARNESS_H */
