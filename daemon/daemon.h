@@ -6,6 +6,7 @@
 #ifndef INFOREGD_DAEMON_H
 #define INFOREGD_DAEMON_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include "collector.h"
 #include "config.h"
@@ -42,7 +43,11 @@ struct ird {
 	char **argv;
 };
 
-/* Applies command-line flags (main.c) over CFG. Returns 0 or -EINVAL with ERR set. */
+enum { OPT_CONFIG = 256, OPT_SHM, OPT_PERIOD, OPT_HISTORY, OPT_LISTEN, OPT_WORKERS, OPT_TOKEN,
+       OPT_NO_EBPF, OPT_HELP, OPT_VERSION };
+extern const struct option ird_opts[];
+
+/* Applies command-line flags (flags.c) over CFG. Returns 0 or -EINVAL with ERR set. */
 int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
 /* Loads collectors and files for D->cfg, declares, publishes the first object. */

@@ -35,6 +35,8 @@
 
 static int layout_dirty;
 
+static void collect(struct ird *d, struct col_now *nowp);
+
 void layout_changed(void)
 {
 	layout_dirty = 1;
@@ -234,14 +236,18 @@ int loop_setup(struct ird *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return e;
 	}
+	/* Prime the collectors (rates and percentages need a previous reading) so the
+	 * first published sample, one period from now, is complete. */
+	struct col_now now;
+	collect(d, &now);
 	return publish_layout(d, err, errlen);
 }
 
 /* ---- the tick ------------------------------------------------------------- */
 
-static void tick(struct ird *d)
+/* Reads every source and runs every enabled collector into d->values. */
+static void collect(struct ird *d, struct col_now *nowp)
 {
-	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct col_now now = { .mono_ns = ird_now_mono(), .real_ns = ird_now_real() };
 	for (uint32_t i = 0; i < d->reg.count; i++)
 		d->values[i] = NAN;
@@ -275,6 +281,14 @@ static void tick(struct ird *d)
 			c->last_ok_real_ns = now.real_ns;
 		}
 	}
+	*nowp = now;
+}
+
+static void tick(struct ird *d)
+{
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	struct col_now now;
+	collect(d, &now);
 	ring_publish(d->obj.hdr, d->values, now.real_ns, now.mono_ns);
 	ring_notify(d->obj.hdr);
 	d->ticks++;
@@ -315,8 +329,9 @@ static void reload(struct ird *d)
 	/* listeners belong to the REST server, started once: they keep their sockets */
 	collectors_fini(d);
 	d->cfg = nc;
+	struct col_now now;
 	if (collectors_init(d, err, sizeof(err)) < 0 || declare_all(d) < 0 ||
-	    publish_layout(d, err, sizeof(err)) < 0) {
+	    (collect(d, &now), publish_layout(d, err, sizeof(err))) < 0) {
 		ird_log("reload failed: %s", err);
 		return;
 	}
@@ -331,7 +346,7 @@ int loop_run(struct ird *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	uint64_t next = ird_now_mono();
+	uint64_t next = ird_now_mono() + (uint64_t)d->cfg.period_ms * 1000000ull; /* primed at setup */
 	for (;;) {
 		uint64_t period = (uint64_t)d->cfg.period_ms * 1000000ull;
 		uint64_t now = ird_now_mono();

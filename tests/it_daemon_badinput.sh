@@ -15,8 +15,8 @@ expect() { # want_rc want_stderr_regex args...
 }
 
 expect 2 "unknown option '--bogus'" --bogus
-expect 2 "--period: period_ms: expected an integer from 1 to 60000, got 'fast'" --period fast
-expect 2 "--listen: listen: expected ADDR:PORT" --listen nowhere
+expect 2 "--period: expected an integer from 1 to 60000, got 'fast'" --period fast
+expect 2 "--listen: expected ADDR:PORT" --listen nowhere
 expect 2 "/nonexistent/inforeg.conf: No such file or directory" --config /nonexistent/inforeg.conf
 
 cfg=$IR_TMP/bad.conf
