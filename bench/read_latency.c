@@ -54,13 +54,13 @@ struct bare_rec {
 
 static volatile double sink;
 
-#define TIME_LOOP(label, iters, body)                                             \
+#define TIME_LOOP(label, iters, ...)                                              \
 	({                                                                        \
 		double r_[REPS];                                                  \
 		for (int k_ = 0; k_ < REPS; k_++) {                               \
 			uint64_t t0_ = now_ns();                                  \
 			for (long i_ = 0; i_ < (iters); i_++) {                   \
-				body;                                             \
+				__VA_ARGS__;                                         \
 			}                                                         \
 			r_[k_] = (double)(now_ns() - t0_) / (double)(iters);      \
 		}                                                                 \
@@ -129,6 +129,14 @@ int main(int argc, char **argv)
 		inforeg_read_latest(r, h, &v, NULL);
 		sink = v;
 	});
+	struct inforeg_fast f;
+	if (inforeg_fast_bind(r, h, &f) < 0)
+		return fprintf(stderr, "inforeg_fast_bind failed\n"), 1;
+	double fast = TIME_LOOP("libinforeg inforeg_fast_read (inline)", 20000000, {
+		double v = 0;
+		inforeg_fast_read(&f, &v);
+		sink = v;
+	});
 	double sample = TIME_LOOP("libinforeg whole sample copy", 200000, {
 		inforeg_read_sample(r, vals, (size_t)n, NULL);
 		sink = vals[0];
@@ -145,6 +153,7 @@ int main(int argc, char **argv)
 		close(f);
 	});
 	printf("\nlatest value / bare seqlock:      %6.2fx  (goal <= 3x)\n", latest / bare);
+	printf("fast read / bare seqlock:         %6.2fx\n", fast / bare);
 	printf("pread kept fd / latest value:     %6.0fx  (goal ~600x)\n", pr / latest);
 	printf("open+read+close / latest value:   %6.0fx\n", orc / latest);
 	printf("whole sample (%d values) / latest: %6.1fx\n", n, sample / latest);

@@ -30,6 +30,11 @@
 
 struct mapping {
 	struct shm_object obj;
+	/* copies of immutable header fields, in private memory next to hidx[]: the fast
+	 * path touches the header's hot line (head, flags) and the slot, nothing else */
+	const char *slots;
+	uint64_t mask, first_pos;
+	uint32_t slot_size;
 	dev_t dev;
 	ino_t ino;
 	struct mapping *older; /* retired mappings, unmapped at close */
@@ -77,6 +82,11 @@ static struct mapping *mapping_open(const char *name, int *err)
 	}
 	for (int i = 0; i < HANDLE_MAX; i++)
 		atomic_store_explicit(&m->hidx[i], -1, memory_order_relaxed);
+	const struct inforeg_shm_header *h = m->obj.hdr;
+	m->slots = (const char *)h + h->ring_offset;
+	m->mask = h->capacity - 1;
+	m->first_pos = h->first_pos;
+	m->slot_size = h->slot_size;
 	return m;
 }
 
@@ -284,33 +294,81 @@ static void fill_meta(const struct inforeg_shm_header *h, uint64_t pos, struct i
 	meta->generation = h->generation;
 }
 
-int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct inforeg_meta *meta)
+/* inforeg_read_latest() when something is unusual: metadata wanted, the object
+ * retired, an unbound handle. */
+static int read_latest_slow(struct inforeg_reader *r, int h, double *value, struct inforeg_meta *meta)
 {
 	int stale;
 	struct mapping *m = current(r, &stale);
 	int idx = handle_index(r, m, h);
 	if (idx < 0)
 		return idx;
-	if (!meta) {
-		uint64_t pos;
-		int e = ring_read_latest(m->obj.hdr, (uint32_t)idx, value, &pos);
-		return e ? e : stale ? -ESTALE : 0;
-	}
-	/* with metadata: value and timestamps from one slot, validated together */
 	for (;;) {
 		uint64_t head = ring_head(m->obj.hdr);
-		if (head == m->obj.hdr->first_pos)
+		if (head == m->first_pos)
 			return -EAGAIN;
 		uint64_t rt, mono;
 		int e = ring_read_at(m->obj.hdr, head - 1, (uint32_t)idx, 1, value, &rt, &mono);
 		if (e == 0) {
-			meta->seq = head - 1;
-			meta->realtime_ns = rt;
-			meta->monotonic_ns = mono;
-			meta->generation = m->obj.hdr->generation;
+			if (meta) {
+				meta->seq = head - 1;
+				meta->realtime_ns = rt;
+				meta->monotonic_ns = mono;
+				meta->generation = m->obj.hdr->generation;
+			}
 			return stale ? -ESTALE : 0;
 		}
 	}
+}
+
+int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct inforeg_meta *meta)
+{
+	/* pairs with the store-release in follow(): hidx[] and the copies are complete */
+	struct mapping *m = atomic_load_explicit(&r->cur, memory_order_acquire);
+	if (__builtin_expect(meta != NULL || (unsigned)h >= HANDLE_MAX, 0))
+		return read_latest_slow(r, h, value, meta);
+	/* relaxed: the handle came from inforeg_lookup(), which set this entry before
+	 * returning it (a thread using a handle is ordered after that lookup) */
+	int idx = atomic_load_explicit(&m->hidx[h], memory_order_relaxed);
+	struct inforeg_shm_header *hdr = m->obj.hdr;
+	for (;;) {
+		uint64_t head = ring_head(hdr); /* R1, pairs with W5 */
+		/* same cache line as head; relaxed is enough to notice: follow() re-reads
+		 * everything it needs under the lock with acquire */
+		uint32_t flags = atomic_load_explicit(&hdr->flags, memory_order_relaxed);
+		if (__builtin_expect(idx < 0 || (flags & INFOREG_F_RETIRED), 0))
+			return read_latest_slow(r, h, value, NULL);
+		if (__builtin_expect(head == m->first_pos, 0))
+			return -EAGAIN;
+		uint64_t p = head - 1;
+		struct inforeg_slot_header *s =
+			(struct inforeg_slot_header *)(m->slots + (size_t)(p & m->mask) * m->slot_size);
+		uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire); /* R2, pairs with W4 */
+		if (__builtin_expect(s1 != 2 * p + 2, 0))
+			continue; /* lapped: reload head */
+		/* R3, pairs with W2 */
+		uint64_t x = atomic_load_explicit(&ring_slot_values(s)[idx], memory_order_acquire);
+		if (__builtin_expect(atomic_load_explicit(&s->seq, memory_order_relaxed) != s1, 0))
+			continue; /* R4 */
+		*value = ring_double(x);
+		return 0;
+	}
+}
+
+int inforeg_fast_bind(struct inforeg_reader *r, int h, struct inforeg_fast *f)
+{
+	int stale;
+	struct mapping *m = current(r, &stale);
+	int idx = handle_index(r, m, h);
+	if (idx < 0)
+		return idx;
+	f->hdr = m->obj.hdr;
+	f->slots = m->slots;
+	f->mask = m->mask;
+	f->first_pos = m->first_pos;
+	f->slot_size = m->slot_size;
+	f->idx = (uint32_t)idx;
+	return stale ? -ESTALE : 0;
 }
 
 int inforeg_read_sample(struct inforeg_reader *r, double *values, size_t n, struct inforeg_meta *meta)

@@ -179,9 +179,16 @@ static void test_follow_retired(void)
 	CHECK(inforeg_read_latest(r, ha, &v, NULL) == 0 && v == 10);
 	CHECK(inforeg_handle_index(r, ha) == 0);
 
+	struct inforeg_fast f;
+	CHECK(inforeg_fast_bind(r, ha, &f) == 0);
+	CHECK(inforeg_fast_read(&f, &v) == 0 && v == 10);
+
 	/* same writer, new layout: a.x moves to index 2, b.y disappears */
 	CHECK(publish(&o2, L2, 3, 9, 2) == 0);
 	put(&o2, 50);
+	CHECK(inforeg_fast_read(&f, &v) == -ESTALE); /* the fast path says: bind again */
+	CHECK(inforeg_fast_bind(r, ha, &f) == 0);
+	CHECK(inforeg_fast_read(&f, &v) == 0 && v == 52);
 	CHECK(atomic_load(&o1.hdr->flags) & INFOREG_F_RETIRED);
 	CHECK(inforeg_read_latest(r, ha, &v, NULL) == 0 && v == 52); /* followed, re-bound */
 	CHECK(inforeg_handle_index(r, ha) == 2);
