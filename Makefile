@@ -16,6 +16,7 @@ BPF_CLANG ?= clang
 BPFTOOL   ?= bpftool
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
+comma := ,
 BUILD ?= build
 ifeq ($(SAN),)
 B := $(BUILD)
@@ -27,7 +28,6 @@ ifeq ($(SAN),thread)
 CC := clang
 endif
 endif
-comma := ,
 
 ifeq ($(V),1)
 Q :=
