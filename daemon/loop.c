@@ -83,13 +83,13 @@ uint64_t ird_now_real(void)
 static void col_off(struct collector *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void col_off(struct collector *c, const char *fmt, ...)
 {
+	char reason[sizeof(c->off_reason)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap); /* fmt may print off_reason itself */
+	va_end(ap);
 	c->enabled = 0;
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(c->off_reason, sizeof(c->off_reason), fmt, ap);
-		va_end(ap);
-	}
+	memcpy(c->off_reason, reason, sizeof(reason));
 	ird_log("collector %s is off: %s", c->ops->name, c->off_reason);
 }
 
@@ -118,7 +118,7 @@ static void add_collector(struct ird *d, const struct collector_ops *ops, const 
 			ops->fini(c);
 		c->priv = NULL;
 		if (c->off_reason[0])
-			col_off(c, NULL);
+			col_off(c, "%s", c->off_reason);
 		else
 			col_off(c, "init failed: %s", strerror(-e));
 		return;

@@ -27,7 +27,7 @@ struct procstat {
 static struct procstat read_procstat(int cpu)
 {
 	char want[16], line[512];
-	struct procstat p = { 0, 0 };
+	struct procstat p = {0, 0};
 	FILE *f = fopen("/proc/stat", "re");
 
 	if (!f)
@@ -37,12 +37,12 @@ static struct procstat read_procstat(int cpu)
 	else
 		snprintf(want, sizeof(want), "cpu%d ", cpu);
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long v[10] = { 0 };
+		unsigned long long v[10] = {0};
 
 		if (strncmp(line, want, strlen(want)))
 			continue;
-		sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-		       &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+		sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		       &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
 		/* user nice system idle iowait irq softirq steal (guest is inside user) */
 		p.busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 		p.total = p.busy + v[3] + v[4];
@@ -86,7 +86,7 @@ static int last_allowed_cpu(void)
 
 int main(void)
 {
-	static const char *const names[] = { "ebpf.cpu", NULL };
+	static const char *const names[] = {"ebpf.cpu", NULL};
 	struct harness h;
 	struct procstat p0, p1;
 	char name[64];

@@ -10,6 +10,7 @@
 #ifndef IT_BPF_HARNESS_H
 #define IT_BPF_HARNESS_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,18 +31,18 @@ struct harness {
 	double *values;
 };
 
-#define H_FAIL(...)                                                                  \
-	do {                                                                         \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                 \
-		fprintf(stderr, __VA_ARGS__);                                        \
-		fputc('\n', stderr);                                                 \
-		exit(1);                                                             \
+#define H_FAIL(...)                                                                                          \
+	do {                                                                                                 \
+		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                         \
+		fprintf(stderr, __VA_ARGS__);                                                                \
+		fputc('\n', stderr);                                                                         \
+		exit(1);                                                                                     \
 	} while (0)
-#define H_CHECK(cond, ...)                                                           \
-	do {                                                                         \
-		if (!(cond))                                                         \
-			H_FAIL(__VA_ARGS__);                                         \
-		printf("ok   %s\n", #cond);                                          \
+#define H_CHECK(cond, ...)                                                                                   \
+	do {                                                                                                 \
+		if (!(cond))                                                                                 \
+			H_FAIL(__VA_ARGS__);                                                                 \
+		printf("ok   %s\n", #cond);                                                                  \
 	} while (0)
 
 static inline void h_need_root(void)
@@ -62,7 +63,7 @@ static inline uint64_t h_now_ns(void)
 
 static inline void h_sleep_ms(unsigned ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -93,7 +94,7 @@ static inline void h_init(struct harness *h, const char *const *names)
 	cfg_defaults(&h->cfg);
 	for (const char *const *n = names; *n; n++) {
 		const struct collector_ops *ops = NULL;
-		struct col_env env = { .reg = &h->reg, .files = NULL, .cfg = &h->cfg };
+		struct col_env env = {.reg = &h->reg, .files = NULL, .cfg = &h->cfg};
 		struct collector *c = &h->cols[h->ncols];
 		int r;
 
@@ -114,7 +115,7 @@ static inline void h_init(struct harness *h, const char *const *names)
 
 static inline void h_sample(struct harness *h)
 {
-	struct col_now now = { .mono_ns = h_now_ns() };
+	struct col_now now = {.mono_ns = h_now_ns()};
 
 	for (uint32_t i = 0; i < h->reg.count; i++)
 		h->values[i] = NAN;
@@ -145,12 +146,47 @@ static inline double h_get(const struct harness *h, const char *name)
 	return h->values[i];
 }
 
+/* BPF program, map and link fds this process still holds (from /proc/self/fdinfo). */
+static inline int h_bpf_fds(void)
+{
+	char path[300], line[128];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fdinfo");
+	int n = 0;
+
+	if (!d)
+		H_FAIL("/proc/self/fdinfo: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+		if (de->d_name[0] == '.' || !(f = fopen(path, "re")))
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "prog_id:", 8) || !strncmp(line, "map_id:", 7) ||
+			    !strncmp(line, "link_id:", 8)) {
+				n++;
+				break;
+			}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Finalises every collector; the last fini must leave no BPF program, map or link. */
 static inline void h_fini(struct harness *h)
 {
+	int before = h_bpf_fds(), after;
+
 	for (int i = 0; i < h->ncols; i++)
 		h->cols[i].ops->fini(&h->cols[i]);
 	reg_free(&h->reg);
 	free(h->values);
+	after = h_bpf_fds();
+	if (after)
+		H_FAIL("%d BPF fds left after fini (%d before)", after, before);
+	printf("ok   fini released all %d BPF fds\n", before);
 }
 
 #endif /* IT_BPF_HARNESS_H */

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpf_overhead - what the eBPF collectors cost.
+ *
+ *  1. Slowdown of a context-switch-heavy workload (a pipe ping-pong between two
+ *     processes, the shape of `perf bench sched pipe`, or perf itself with --perf) with
+ *     every inforegd eBPF program attached and the collectors sampled every 100 ms, against
+ *     nothing attached. Runs are interleaved (the order rotates each round) so drift
+ *     and noise hit both alike; we print medians and their ratio.
+ *  2. The CPU each collector's sample() takes per tick (median, thread CPU time).
+ *  3. Per-event run time of each program from the kernel's BPF stats (BPF_ENABLE_STATS,
+ *     only during that phase: the stats' own clock reads are not in part 1).
+ *  4. raw_tracepoint vs tracepoint for sched_switch: the same body (kernel/
+ *     bench_switch.bpf.c) attached each way: per-event ns and workload slowdown.
+ *
+ * Usage: bpf_overhead [--rounds N] [--iters N] [--perf]   (root)
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "col_bpf.h"
+#include "config.h"
+#include "inforeg.skel.h"
+#include "bench_switch.skel.h"
+
+#define MAXR 64
+#define NCOL 5
+
+static int iters = 20000, rounds = 11, use_perf;
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : NAN;
+}
+
+/* ---- workload: us per round trip ------------------------------------------------ */
+
+static double pingpong_us(void)
+{
+	int a[2], b[2];
+	char c = 0;
+	pid_t pid;
+	uint64_t t0, t1;
+
+	if (pipe(a) || pipe(b))
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < iters; i++)
+			if (read(a[0], &c, 1) != 1 || write(b[1], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	t0 = now_ns(CLOCK_MONOTONIC);
+	for (int i = 0; i < iters; i++)
+		if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1)
+			exit(1);
+	t1 = now_ns(CLOCK_MONOTONIC);
+	waitpid(pid, NULL, 0);
+	close(a[0]), close(a[1]), close(b[0]), close(b[1]);
+	return (double)(t1 - t0) / 1e3 / iters;
+}
+
+static double perf_us(void)
+{
+	char cmd[128], line[256];
+	double us = NAN;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "perf bench sched pipe -l %d 2>&1", iters);
+	if (!(f = popen(cmd, "r")))
+		exit(1);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "usecs/op"))
+			sscanf(line, "%lf", &us);
+	pclose(f);
+	return us;
+}
+
+static double workload(void)
+{
+	return use_perf ? perf_us() : pingpong_us();
+}
+
+/* ---- the collectors, driven like the main loop does ---------------------------- */
+
+struct loaded {
+	struct ird_config cfg;
+	struct series_reg reg;
+	struct collector cols[NCOL];
+	double *values;
+	pthread_t thr;
+	volatile int stop;
+	double cost_us[NCOL][4096];
+	int ncost;
+};
+
+static void *sampler(void *arg)
+{
+	struct loaded *l = arg;
+	struct col_now now = {0};
+
+	while (!l->stop) {
+		usleep(100000);
+		now.mono_ns = now_ns(CLOCK_MONOTONIC);
+		for (int i = 0; i < NCOL; i++) {
+			uint64_t t = now_ns(CLOCK_THREAD_CPUTIME_ID);
+
+			l->cols[i].ops->sample(&l->cols[i], &now, l->values);
+			if (l->ncost < 4096)
+				l->cost_us[i][l->ncost] = (double)(now_ns(CLOCK_THREAD_CPUTIME_ID) - t) / 1e3;
+		}
+		if (l->ncost < 4096)
+			l->ncost++;
+	}
+	return NULL;
+}
+
+static void load_all(struct loaded *l)
+{
+	memset(&l->reg, 0, sizeof(l->reg));
+	cfg_defaults(&l->cfg);
+	for (int i = 0; i < NCOL; i++) {
+		struct col_env env = {.reg = &l->reg, .cfg = &l->cfg};
+		struct collector *c = &l->cols[i];
+
+		memset(c, 0, sizeof(*c));
+		c->ops = col_bpf_all[i];
+		if (c->ops->init(c, &env) < 0 || c->ops->declare(c, &l->reg) < 0) {
+			fprintf(stderr, "%s: %s\n", c->ops->name, c->off_reason);
+			exit(1);
+		}
+	}
+	l->values = calloc(l->reg.count, sizeof(double));
+	l->stop = 0;
+	pthread_create(&l->thr, NULL, sampler, l);
+}
+
+static void unload_all(struct loaded *l)
+{
+	l->stop = 1;
+	pthread_join(l->thr, NULL);
+	for (int i = 0; i < NCOL; i++)
+		l->cols[i].ops->fini(&l->cols[i]);
+	reg_free(&l->reg);
+	free(l->values);
+}
+
+/* ---- raw_tp vs tp ------------------------------------------------------------------ */
+
+static struct bench_switch_bpf *attach_switch(int raw)
+{
+	struct bench_switch_bpf *s = bench_switch_bpf__open_and_load();
+	struct bpf_link *lk;
+
+	if (!s)
+		exit(1);
+	lk = bpf_program__attach(raw ? s->progs.sw_raw : s->progs.sw_tp);
+	if (!lk) {
+		fprintf(stderr, "attach %s: %s\n", raw ? "raw_tp" : "tp", strerror(errno));
+		exit(1);
+	}
+	s->links.sw_raw = raw ? lk : NULL; /* destroy() detaches it */
+	s->links.sw_tp = raw ? NULL : lk;
+	return s;
+}
+
+static double prog_ns_per_run(int fd, uint64_t *cnt)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return NAN;
+	*cnt = info.run_cnt;
+	return info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : NAN;
+}
+
+int main(int argc, char **argv)
+{
+	static struct loaded l;
+	double off[MAXR], on[MAXR], raw[MAXR], tp[MAXR], cost[NCOL][4096 * 2];
+	int ncost[NCOL] = {0}, mounted = 0, statfd;
+	struct collector dummy;
+	uint64_t cnt;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
+			iters = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--perf"))
+			use_perf = 1;
+	}
+	if (rounds > MAXR)
+		rounds = MAXR;
+	if (geteuid() != 0) {
+		printf("SKIP: needs root\n");
+		return 77;
+	}
+	/* classic tracepoints resolve their id through tracefs */
+	if (access("/sys/kernel/tracing/events/sched/sched_switch/id", R_OK) != 0) {
+		if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
+			mounted = 1;
+	}
+	libbpf_set_print(NULL);
+	printf("workload: %s, %d round trips per run, %d rounds interleaved\n",
+	       use_perf ? "perf bench sched pipe" : "pipe ping-pong", iters, rounds);
+	workload(); /* warm up */
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < 4; k++) {
+			int which = (k + r) % 4; /* rotate the order each round */
+
+			if (which == 0) {
+				off[r] = workload();
+			} else if (which == 1) {
+				load_all(&l);
+				on[r] = workload();
+				for (int i = 0; i < NCOL; i++)
+					for (int j = 0; j < l.ncost && ncost[i] < 4096 * 2; j++)
+						cost[i][ncost[i]++] = l.cost_us[i][j];
+				l.ncost = 0;
+				unload_all(&l);
+			} else {
+				struct bench_switch_bpf *s = attach_switch(which == 2);
+
+				(which == 2 ? raw : tp)[r] = workload();
+				bench_switch_bpf__destroy(s);
+			}
+		}
+		fprintf(stderr, "round %d: off %.2f on %.2f raw_tp %.2f tp %.2f us/round trip\n", r, off[r],
+			on[r], raw[r], tp[r]);
+	}
+	{
+		double mo = median(off, rounds), mn = median(on, rounds), mr = median(raw, rounds),
+		       mt = median(tp, rounds);
+
+		printf("\n== workload, median us per round trip (same run, interleaved) ==\n");
+		printf("no BPF                       %8.2f\n", mo);
+		printf("all inforegd programs        %8.2f   ratio %.4f (%+.2f%%)\n", mn, mn / mo,
+		       100 * (mn / mo - 1));
+		printf("sched_switch raw_tracepoint  %8.2f   ratio %.4f (%+.2f%%)\n", mr, mr / mo,
+		       100 * (mr / mo - 1));
+		printf("sched_switch tracepoint      %8.2f   ratio %.4f (%+.2f%%)\n", mt, mt / mo,
+		       100 * (mt / mo - 1));
+	}
+	printf("\n== sample() CPU per tick, median (p90) over %d ticks ==\n", ncost[0]);
+	{
+		double total = 0;
+
+		for (int i = 0; i < NCOL; i++) {
+			double m = median(cost[i], ncost[i]), p90 = cost[i][(int)(0.9 * (ncost[i] - 1))];
+
+			total += m;
+			printf("%-12s %7.2f us  (%.2f)\n", col_bpf_all[i]->name, m, p90);
+		}
+		printf("%-12s %7.2f us per tick = %.4f%% of one CPU at 100 ms\n", "all", total,
+		       100 * total / 100000);
+	}
+
+	/* per-event run time, with the kernel's stats on only now */
+	statfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (statfd < 0) {
+		printf("\nBPF_ENABLE_STATS: %s: no per-event figures\n", strerror(errno));
+	} else {
+		struct cbpf *b;
+		struct inforeg_bpf *sk;
+
+		load_all(&l);
+		memset(&dummy, 0, sizeof(dummy));
+		b = cbpf_get(&dummy, &l.cfg);
+		sk = b->skel;
+		workload();
+		printf("\n== per-event BPF run time (kernel stats), during one workload run ==\n");
+		struct {
+			const char *n;
+			struct bpf_program *p;
+		} progs[] = {
+		    {"sched_switch", sk->progs.ir_sched_switch},
+		    {"sched_wakeup", sk->progs.ir_sched_wakeup},
+		    {"sched_wakeup_new", sk->progs.ir_sched_wakeup_new},
+		    {"sched_migrate_task", sk->progs.ir_sched_migrate_task},
+		    {"block_rq_issue", sk->progs.ir_block_rq_issue},
+		    {"block_rq_complete", sk->progs.ir_block_rq_complete},
+		};
+		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+			double ns = prog_ns_per_run(bpf_program__fd(progs[i].p), &cnt);
+
+			printf("ir_%-20s %8.0f ns/event  (%llu events)\n", progs[i].n, ns,
+			       (unsigned long long)cnt);
+		}
+		cbpf_put(b);
+		unload_all(&l);
+		for (int raw_ = 1; raw_ >= 0; raw_--) {
+			struct bench_switch_bpf *s = attach_switch(raw_);
+			double ns;
+
+			workload();
+			ns = prog_ns_per_run(bpf_program__fd(raw_ ? s->progs.sw_raw : s->progs.sw_tp), &cnt);
+			printf("bench sched_switch %-14s %6.0f ns/event  (%llu events)\n",
+			       raw_ ? "raw_tracepoint" : "tracepoint", ns, (unsigned long long)cnt);
+			bench_switch_bpf__destroy(s);
+		}
+		close(statfd);
+	}
+	if (mounted)
+		umount("/sys/kernel/tracing");
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inforeg_bpf.h - the structs and constants kernel/inforeg.bpf.c shares with the daemon's
+ * eBPF collectors (daemon/col_bpf*.c). Both sides include this file, so it holds only
+ * fixed-width types and no pointers.
+ *
+ * The hot per-CPU state lives in one array map ("cpus", BPF_F_MMAPABLE) indexed by CPU
+ * id: each CPU's sched_switch program is the only writer of its own entry (except the
+ * migration counter, which other CPUs add to atomically), and the daemon reads every
+ * entry once per tick through a read-only mmap, with no system call. Entries are whole
+ * cache lines so CPUs never write the same line.
+ *
+ * The few fields that must be read together (busy time, the start of the interval still
+ * open and what runs in it) sit under a per-CPU sequence counter: odd while the switch
+ * program updates them. Everything else is a monotonically increasing 64-bit counter
+ * that is read word by word.
+ */
+#ifndef INFOREG_BPF_H
+#define INFOREG_BPF_H
+
+/*
+ * log2 latency histograms: slot 0 counts values below 1 us, slot i (1..IR_HIST_SLOTS-2)
+ * counts [2^(i-1), 2^i) us, and the last slot counts everything from 2^(IR_HIST_SLOTS-2)
+ * us (18 min) up. So slot i's upper bound is 2^i us and the last one is +Inf. A power
+ * of two, so the programs index with a mask the verifier can follow.
+ */
+#define IR_HIST_SLOTS 32
+/* One bit per watch slot in a __u64 mask; equals WATCH_MAX in daemon/ctl.h. */
+#define IR_WATCH_MAX 64
+/* Cgroup watches select a v2 cgroup at depth < IR_CG_LEVEL_MAX (one bit per level). */
+#define IR_CG_LEVEL_MAX 16
+/* Block devices tracked at once. */
+#define IR_DEV_MAX 64
+
+struct ir_hist {
+	__u64 slots[IR_HIST_SLOTS];
+};
+
+struct ir_cpu {
+	/* ---- line 0: written by this CPU's sched_switch, under seq ---- */
+	__u64 seq;	      /* odd while the fields below are being changed */
+	__u64 busy_ns;	      /* closed intervals this CPU ran a non-idle task */
+	__u64 last_switch_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last switch; 0: none yet */
+	__u64 cur_mask;	      /* watch slots the task running since last_switch_ns matches */
+	__u32 cur_idle;	      /* 1 if that task is the idle task (pid 0) */
+	__u32 cur_period;     /* ir_ctl.period when that task switched in */
+	__u64 switches;	      /* context switches on this CPU (not under seq) */
+	__u64 pad0[2];
+	/* ---- line 1: sched_migrate_task with this CPU as destination (atomic adds) ---- */
+	__u64 migrations;
+	__u64 pad1[7];
+	/* ---- run-queue latency of tasks that switched in on this CPU ---- */
+	__u64 runq[IR_HIST_SLOTS];
+	/* ---- per watch slot: closed CPU time and distinct threads seen per period ---- */
+	__u64 task_ns[IR_WATCH_MAX];
+	__u64 task_seen[IR_WATCH_MAX];
+};
+
+/* Key of the per-device block latency map: the whole disk's dev_t (kernel encoding). */
+#define IR_MINORBITS	20
+#define IR_DEV_MAJOR(d) ((__u32)(d) >> IR_MINORBITS)
+#define IR_DEV_MINOR(d) ((__u32)(d) & ((1U << IR_MINORBITS) - 1))
+
+#endif /* INFOREG_BPF_H */

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# it_ebpf_daemon - as root the real daemon loads the eBPF collectors, publishes their
+# series beside the /proc ones, takes a watch from its config file and one at run time
+# over REST (PUT /v1/watch/NAME -> ctl_watch_add -> ebpf.task -> re-layout), measures a
+# busy child through both, and leaves no BPF program behind after SIGTERM.
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || ir_skip "loading BPF programs needs root"
+command -v bpftool >/dev/null || ir_fail "bpftool missing"
+
+get() { "$IRCLI" get --shm "$IR_SHM" "$@"; }
+value() { get "$1" 2>/dev/null | awk '{print $NF}'; }
+
+# a busy child: the watched task
+( while :; do :; done ) &
+burner=$!
+IR_PIDS+=("$burner")
+
+echo "s3cret-$RANDOM" >"$IR_TMP/token"
+cat >"$IR_TMP/ird.conf" <<CONF
+watch = fromconf pid:$burner
+CONF
+ir_start_daemon --config "$IR_TMP/ird.conf" --token-file "$IR_TMP/token"
+
+status=$("$IRCLI" status --shm "$IR_SHM") || ir_fail "no status"
+python3 -c 'import json,sys; e=json.loads(sys.argv[1])["ebpf"]; assert e["enabled"] and e["collectors_on"]==5, e' \
+	"$status" || ir_fail "eBPF not on: $status"
+for s in cpu.usage.exact 'cpu.usage.exact{cpu="0"}' sched.runq_latency.p99 sched.runq_latency.count \
+	sched.ctxsw_per_s sched.migrations_per_s 'task.cpu.seconds{watch="fromconf"}'; do
+	get "$s" >/dev/null || ir_fail "series $s missing"
+done
+echo "ok   eBPF series published, config watch declared"
+
+curl -fsS -X PUT -H 'Content-Type: application/json' -H "Authorization: Bearer $(cat "$IR_TMP/token")" -d "{\"pid\":$burner}" "$IR_URL/v1/watch/runtime" \
+	>/dev/null || ir_fail "PUT /v1/watch/runtime failed"
+for _ in $(seq 30); do get 'task.cpu.seconds{watch="runtime"}' >/dev/null 2>&1 && break; sleep 0.1; done
+a=$(value 'task.cpu.seconds{watch="runtime"}')
+c=$(value 'task.cpu.seconds{watch="fromconf"}')
+sleep 1
+b=$(value 'task.cpu.seconds{watch="runtime"}')
+d=$(value 'task.cpu.seconds{watch="fromconf"}')
+u=$(value 'task.cpu.usage{watch="runtime"}')
+echo "runtime watch: $a -> $b s, config watch: $c -> $d s, usage $u%"
+python3 -c "import sys; a,b,c,d,u=map(float,sys.argv[1:]); assert 0.8 <= b-a <= 1.3 and 0.8 <= d-c <= 1.3 and 80 <= u <= 101" \
+	"$a" "$b" "$c" "$d" "$u" || ir_fail "a busy child should gain ~1 CPU second per second"
+echo "ok   run-time and config watches measure the busy child"
+
+# the programs this daemon holds (other daemons on the machine may hold their own)
+ids=$(grep -h '^prog_id:' /proc/"$IR_PID"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
+[ -n "$ids" ] || ir_fail "the daemon holds no BPF program fd"
+kill -TERM "$IR_PID"
+for _ in $(seq 50); do kill -0 "$IR_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$IR_PID" 2>/dev/null && ir_fail "inforegd did not exit"
+for _ in $(seq 20); do # programs are freed after an RCU grace period
+	left=0
+	for id in $ids; do bpftool prog show id "$id" >/dev/null 2>&1 && left=$((left + 1)); done
+	[ "$left" -eq 0 ] && break
+	sleep 0.1
+done
+[ "$left" -eq 0 ] || ir_fail "$left of the daemon's BPF programs left after exit"
+echo "ok   the daemon's $(echo $ids | wc -w) BPF programs are gone after exit"
