@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * col_mem.c - "mem": memory and swap in bytes from /proc/meminfo.
+ *
+ * Every value is a gauge in bytes (the file's kB are KiB). mem.used follows the
+ * classic free(1) definition (procps-ng 3.3.10 to 4.0.0): MemTotal - MemFree -
+ * Buffers - Cached - SReclaimable, falling back to MemTotal - MemFree when that is
+ * negative, as free(1) did. Newer free(1) prints MemTotal - MemAvailable instead;
+ * readers who want that have both terms here. mem.sreclaimable is exported too, so
+ * that total = used + free + buffers + cached + sreclaimable holds exactly (when
+ * used did not fall back).
+ *
+ * A field the kernel does not print (MemAvailable before 3.14) reads NaN, and so does
+ * mem.used when one of its terms is missing. The file is about 1.5 KB and stateless:
+ * one parse per tick, no previous sample needed.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "col_proc.h"
+
+/* ---- parsing ----------------------------------------------------------------- */
+
+static const struct {
+	const char *key;
+	enum mem_out out;
+} mem_keys[] = {
+    {"MemTotal", MEM_TOTAL},	 {"MemFree", MEM_FREE},	 {"MemAvailable", MEM_AVAILABLE},
+    {"Buffers", MEM_BUFFERS},	 {"Cached", MEM_CACHED}, {"SReclaimable", MEM_SRECLAIMABLE},
+    {"Shmem", MEM_SHMEM},	 {"Dirty", MEM_DIRTY},	 {"SwapTotal", MEM_SWAP_TOTAL},
+    {"SwapFree", MEM_SWAP_FREE},
+};
+
+/* "Key:   1234 kB": the value in bytes. */
+static int parse_line(const char *p, const char *eol, const char **key, size_t *klen, double *v)
+{
+	const char *colon = memchr(p, ':', (size_t)(eol - p));
+	if (!colon || colon == p)
+		return -EINVAL;
+	const char *q = colon + 1;
+	uint64_t x;
+	if (col_scan_u64(&q, eol, &x) < 0)
+		return -EINVAL;
+	while (q < eol && *q == ' ')
+		q++;
+	*key = p;
+	*klen = (size_t)(colon - p);
+	/* kB in meminfo means KiB; a bare number (HugePages_*) is a count */
+	*v = col_starts_with(q, eol, "kB") ? (double)x * 1024.0 : (double)x;
+	return 0;
+}
+
+int meminfo_parse(const char *text, double out[MEM_NOUT])
+{
+	for (int i = 0; i < MEM_NOUT; i++)
+		out[i] = NAN;
+	const char *cur = text, *p, *eol;
+	while (col_line_next(&cur, &p, &eol)) {
+		const char *key;
+		size_t klen;
+		double v;
+		if (parse_line(p, eol, &key, &klen, &v) < 0)
+			continue;
+		for (size_t k = 0; k < sizeof(mem_keys) / sizeof(mem_keys[0]); k++) {
+			if (strlen(mem_keys[k].key) == klen && memcmp(mem_keys[k].key, key, klen) == 0) {
+				/* a repeated key is garbage: the first one stands */
+				if (isnan(out[mem_keys[k].out]))
+					out[mem_keys[k].out] = v;
+				break;
+			}
+		}
+	}
+	double total = out[MEM_TOTAL], mfree = out[MEM_FREE];
+	if (isnan(total) || isnan(mfree)) {
+		for (int i = 0; i < MEM_NOUT; i++)
+			out[i] = NAN;
+		return -EINVAL;
+	}
+	/* NaN if a term is missing (a cut read): a used without SReclaimable would be
+	 * a plausible wrong number. Negative falls back to total - free as free(1) did;
+	 * free > total is no meminfo at all. */
+	double used = total - mfree - out[MEM_BUFFERS] - out[MEM_CACHED] - out[MEM_SRECLAIMABLE];
+	if (used < 0)
+		used = total - mfree;
+	out[MEM_USED] = used >= 0 ? used : NAN;
+	double st = out[MEM_SWAP_TOTAL], sf = out[MEM_SWAP_FREE];
+	out[MEM_SWAP_USED] = isnan(st) || isnan(sf) ? NAN : sf < st ? st - sf : 0;
+	return 0;
+}
+
+/* ---- the collector ------------------------------------------------------------ */
+
+static const struct {
+	const char *name, *help;
+} mem_series[MEM_NOUT] = {
+    [MEM_TOTAL] = {"mem.total", "Usable RAM (MemTotal)"},
+    [MEM_AVAILABLE] = {"mem.available",
+		       "RAM available for new work without swapping, kernel estimate (MemAvailable)"},
+    [MEM_FREE] = {"mem.free", "Unused RAM (MemFree)"},
+    [MEM_USED] = {"mem.used", "MemTotal-MemFree-Buffers-Cached-SReclaimable, the classic free(1) used"},
+    [MEM_BUFFERS] = {"mem.buffers", "Block device buffers (Buffers)"},
+    [MEM_CACHED] = {"mem.cached", "Page cache, tmpfs and shmem included (Cached)"},
+    [MEM_SRECLAIMABLE] = {"mem.sreclaimable", "Reclaimable slab: dentries, inodes... (SReclaimable)"},
+    [MEM_SHMEM] = {"mem.shmem", "Shared memory and tmpfs contents (Shmem)"},
+    [MEM_DIRTY] = {"mem.dirty", "Memory waiting to be written back to disk (Dirty)"},
+    [MEM_SWAP_TOTAL] = {"mem.swap.total", "Swap space (SwapTotal)"},
+    [MEM_SWAP_FREE] = {"mem.swap.free", "Unused swap space (SwapFree)"},
+    [MEM_SWAP_USED] = {"mem.swap.used", "SwapTotal - SwapFree"},
+};
+
+struct mem_priv {
+	struct col_file *f;
+	int idx[MEM_NOUT];
+	double out[MEM_NOUT];
+};
+
+static int mem_init(struct collector *c, struct col_env *env)
+{
+	struct mem_priv *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	c->priv = p;
+	p->f = col_file_open(env->files, "/proc/meminfo", 4096);
+	if (!p->f) {
+		int e = -errno;
+		snprintf(c->off_reason, sizeof(c->off_reason), "/proc/meminfo: %s", strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static int mem_declare(struct collector *c, struct series_reg *reg)
+{
+	struct mem_priv *p = c->priv;
+	for (int i = 0; i < MEM_NOUT; i++) {
+		int e = reg_series(reg, mem_series[i].name, "bytes", INFOREG_KIND_GAUGE, mem_series[i].help);
+		if (e < 0)
+			return e;
+		p->idx[i] = e;
+	}
+	return 0;
+}
+
+static int mem_sample(struct collector *c, const struct col_now *now, double *values)
+{
+	struct mem_priv *p = c->priv;
+	int e;
+	(void)now;
+	if (p->f->len < 0) {
+		e = (int)p->f->len;
+		for (int i = 0; i < MEM_NOUT; i++)
+			p->out[i] = NAN;
+		col_error(c, "reading /proc/meminfo: %s", strerror(-e));
+	} else if ((e = meminfo_parse(p->f->buf, p->out)) < 0) {
+		col_error(c, "/proc/meminfo: no MemTotal or MemFree line");
+	}
+	for (int i = 0; i < MEM_NOUT; i++)
+		values[p->idx[i]] = p->out[i];
+	return e;
+}
+
+static void mem_fini(struct collector *c)
+{
+	free(c->priv);
+	c->priv = NULL;
+}
+
+const struct collector_ops col_mem_ops = {
+    .name = "mem",
+    .init = mem_init,
+    .declare = mem_declare,
+    .sample = mem_sample,
+    .fini = mem_fini,
+};

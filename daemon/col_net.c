@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+/*
+ * col_net.c - "net": per-interface traffic rates from /proc/net/dev.
+ *
+ * Every interface the file lists in the daemon's network namespace is exported,
+ * loopback and virtual ones included (lo, bridges, veths, tunnels): deciding which
+ * ones "count" is a policy for the reader, and summing them double-counts (a bridge
+ * and its ports carry the same bytes), so no total is published. Per interface:
+ * bytes, packets, errors and drops per second, received and sent (kind RATE).
+ *
+ * The interface set is read at init and again at each declare. An interface that
+ * disappears reads NaN (no series vanishes under a reader between layouts); one
+ * that appears makes sample() call layout_changed(), and the next declare picks it
+ * up, dropping the vanished ones. Counters of interfaces present before and after a
+ * re-declaration are carried over, so their rates do not blank. A counter that goes
+ * backwards (interface re-created under the same name) reads NaN for one period.
+ * Interface names become label values as they are, except the few bytes the
+ * registry refuses in a label ('"', '\\', control characters), which become '_'.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "col_proc.h"
+
+/* ---- parsing ----------------------------------------------------------------- */
+
+/* Column of each exported counter among the 16 of a /proc/net/dev line. */
+static const int net_col[NET_NOUT] = {
+    [NET_RX_BYTES] = 0, [NET_RX_PACKETS] = 1, [NET_RX_ERRORS] = 2,  [NET_RX_DROPS] = 3,
+    [NET_TX_BYTES] = 8, [NET_TX_PACKETS] = 9, [NET_TX_ERRORS] = 10, [NET_TX_DROPS] = 11,
+};
+#define NET_COLS_NEEDED 12
+
+/* "  eth0: 63120572 1884 0 0 0 0 0 0 91528 1217 0 0 0 0 0 0". The two header lines
+ * have no ':' and are refused here like any other odd line. */
+static int parse_line(const char *p, const char *eol, const char **name, size_t *nlen, uint64_t ctr[NET_NOUT])
+{
+	while (p < eol && (*p == ' ' || *p == '\t'))
+		p++;
+	const char *colon = memchr(p, ':', (size_t)(eol - p));
+	if (!colon)
+		return -EINVAL;
+	size_t n = (size_t)(colon - p);
+	/* names cannot hold blanks, ':' or '/' (dev_valid_name); '|' marks a header */
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == ' ' || p[i] == '\t' || p[i] == '|' || p[i] == '/')
+			return -EINVAL;
+	if (n == 0 || n >= COL_DEV_NAME_MAX)
+		return -EINVAL;
+	uint64_t col[NET_COLS_NEEDED];
+	const char *q = colon + 1;
+	for (int i = 0; i < NET_COLS_NEEDED; i++)
+		if (col_scan_u64(&q, eol, &col[i]) < 0)
+			return -EINVAL;
+	for (int i = 0; i < NET_NOUT; i++)
+		ctr[i] = col[net_col[i]];
+	*name = p;
+	*nlen = n;
+	return 0;
+}
+
+int netdev_enumerate(struct netdev *s, const char *text)
+{
+	struct col_devtab fresh = {0};
+	const char *cur = text, *p, *eol, *name;
+	size_t n;
+	uint64_t ctr[NET_NOUT];
+	while (col_line_next(&cur, &p, &eol)) {
+		if (parse_line(p, eol, &name, &n, ctr) < 0 || col_devtab_find(&fresh, name, n))
+			continue;
+		if (!col_devtab_add(&fresh, name, n)) {
+			col_devtab_free(&fresh);
+			return -ENOMEM;
+		}
+	}
+	col_devtab_replace(&s->tab, &fresh);
+	s->unknown = 0;
+	return (int)s->tab.n;
+}
+
+int netdev_update(struct netdev *s, const char *text, double dt)
+{
+	const char *cur = text, *p, *eol, *name;
+	size_t n;
+	uint64_t ctr[NET_NOUT];
+	int lines = 0;
+
+	col_devtab_begin(&s->tab);
+	s->unknown = 0;
+	while (text && col_line_next(&cur, &p, &eol)) {
+		if (parse_line(p, eol, &name, &n, ctr) < 0)
+			continue;
+		lines++;
+		struct col_dev *d = col_devtab_find(&s->tab, name, n);
+		if (!d) {
+			s->unknown = 1;
+			continue;
+		}
+		if (d->have_cur)
+			continue; /* listed twice: garbage, keep the first */
+		memcpy(d->cur, ctr, sizeof(ctr));
+		d->have_cur = 1;
+	}
+	for (unsigned i = 0; i < s->tab.n; i++) {
+		struct col_dev *d = &s->tab.dev[i];
+		for (int k = 0; k < NET_NOUT; k++)
+			d->out[k] = d->have_cur && d->have_prev ? col_rate(d->cur[k], d->prev[k], dt) : NAN;
+	}
+	return lines ? 0 : text ? -EINVAL : -ENODATA;
+}
+
+void netdev_fini(struct netdev *s)
+{
+	col_devtab_free(&s->tab);
+}
+
+/* ---- the collector ------------------------------------------------------------ */
+
+static const struct {
+	const char *name, *unit, *help;
+} net_series[NET_NOUT] = {
+    [NET_RX_BYTES] = {"net.rx.bytes_per_s", "bytes/s", "Bytes received per second"},
+    [NET_TX_BYTES] = {"net.tx.bytes_per_s", "bytes/s", "Bytes sent per second"},
+    [NET_RX_PACKETS] = {"net.rx.packets_per_s", "packets/s", "Packets received per second"},
+    [NET_TX_PACKETS] = {"net.tx.packets_per_s", "packets/s", "Packets sent per second"},
+    [NET_RX_ERRORS] = {"net.rx.errors_per_s", "errors/s", "Receive errors per second"},
+    [NET_TX_ERRORS] = {"net.tx.errors_per_s", "errors/s", "Transmit errors per second"},
+    [NET_RX_DROPS] = {"net.rx.drops_per_s", "drops/s", "Received packets dropped per second"},
+    [NET_TX_DROPS] = {"net.tx.drops_per_s", "drops/s", "Packets dropped before sending per second"},
+};
+
+#define NET_PATH "/proc/net/dev"
+
+struct net_priv {
+	struct col_file *f;
+	struct netdev s;
+	int asked; /* layout_changed() called; cleared by declare */
+	char *buf; /* init/declare's own read */
+	size_t cap;
+};
+
+static int net_init(struct collector *c, struct col_env *env)
+{
+	struct net_priv *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	c->priv = p;
+	ssize_t len = col_slurp(NET_PATH, &p->buf, &p->cap);
+	int e = len < 0 ? (int)len : netdev_enumerate(&p->s, p->buf);
+	if (e >= 0) {
+		p->f = col_file_open(env->files, NET_PATH, 1024 + (size_t)p->s.tab.n * 256);
+		if (!p->f)
+			e = -errno;
+	}
+	if (e < 0) {
+		snprintf(c->off_reason, sizeof(c->off_reason), NET_PATH ": %s", strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static int net_declare(struct collector *c, struct series_reg *reg)
+{
+	struct net_priv *p = c->priv;
+	char label[COL_DEV_NAME_MAX];
+
+	/* re-read the set: new interfaces join, vanished ones go */
+	if (col_slurp(NET_PATH, &p->buf, &p->cap) >= 0) {
+		int e = netdev_enumerate(&p->s, p->buf);
+		if (e < 0)
+			return e;
+	}
+	p->asked = 0;
+	for (unsigned i = 0; i < p->s.tab.n; i++) {
+		struct col_dev *d = &p->s.tab.dev[i];
+		for (int k = 0; k < NET_NOUT; k++)
+			d->idx[k] = -1;
+		if (col_label_value(label, sizeof(label), d->name) < 0)
+			continue;
+		for (int k = 0; k < NET_NOUT; k++) {
+			int e = reg_seriesf(reg, net_series[k].unit, INFOREG_KIND_RATE, net_series[k].help,
+					    "%s{dev=\"%s\"}", net_series[k].name, label);
+			if (e == -EEXIST || e == -EINVAL || e == -ENAMETOOLONG) {
+				/* two names that map to one label, or one the registry refuses:
+				 * that interface goes unexported rather than the whole collector */
+				col_error(c, "interface \"%s\" not exported: %s", label, strerror(-e));
+				break;
+			}
+			if (e < 0)
+				return e;
+			d->idx[k] = e;
+		}
+	}
+	return 0;
+}
+
+static int net_sample(struct collector *c, const struct col_now *now, double *values)
+{
+	struct net_priv *p = c->priv;
+	int e;
+	if (p->f->len < 0) {
+		e = (int)p->f->len;
+		netdev_update(&p->s, NULL, now->dt);
+		col_error(c, "reading " NET_PATH ": %s", strerror(-e));
+	} else if ((e = netdev_update(&p->s, p->f->buf, now->dt)) < 0) {
+		col_error(c, NET_PATH ": no interface line");
+	}
+	for (unsigned i = 0; i < p->s.tab.n; i++) {
+		const struct col_dev *d = &p->s.tab.dev[i];
+		for (int k = 0; k < NET_NOUT; k++)
+			if (d->idx[k] >= 0)
+				values[d->idx[k]] = d->out[k];
+	}
+	if (p->s.unknown && !p->asked) {
+		p->asked = 1;
+		layout_changed();
+	}
+	return e;
+}
+
+static void net_fini(struct collector *c)
+{
+	struct net_priv *p = c->priv;
+	if (!p)
+		return;
+	netdev_fini(&p->s);
+	free(p->buf);
+	free(p);
+	c->priv = NULL;
+}
+
+const struct collector_ops col_net_ops = {
+    .name = "net",
+    .init = net_init,
+    .declare = net_declare,
+    .sample = net_sample,
+    .fini = net_fini,
+};

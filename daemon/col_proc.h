@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * col_proc.h - the built-in /proc collectors and the pure parsers under them.
+ *
+ * Each collector (cpu, mem, load, pressure, net, disk) is one file exporting one
+ * collector_ops. Its work is split in two so that tests can drive it with fixed
+ * snapshots: a parser/updater over a NUL-terminated text buffer (the file's contents,
+ * no I/O, no allocation) that leaves numbers in a plain struct, and a thin sample()
+ * that copies those numbers to the series indices it declared. Stateful parsers keep
+ * the previous snapshot themselves, so "two snapshots with known deltas" is two calls.
+ *
+ * Parsing rules shared by all: only complete lines ('\n'-terminated) are used, so a
+ * truncated read drops its last line instead of producing a short number; a line that
+ * does not match its expected shape is skipped; numbers are parsed by hand (no
+ * locale, no strtod). Unknown values are NaN, never 0.
+ */
+#ifndef INFOREGD_COL_PROC_H
+#define INFOREGD_COL_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "collector.h"
+
+/* NULL-terminated, in the order the main loop initialises them. */
+extern const struct collector_ops *const col_proc_all[];
+
+extern const struct collector_ops col_cpu_ops, col_mem_ops, col_load_ops, col_pressure_ops, col_net_ops,
+    col_disk_ops;
+
+/* ---- text helpers (col_proc.c) ------------------------------------------ */
+
+/*
+ * Steps *CURSOR over the next complete line of a NUL-terminated text. Returns 1 with
+ * [*LINE, *EOL) set (EOL points at the '\n'), or 0 at the end of the text, including
+ * when the last line has no '\n' (a truncated read): that line is not returned.
+ */
+int col_line_next(const char **cursor, const char **line, const char **eol);
+/* Skips blanks, parses a decimal u64 before END. Returns 0, or -EINVAL (no digit, overflow). */
+int col_scan_u64(const char **p, const char *end, uint64_t *v);
+/* Same for a non-negative decimal with an optional fraction ("0.44", "12"). */
+int col_scan_fixed(const char **p, const char *end, double *v);
+/* 1 if [P, END) starts with the NUL-terminated WORD. */
+int col_starts_with(const char *p, const char *end, const char *word);
+/*
+ * Reads all of PATH into *BUF (grown with realloc, NUL-terminated). Blocking: for
+ * init and declare only, never for sample. Returns the length or -errno.
+ */
+ssize_t col_slurp(const char *path, char **buf, size_t *cap);
+/*
+ * Copies a device name into a Prometheus label value that the registry accepts:
+ * bytes below 0x20, '"' and '\\' become '_' (Linux allows them in interface names).
+ * Returns the length, or -ENAMETOOLONG.
+ */
+int col_label_value(char *dst, size_t dstlen, const char *src);
+
+/* ---- named devices with counters (net, disk) ----------------------------- */
+
+#define COL_DEV_NAME_MAX 48 /* IFNAMSIZ is 16 and DISK_NAME_LEN 32 */
+#define COL_DEV_NCTR	 8
+
+struct col_dev {
+	char name[COL_DEV_NAME_MAX];
+	uint8_t keep;	  /* exported (declared); 0: listed but skipped (a partition...) */
+	uint8_t have_cur; /* cur[] was read this tick */
+	uint8_t have_prev;
+	uint64_t cur[COL_DEV_NCTR], prev[COL_DEV_NCTR];
+	double out[COL_DEV_NCTR]; /* this tick's values, NaN when unknown */
+	int idx[COL_DEV_NCTR];	  /* series indices, -1 when not declared */
+};
+
+struct col_devtab {
+	struct col_dev *dev;
+	unsigned n;
+	unsigned hint; /* where the next lookup starts: lines come in the same order every tick */
+};
+
+/* Finds NAME (LEN bytes) or returns NULL. */
+struct col_dev *col_devtab_find(struct col_devtab *t, const char *name, size_t len);
+/* Appends a device (allocates; init/declare only). Returns it, or NULL with errno set. */
+struct col_dev *col_devtab_add(struct col_devtab *t, const char *name, size_t len);
+/* Starts a tick: cur becomes prev for devices read last tick, nothing is read yet. */
+void col_devtab_begin(struct col_devtab *t);
+/* Moves FRESH into T, carrying the counters of devices present in both. */
+void col_devtab_replace(struct col_devtab *t, struct col_devtab *fresh);
+void col_devtab_free(struct col_devtab *t);
+
+/* ---- cpu: /proc/stat (col_cpu.c) ----------------------------------------- */
+
+/* The time fields we use, in /proc/stat order. guest and guest_nice are already
+ * included in user and nice by the kernel, so they are not read. */
+enum cpu_field {
+	CPU_USER,
+	CPU_NICE,
+	CPU_SYSTEM,
+	CPU_IDLE,
+	CPU_IOWAIT,
+	CPU_IRQ,
+	CPU_SOFTIRQ,
+	CPU_STEAL,
+	CPU_NFIELDS
+};
+extern const char *const cpu_field_name[CPU_NFIELDS];
+
+struct cpu_times {
+	uint64_t t[CPU_NFIELDS];
+	uint8_t valid;
+};
+
+struct cpu_snap {
+	struct cpu_times total;
+	struct cpu_times *cpu; /* [cap], by CPU id */
+	uint64_t ctxt, forks, running, blocked;
+	uint8_t have_ctxt, have_forks, have_running, have_blocked;
+	unsigned online; /* cpuN lines */
+};
+
+/* Results of one update: percent of the elapsed jiffies, NaN when unknown. */
+struct cpu_pct {
+	double field[CPU_NFIELDS];
+	double usage; /* 100 - idle - iowait */
+};
+
+struct cpustat {
+	unsigned cap; /* CPU ids 0..cap-1 are tracked */
+	struct cpu_snap snap[2];
+	struct cpu_snap *prev, *cur; /* point into snap[] */
+	struct cpu_pct all, *cpu;    /* results, cpu[cap] */
+	double count, free, ctxt_per_s, forks_per_s, running, blocked;
+	unsigned ignored; /* cpuN lines with N >= cap in the last update */
+};
+
+/* Allocates state for CPU ids below CAP. Returns NULL and sets errno. */
+struct cpustat *cpustat_new(unsigned cap);
+void cpustat_free(struct cpustat *s);
+/*
+ * Parses TEXT (/proc/stat) as the new snapshot and computes the results against the
+ * previous one; DT (seconds since the previous) is for the ctxt and forks rates. TEXT
+ * NULL records a failed read (the next update has no previous). Returns 0, or
+ * -EINVAL when there is no valid total "cpu" line (all results NaN). No allocation.
+ */
+int cpustat_update(struct cpustat *s, const char *text, double dt);
+/* Highest cpuN id in TEXT plus one (ids of 65536 and more are not CPU ids): 0 if none. */
+unsigned cpustat_ids(const char *text);
+/* Possible CPUs (ids below it may come online), from /sys, at least MIN_CAP. */
+unsigned cpustat_possible(unsigned min_cap);
+
+/* ---- mem: /proc/meminfo (col_mem.c) -------------------------------------- */
+
+enum mem_out {
+	MEM_TOTAL,
+	MEM_AVAILABLE,
+	MEM_FREE,
+	MEM_USED,
+	MEM_BUFFERS,
+	MEM_CACHED,
+	MEM_SRECLAIMABLE,
+	MEM_SHMEM,
+	MEM_DIRTY,
+	MEM_SWAP_TOTAL,
+	MEM_SWAP_FREE,
+	MEM_SWAP_USED,
+	MEM_NOUT
+};
+
+/*
+ * Parses TEXT (/proc/meminfo) into OUT, in bytes; a missing field is NaN. Returns 0,
+ * or -EINVAL when MemTotal or MemFree is missing (everything NaN then).
+ */
+int meminfo_parse(const char *text, double out[MEM_NOUT]);
+
+/* ---- load: /proc/loadavg (col_load.c) ------------------------------------ */
+
+enum load_out { LOAD_1, LOAD_5, LOAD_15, LOAD_RUNNABLE, LOAD_THREADS, LOAD_NOUT };
+
+/* Parses "0.09 0.05 0.01 1/82 4819\n". Returns 0, or -EINVAL (all NaN). */
+int loadavg_parse(const char *text, double out[LOAD_NOUT]);
+
+/* ---- pressure: /proc/pressure/{cpu,memory,io} (col_pressure.c) ------------ */
+
+enum psi_line { PSI_SOME, PSI_FULL, PSI_NLINES };
+
+struct psi_state {
+	uint64_t total[PSI_NLINES], prev_total[PSI_NLINES];
+	uint8_t have[PSI_NLINES], have_prev[PSI_NLINES];
+	double avg10[PSI_NLINES];     /* percent, as the kernel reports it */
+	double stall_pct[PSI_NLINES]; /* d(total us)/dt as percent of wall time */
+};
+
+/* Initial state (nothing read). */
+void psi_reset(struct psi_state *s);
+/*
+ * Parses TEXT (one pressure file; NULL: the read failed) and computes the stall
+ * percentages over DT seconds. A missing line (cpu "full" before 5.13) stays NaN.
+ * Returns 0, or -EINVAL when neither line parses.
+ */
+int psi_update(struct psi_state *s, const char *text, double dt);
+
+/* ---- net: /proc/net/dev (col_net.c) -------------------------------------- */
+
+/* Per-interface values, in the order of col_dev.out[] and .idx[]. */
+enum net_out {
+	NET_RX_BYTES,
+	NET_TX_BYTES,
+	NET_RX_PACKETS,
+	NET_TX_PACKETS,
+	NET_RX_ERRORS,
+	NET_TX_ERRORS,
+	NET_RX_DROPS,
+	NET_TX_DROPS,
+	NET_NOUT
+};
+
+struct netdev {
+	struct col_devtab tab;
+	int unknown; /* the last update saw an interface not in tab: re-enumerate */
+};
+
+/* Sets the interface list from TEXT, keeping counters of interfaces already known. */
+int netdev_enumerate(struct netdev *s, const char *text);
+/* Per tick: parses TEXT (NULL: read failed), computes the rates over DT. No allocation. */
+int netdev_update(struct netdev *s, const char *text, double dt);
+void netdev_fini(struct netdev *s);
+
+/* ---- disk: /proc/diskstats (col_disk.c) ---------------------------------- */
+
+enum disk_out { DISK_READ_BYTES, DISK_WRITE_BYTES, DISK_READ_OPS, DISK_WRITE_OPS, DISK_BUSY, DISK_NOUT };
+
+struct diskstats {
+	struct col_devtab tab;
+	int unknown; /* a device appeared that is neither known nor a known disk's partition */
+};
+
+/* 1 if NAME is a partition of DISK by the kernel's naming rule (sda1, nvme0n1p2). */
+int diskstats_is_partition_of(const char *name, const char *disk);
+/* Sets the device list from TEXT (see col_disk.c for what is kept), keeping counters. */
+int diskstats_enumerate(struct diskstats *s, const char *text);
+/* Per tick: parses TEXT (NULL: read failed), computes the rates over DT. No allocation. */
+int diskstats_update(struct diskstats *s, const char *text, double dt);
+void diskstats_fini(struct diskstats *s);
+
+#endif /* INFOREGD_COL_PROC_H */
