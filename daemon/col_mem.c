@@ -24,15 +24,30 @@
 
 /* ---- parsing ----------------------------------------------------------------- */
 
+/* key lengths are compile-time constants: a tick compares ~55 lines against these,
+ * so a line is rejected by length and first byte before any memcmp */
+#define MK(k, o) { k, sizeof(k) - 1, o }
 static const struct {
 	const char *key;
+	size_t len;
 	enum mem_out out;
 } mem_keys[] = {
-    {"MemTotal", MEM_TOTAL},	 {"MemFree", MEM_FREE},	 {"MemAvailable", MEM_AVAILABLE},
-    {"Buffers", MEM_BUFFERS},	 {"Cached", MEM_CACHED}, {"SReclaimable", MEM_SRECLAIMABLE},
-    {"Shmem", MEM_SHMEM},	 {"Dirty", MEM_DIRTY},	 {"SwapTotal", MEM_SWAP_TOTAL},
-    {"SwapFree", MEM_SWAP_FREE},
+    MK("MemTotal", MEM_TOTAL),	 MK("MemFree", MEM_FREE),   MK("MemAvailable", MEM_AVAILABLE),
+    MK("Buffers", MEM_BUFFERS),	 MK("Cached", MEM_CACHED),  MK("SReclaimable", MEM_SRECLAIMABLE),
+    MK("Shmem", MEM_SHMEM),	 MK("Dirty", MEM_DIRTY),    MK("SwapTotal", MEM_SWAP_TOTAL),
+    MK("SwapFree", MEM_SWAP_FREE),
 };
+#undef MK
+
+/* Index in mem_keys of the key KEY[0..KLEN), or -1. */
+static int mem_key(const char *key, size_t klen)
+{
+	for (size_t k = 0; k < sizeof(mem_keys) / sizeof(mem_keys[0]); k++)
+		if (mem_keys[k].len == klen && mem_keys[k].key[0] == key[0] &&
+		    memcmp(mem_keys[k].key, key, klen) == 0)
+			return (int)k;
+	return -1;
+}
 
 /* "Key:   1234 kB": the value in bytes. */
 static int parse_line(const char *p, const char *eol, const char **key, size_t *klen, double *v)
@@ -59,19 +74,16 @@ int meminfo_parse(const char *text, double out[MEM_NOUT])
 		out[i] = NAN;
 	const char *cur = text, *p, *eol;
 	while (col_line_next(&cur, &p, &eol)) {
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		int k = colon && colon > p ? mem_key(p, (size_t)(colon - p)) : -1;
 		const char *key;
 		size_t klen;
 		double v;
-		if (parse_line(p, eol, &key, &klen, &v) < 0)
+		if (k < 0 || parse_line(p, eol, &key, &klen, &v) < 0)
 			continue;
-		for (size_t k = 0; k < sizeof(mem_keys) / sizeof(mem_keys[0]); k++) {
-			if (strlen(mem_keys[k].key) == klen && memcmp(mem_keys[k].key, key, klen) == 0) {
-				/* a repeated key is garbage: the first one stands */
-				if (isnan(out[mem_keys[k].out]))
-					out[mem_keys[k].out] = v;
-				break;
-			}
-		}
+		/* a repeated key is garbage: the first one stands */
+		if (isnan(out[mem_keys[k].out]))
+			out[mem_keys[k].out] = v;
 	}
 	double total = out[MEM_TOTAL], mfree = out[MEM_FREE];
 	if (isnan(total) || isnan(mfree)) {

@@ -38,6 +38,7 @@ struct ird {
 
 	uint64_t ticks, dropped;
 	uint64_t last_tick_cost_ns;
+	uint64_t last_read_cost_ns; /* tick_files_read_all() of the last tick */
 	uint64_t last_status_mono;
 	int argc;            /* the command line, re-applied over the file at reload */
 	char **argv;

@@ -252,7 +252,9 @@ static void collect(struct ird *d, struct col_now *nowp)
 	for (uint32_t i = 0; i < d->reg.count; i++)
 		d->values[i] = NAN;
 
+	uint64_t r0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	int e = tick_files_read_all(d->files);
+	d->last_read_cost_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - r0;
 	if (e < 0)
 		ird_log("reading sources failed: %s", strerror(-e));
 

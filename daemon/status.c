@@ -195,5 +195,7 @@ void status_publish(struct ird *d)
 		(json_int_t)d->dropped, "ticks", (json_int_t)d->ticks, "tick_cost_us",
 		(double)d->last_tick_cost_ns / 1e3, "collectors", cols);
 	if (doc)
+		json_object_set_new(doc, "sources_read_us", json_real((double)d->last_read_cost_ns / 1e3));
+	if (doc)
 		publish_json(d, INFOREG_DOC_STATUS, doc);
 }
