@@ -13,11 +13,19 @@
  *  4. raw_tracepoint vs tracepoint for sched_switch: the same body (kernel/
  *     bench_switch.bpf.c) attached each way: per-event ns and workload slowdown.
  *
- * Usage: bpf_overhead [--rounds N] [--iters N] [--perf]   (root)
+ * With --cpu N everything (both ends of the ping-pong, perf, the sampler) runs on CPU N:
+ * two switches per round trip and no cross-CPU wake-ups, so the round trip does not
+ * jump between the one-CPU and two-CPU shapes from run to run (the largest source of
+ * noise on a 2-CPU machine), and the relative cost of the programs is at its highest.
+ * Besides the ratio of medians, the median of the per-round ratios (each round's runs
+ * are back to back, so slow drift cancels) is printed.
+ *
+ * Usage: bpf_overhead [--rounds N] [--iters N] [--perf] [--cpu N]   (root)
  */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +45,7 @@
 #define MAXR 64
 #define NCOL 5
 
-static int iters = 20000, rounds = 11, use_perf;
+static int iters = 20000, rounds = 11, use_perf, pin_cpu = -1;
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -175,20 +183,28 @@ static void unload_all(struct loaded *l)
 
 /* ---- raw_tp vs tp ------------------------------------------------------------------ */
 
+/* RAW: 1 raw_tp body, 0 tp body, 2 the empty raw_tp program. */
 static struct bench_switch_bpf *attach_switch(int raw)
 {
 	struct bench_switch_bpf *s = bench_switch_bpf__open_and_load();
+	struct bpf_program *p;
 	struct bpf_link *lk;
 
 	if (!s)
 		exit(1);
-	lk = bpf_program__attach(raw ? s->progs.sw_raw : s->progs.sw_tp);
+	p = raw == 2 ? s->progs.sw_empty : raw ? s->progs.sw_raw : s->progs.sw_tp;
+	lk = bpf_program__attach(p);
 	if (!lk) {
-		fprintf(stderr, "attach %s: %s\n", raw ? "raw_tp" : "tp", strerror(errno));
+		fprintf(stderr, "attach %s: %s\n", bpf_program__name(p), strerror(errno));
 		exit(1);
 	}
-	s->links.sw_raw = raw ? lk : NULL; /* destroy() detaches it */
-	s->links.sw_tp = raw ? NULL : lk;
+	/* destroy() detaches it */
+	if (raw == 2)
+		s->links.sw_empty = lk;
+	else if (raw)
+		s->links.sw_raw = lk;
+	else
+		s->links.sw_tp = lk;
 	return s;
 }
 
@@ -207,7 +223,7 @@ static double prog_ns_per_run(int fd, uint64_t *cnt)
 int main(int argc, char **argv)
 {
 	static struct loaded l;
-	double off[MAXR], on[MAXR], raw[MAXR], tp[MAXR], cost[NCOL][4096 * 2];
+	double off[MAXR], on[MAXR], raw[MAXR], tp[MAXR], emp[MAXR], cost[NCOL][4096 * 2];
 	int ncost[NCOL] = {0}, mounted = 0, statfd;
 	struct collector dummy;
 	uint64_t cnt;
@@ -219,6 +235,18 @@ int main(int argc, char **argv)
 			iters = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--perf"))
 			use_perf = 1;
+		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
+			pin_cpu = atoi(argv[++i]);
+	}
+	if (pin_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(pin_cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			perror("sched_setaffinity");
+			return 1;
+		}
 	}
 	if (rounds > MAXR)
 		rounds = MAXR;
@@ -232,12 +260,13 @@ int main(int argc, char **argv)
 			mounted = 1;
 	}
 	libbpf_set_print(NULL);
-	printf("workload: %s, %d round trips per run, %d rounds interleaved\n",
-	       use_perf ? "perf bench sched pipe" : "pipe ping-pong", iters, rounds);
+	printf("workload: %s, %d round trips per run, %d rounds interleaved, %s\n",
+	       use_perf ? "perf bench sched pipe" : "pipe ping-pong", iters, rounds,
+	       pin_cpu >= 0 ? "all on one CPU" : "not pinned");
 	workload(); /* warm up */
 	for (int r = 0; r < rounds; r++) {
-		for (int k = 0; k < 4; k++) {
-			int which = (k + r) % 4; /* rotate the order each round */
+		for (int k = 0; k < 5; k++) {
+			int which = (k + r) % 5; /* rotate the order each round */
 
 			if (which == 0) {
 				off[r] = workload();
@@ -250,18 +279,18 @@ int main(int argc, char **argv)
 				l.ncost = 0;
 				unload_all(&l);
 			} else {
-				struct bench_switch_bpf *s = attach_switch(which == 2);
+				struct bench_switch_bpf *s = attach_switch(which == 2 ? 1 : which == 3 ? 0 : 2);
 
-				(which == 2 ? raw : tp)[r] = workload();
+				(which == 2 ? raw : which == 3 ? tp : emp)[r] = workload();
 				bench_switch_bpf__destroy(s);
 			}
 		}
-		fprintf(stderr, "round %d: off %.2f on %.2f raw_tp %.2f tp %.2f us/round trip\n", r, off[r],
-			on[r], raw[r], tp[r]);
+		fprintf(stderr, "round %d: off %.2f on %.2f raw_tp %.2f tp %.2f empty %.2f us/round trip\n", r,
+			off[r], on[r], raw[r], tp[r], emp[r]);
 	}
 	{
 		double mo = median(off, rounds), mn = median(on, rounds), mr = median(raw, rounds),
-		       mt = median(tp, rounds);
+		       mt = median(tp, rounds), me = median(emp, rounds);
 
 		printf("\n== workload, median us per round trip (same run, interleaved) ==\n");
 		printf("no BPF                       %8.2f\n", mo);
@@ -271,6 +300,28 @@ int main(int argc, char **argv)
 		       100 * (mr / mo - 1));
 		printf("sched_switch tracepoint      %8.2f   ratio %.4f (%+.2f%%)\n", mt, mt / mo,
 		       100 * (mt / mo - 1));
+		printf("empty program, sched_switch  %8.2f   ratio %.4f (%+.2f%%)  (the floor)\n", me,
+		       me / mo, 100 * (me / mo - 1));
+	}
+	{
+		double q[4][MAXR];
+
+		for (int r = 0; r < rounds; r++) {
+			q[0][r] = on[r] / off[r];
+			q[1][r] = raw[r] / off[r];
+			q[2][r] = tp[r] / off[r];
+			q[3][r] = emp[r] / off[r];
+		}
+		/* medians sorted the arrays: [0] is each one's fastest run, which noise (only ever
+		 * added time) touches least */
+		printf("fastest runs: no BPF %.3f us; all %+.2f%%, sched_switch raw_tp %+.2f%%, tp %+.2f%%, "
+		       "empty %+.2f%%\n",
+		       off[0], 100 * (on[0] / off[0] - 1), 100 * (raw[0] / off[0] - 1), 100 * (tp[0] / off[0] - 1),
+		       100 * (emp[0] / off[0] - 1));
+		printf("median of per-round ratios: all %+.2f%%, sched_switch raw_tp %+.2f%%, tp %+.2f%%, "
+		       "empty %+.2f%%\n",
+		       100 * (median(q[0], rounds) - 1), 100 * (median(q[1], rounds) - 1),
+		       100 * (median(q[2], rounds) - 1), 100 * (median(q[3], rounds) - 1));
 	}
 	printf("\n== sample() CPU per tick, median (p90) over %d ticks ==\n", ncost[0]);
 	{
@@ -305,8 +356,6 @@ int main(int argc, char **argv)
 			struct bpf_program *p;
 		} progs[] = {
 		    {"sched_switch", sk->progs.ir_sched_switch},
-		    {"sched_wakeup", sk->progs.ir_sched_wakeup},
-		    {"sched_wakeup_new", sk->progs.ir_sched_wakeup_new},
 		    {"sched_migrate_task", sk->progs.ir_sched_migrate_task},
 		    {"block_rq_issue", sk->progs.ir_block_rq_issue},
 		    {"block_rq_complete", sk->progs.ir_block_rq_complete},
@@ -319,14 +368,16 @@ int main(int argc, char **argv)
 		}
 		cbpf_put(b);
 		unload_all(&l);
-		for (int raw_ = 1; raw_ >= 0; raw_--) {
+		for (int raw_ = 2; raw_ >= 0; raw_--) {
 			struct bench_switch_bpf *s = attach_switch(raw_);
+			struct bpf_program *p = raw_ == 2 ? s->progs.sw_empty : raw_ ? s->progs.sw_raw : s->progs.sw_tp;
 			double ns;
 
 			workload();
-			ns = prog_ns_per_run(bpf_program__fd(raw_ ? s->progs.sw_raw : s->progs.sw_tp), &cnt);
+			ns = prog_ns_per_run(bpf_program__fd(p), &cnt);
 			printf("bench sched_switch %-14s %6.0f ns/event  (%llu events)\n",
-			       raw_ ? "raw_tracepoint" : "tracepoint", ns, (unsigned long long)cnt);
+			       raw_ == 2 ? "empty raw_tp" : raw_ ? "raw_tracepoint" : "tracepoint", ns,
+			       (unsigned long long)cnt);
 			bench_switch_bpf__destroy(s);
 		}
 		close(statfd);
