@@ -118,10 +118,12 @@ $(B)/lib/libinforeg.so: $(SHM_OBJS) shm/libinforeg.map
 	$(Q)$(CC) -shared -Wl,-soname,libinforeg.so.0 -Wl,--version-script=shm/libinforeg.map \
 		$(LDFLAGS_ALL) -o $@ $(SHM_OBJS) -lpthread
 
+# inforeg.pc for PREFIX $(1), written to $(2)
+write_pc = printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: inforeg\nDescription: inforeg node information registry client\nVersion: %s\nLibs: -L$${libdir} -linforeg\nLibs.private: -lpthread\nCflags: -I$${includedir}\n' '$(1)' '$(VERSION)' > $(2)
+
 $(B)/inforeg.pc: Makefile
 	$(Q)mkdir -p $(@D)
-	$(Q)printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: inforeg\nDescription: inforeg node information registry client\nVersion: %s\nLibs: -L$${libdir} -linforeg\nLibs.private: -lpthread\nCflags: -I$${includedir}\n' \
-		'$(PREFIX)' '$(VERSION)' > $@
+	$(Q)$(call write_pc,$(PREFIX),$@)
 
 $(B)/bin/inforegd: $(DAEMON_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
@@ -168,7 +170,7 @@ install: all
 	install -m 0755 $(B)/lib/libinforeg.so $(DESTDIR)$(PREFIX)/lib/libinforeg.so.0
 	ln -sf libinforeg.so.0 $(DESTDIR)$(PREFIX)/lib/libinforeg.so
 	install -m 0644 include/inforeg.h include/inforeg_layout.h $(DESTDIR)$(PREFIX)/include/
-	install -m 0644 $(B)/inforeg.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(call write_pc,$(PREFIX),$(DESTDIR)$(PREFIX)/lib/pkgconfig/inforeg.pc)
 
 check-format:
 	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) include/*.h

@@ -60,7 +60,7 @@ struct inforeg_series_info {
 #define INFOREG_OPEN_NOREOPEN 1u /* never re-open a retired object by itself */
 
 /*
- * Opens the registry /dev/shm/NAME (NULL: "inforeg") read-only and validates its
+ * Opens the registry /dev/shm/NAME (NULL: $INFOREG_SHM, else "inforeg") read-only and validates its
  * header. Returns NULL and sets errno: ENOENT (no daemon), EPROTO (bad magic or
  * layout version), EACCES, ENOMEM.
  */

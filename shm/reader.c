@@ -98,7 +98,7 @@ static inline int is_retired(const struct mapping *m)
 struct inforeg_reader *inforeg_open(const char *name, unsigned flags)
 {
 	if (!name)
-		name = INFOREG_DEFAULT_SHM;
+		name = getenv("INFOREG_SHM") ? getenv("INFOREG_SHM") : INFOREG_DEFAULT_SHM;
 	if (strlen(name) >= sizeof(((struct inforeg_reader *)0)->name)) {
 		errno = ENAMETOOLONG;
 		return NULL;
