@@ -31,6 +31,7 @@
 
 #include "col_bpf.h"
 #include "col_proc.h"
+#include "ctl.h"
 #include "daemon.h"
 #include "ring.h"
 #include "tick.h"
@@ -332,12 +333,33 @@ static void reload(struct ird *d)
 		ird_log("reload: shm name changes need a restart; keeping %s", d->cfg.shm_name);
 		strcpy(nc.shm_name, d->cfg.shm_name);
 	}
+	/* Watches added at run time (REST) survive a reload; the file's own watches are
+	 * whatever the new file says. */
+	static struct watch_spec live[WATCH_MAX];
+	int nlive = ctl_watch_list(live, WATCH_MAX), nkeep = 0;
+	for (int i = 0; i < nlive && i < WATCH_MAX; i++) {
+		int from_file = 0;
+		for (int k = 0; k < d->cfg.n_watches; k++)
+			from_file |= !strcmp(d->cfg.watches[k].name, live[i].name);
+		for (int k = 0; k < nc.n_watches; k++)
+			from_file |= !strcmp(nc.watches[k].name, live[i].name);
+		if (!from_file)
+			live[nkeep++] = live[i];
+	}
 	/* listeners belong to the REST server, started once: they keep their sockets */
 	collectors_fini(d);
 	d->cfg = nc;
 	struct col_now now;
-	if (collectors_init(d, err, sizeof(err)) < 0 || declare_all(d) < 0 ||
-	    (collect(d, &now), publish_layout(d, err, sizeof(err))) < 0) {
+	if (collectors_init(d, err, sizeof(err)) < 0) {
+		ird_log("reload failed: %s", err);
+		return;
+	}
+	for (int i = 0; i < nkeep; i++) {
+		char werr[160];
+		if (ctl_watch_add(&live[i], werr, sizeof(werr)) < 0)
+			ird_log("reload: run-time watch %s dropped: %s", live[i].name, werr);
+	}
+	if (declare_all(d) < 0 || (collect(d, &now), publish_layout(d, err, sizeof(err))) < 0) {
 		ird_log("reload failed: %s", err);
 		return;
 	}

@@ -37,6 +37,17 @@ for s in json.load(sys.stdin)["series"]:
 done
 [ -n "$seen" ] || ir_fail "task.cpu.usage{watch=\"x\"} did not show the busy process (last value '$v')"
 echo "task.cpu.usage{watch=\"x\"} = $seen"
+# a run-time watch survives a configuration reload (SIGHUP)
+kill -HUP "$IR_PID"
+back=
+for _ in $(seq 30); do
+	sleep 0.1
+	grep -q "configuration reloaded" "$IR_LOG" || continue
+	curl -s "$IR_URL/v1/metrics?match=task.cpu.usage*" | grep -q 'watch=\\"x\\"' && { back=1; break; }
+done
+[ -n "$back" ] || ir_fail "watch x lost across SIGHUP"
+curl -s "$IR_URL/v1/watch" | python3 -c "import json,sys; w=json.load(sys.stdin)['watches']; assert [x['name'] for x in w]==['x']" ||
+	ir_fail "GET /v1/watch after SIGHUP does not list x"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$IR_URL/v1/watch/x")
 [ "$code" = 401 ] || ir_fail "DELETE without token: $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $TOKEN" "$IR_URL/v1/watch/x")
