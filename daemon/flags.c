@@ -19,6 +19,7 @@ const struct option ird_opts[] = {
 	{ "period", required_argument, 0, OPT_PERIOD },   { "history", required_argument, 0, OPT_HISTORY },
 	{ "listen", required_argument, 0, OPT_LISTEN },   { "workers", required_argument, 0, OPT_WORKERS },
 	{ "token-file", required_argument, 0, OPT_TOKEN }, { "no-ebpf", no_argument, 0, OPT_NO_EBPF },
+	{ "tls-cert", required_argument, 0, OPT_TLS_CERT }, { "tls-key", required_argument, 0, OPT_TLS_KEY },
 	{ "help", no_argument, 0, OPT_HELP },             { "version", no_argument, 0, OPT_VERSION },
 	{ 0, 0, 0, 0 },
 };
@@ -61,6 +62,8 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 		case OPT_HISTORY: e = flag_to_cfg(cfg, "history", "history_s", optarg, err, errlen); break;
 		case OPT_WORKERS: e = flag_to_cfg(cfg, "workers", "workers", optarg, err, errlen); break;
 		case OPT_TOKEN: e = flag_to_cfg(cfg, "token-file", "token_file", optarg, err, errlen); break;
+		case OPT_TLS_CERT: e = flag_to_cfg(cfg, "tls-cert", "tls_cert", optarg, err, errlen); break;
+		case OPT_TLS_KEY: e = flag_to_cfg(cfg, "tls-key", "tls_key", optarg, err, errlen); break;
 		case OPT_NO_EBPF: cfg->no_ebpf = 1; break;
 		case OPT_LISTEN:
 			if (!listen_seen++) /* the first --listen replaces the file's list */

@@ -36,6 +36,7 @@ static const char usage[] =
 	"                    'none' disables the server (default 127.0.0.1:9470)\n"
 	"  --workers N       REST threads (default 1)\n"
 	"  --token-file FILE bearer token for REST write endpoints\n"
+	"  --tls-cert FILE --tls-key FILE  serve TLS (ALPN h2, http/1.1) on every listener\n"
 	"  --no-ebpf         do not load the eBPF collectors\n"
 	"  --help            this text\n"
 	"  --version         print the version\n"
@@ -80,6 +81,10 @@ int main(int argc, char **argv)
 	}
 	if (ird_apply_flags(&d->cfg, argc, argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "inforegd: %s\n%s", err, "Try 'inforegd --help'.\n");
+		return 2;
+	}
+	if (!d->cfg.tls_cert[0] != !d->cfg.tls_key[0]) {
+		fprintf(stderr, "inforegd: TLS needs both a certificate and a key (tls_cert, tls_key)\n");
 		return 2;
 	}
 	if (shm_name_check(d->cfg.shm_name) < 0) {

@@ -63,4 +63,8 @@ echo "$out" | grep -qi 'negotiated protocol: h2' || ir_fail "nghttp over TLS did
 v=$(curl -s --max-time 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$IR_PORT/healthz")
 [ "$v" = 200 ] && ir_fail "TLS port answered cleartext HTTP"
 kill -0 "$IR_PID" || ir_fail "daemon died"
+# the same through flags
+ir_start_daemon --tls-cert "$IR_TMP/cert.pem" --tls-key "$IR_TMP/key.pem"
+v=$(curl -s --cacert "$IR_TMP/cert.pem" --http2 -o /dev/null -w '%{http_version} %{http_code}' "https://127.0.0.1:$IR_PORT/healthz")
+[ "$v" = "2 200" ] || ir_fail "TLS via --tls-cert/--tls-key: got '$v'"
 echo "ok"
