@@ -190,9 +190,7 @@ void diskstats_fini(struct diskstats *s)
 
 /* ---- the collector ------------------------------------------------------------ */
 
-static const struct {
-	const char *name, *unit, *help;
-} disk_series[DISK_NOUT] = {
+static const struct col_dev_series disk_series[DISK_NOUT] = {
     [DISK_READ_BYTES] = {"disk.read.bytes_per_s", "bytes/s", "Bytes read per second (sectors x 512)"},
     [DISK_WRITE_BYTES] = {"disk.write.bytes_per_s", "bytes/s", "Bytes written per second (sectors x 512)"},
     [DISK_READ_OPS] = {"disk.read.ops_per_s", "ops/s", "Read requests completed per second"},
@@ -238,33 +236,13 @@ static int disk_init(struct collector *c, struct col_env *env)
 static int disk_declare(struct collector *c, struct series_reg *reg)
 {
 	struct disk_priv *p = c->priv;
-	char label[COL_DEV_NAME_MAX];
-
 	if (col_slurp(DISK_PATH, &p->buf, &p->cap) >= 0) {
 		int e = diskstats_enumerate(&p->s, p->buf);
 		if (e < 0)
 			return e;
 	}
 	p->asked = 0;
-	for (unsigned i = 0; i < p->s.tab.n; i++) {
-		struct col_dev *d = &p->s.tab.dev[i];
-		for (int k = 0; k < DISK_NOUT; k++)
-			d->idx[k] = -1;
-		if (!d->keep || col_label_value(label, sizeof(label), d->name) < 0)
-			continue;
-		for (int k = 0; k < DISK_NOUT; k++) {
-			int e = reg_seriesf(reg, disk_series[k].unit, INFOREG_KIND_RATE, disk_series[k].help,
-					    "%s{dev=\"%s\"}", disk_series[k].name, label);
-			if (e == -EEXIST || e == -EINVAL || e == -ENAMETOOLONG) {
-				col_error(c, "device \"%s\" not exported: %s", label, strerror(-e));
-				break;
-			}
-			if (e < 0)
-				return e;
-			d->idx[k] = e;
-		}
-	}
-	return 0;
+	return col_devtab_declare(c, reg, &p->s.tab, disk_series, DISK_NOUT, "device");
 }
 
 static int disk_sample(struct collector *c, const struct col_now *now, double *values)
@@ -278,12 +256,7 @@ static int disk_sample(struct collector *c, const struct col_now *now, double *v
 	} else if ((e = diskstats_update(&p->s, p->f->buf, now->dt)) < 0) {
 		col_error(c, DISK_PATH ": no device line");
 	}
-	for (unsigned i = 0; i < p->s.tab.n; i++) {
-		const struct col_dev *d = &p->s.tab.dev[i];
-		for (int k = 0; k < DISK_NOUT; k++)
-			if (d->idx[k] >= 0)
-				values[d->idx[k]] = d->out[k];
-	}
+	col_devtab_put(&p->s.tab, DISK_NOUT, values);
 	if (p->s.unknown && !p->asked) {
 		p->asked = 1;
 		layout_changed();

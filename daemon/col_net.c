@@ -119,9 +119,7 @@ void netdev_fini(struct netdev *s)
 
 /* ---- the collector ------------------------------------------------------------ */
 
-static const struct {
-	const char *name, *unit, *help;
-} net_series[NET_NOUT] = {
+static const struct col_dev_series net_series[NET_NOUT] = {
     [NET_RX_BYTES] = {"net.rx.bytes_per_s", "bytes/s", "Bytes received per second"},
     [NET_TX_BYTES] = {"net.tx.bytes_per_s", "bytes/s", "Bytes sent per second"},
     [NET_RX_PACKETS] = {"net.rx.packets_per_s", "packets/s", "Packets received per second"},
@@ -165,8 +163,6 @@ static int net_init(struct collector *c, struct col_env *env)
 static int net_declare(struct collector *c, struct series_reg *reg)
 {
 	struct net_priv *p = c->priv;
-	char label[COL_DEV_NAME_MAX];
-
 	/* re-read the set: new interfaces join, vanished ones go */
 	if (col_slurp(NET_PATH, &p->buf, &p->cap) >= 0) {
 		int e = netdev_enumerate(&p->s, p->buf);
@@ -174,27 +170,7 @@ static int net_declare(struct collector *c, struct series_reg *reg)
 			return e;
 	}
 	p->asked = 0;
-	for (unsigned i = 0; i < p->s.tab.n; i++) {
-		struct col_dev *d = &p->s.tab.dev[i];
-		for (int k = 0; k < NET_NOUT; k++)
-			d->idx[k] = -1;
-		if (col_label_value(label, sizeof(label), d->name) < 0)
-			continue;
-		for (int k = 0; k < NET_NOUT; k++) {
-			int e = reg_seriesf(reg, net_series[k].unit, INFOREG_KIND_RATE, net_series[k].help,
-					    "%s{dev=\"%s\"}", net_series[k].name, label);
-			if (e == -EEXIST || e == -EINVAL || e == -ENAMETOOLONG) {
-				/* two names that map to one label, or one the registry refuses:
-				 * that interface goes unexported rather than the whole collector */
-				col_error(c, "interface \"%s\" not exported: %s", label, strerror(-e));
-				break;
-			}
-			if (e < 0)
-				return e;
-			d->idx[k] = e;
-		}
-	}
-	return 0;
+	return col_devtab_declare(c, reg, &p->s.tab, net_series, NET_NOUT, "interface");
 }
 
 static int net_sample(struct collector *c, const struct col_now *now, double *values)
@@ -208,12 +184,7 @@ static int net_sample(struct collector *c, const struct col_now *now, double *va
 	} else if ((e = netdev_update(&p->s, p->f->buf, now->dt)) < 0) {
 		col_error(c, NET_PATH ": no interface line");
 	}
-	for (unsigned i = 0; i < p->s.tab.n; i++) {
-		const struct col_dev *d = &p->s.tab.dev[i];
-		for (int k = 0; k < NET_NOUT; k++)
-			if (d->idx[k] >= 0)
-				values[d->idx[k]] = d->out[k];
-	}
+	col_devtab_put(&p->s.tab, NET_NOUT, values);
 	if (p->s.unknown && !p->asked) {
 		p->asked = 1;
 		layout_changed();

@@ -235,3 +235,40 @@ void col_devtab_free(struct col_devtab *t)
 	t->n = 0;
 	t->hint = 0;
 }
+
+int col_devtab_declare(struct collector *c, struct series_reg *reg, struct col_devtab *t,
+		       const struct col_dev_series *series, int nout, const char *what)
+{
+	char label[COL_DEV_NAME_MAX];
+	for (unsigned i = 0; i < t->n; i++) {
+		struct col_dev *d = &t->dev[i];
+		for (int k = 0; k < nout; k++)
+			d->idx[k] = -1;
+		if (!d->keep || col_label_value(label, sizeof(label), d->name) < 0)
+			continue;
+		for (int k = 0; k < nout; k++) {
+			int e = reg_seriesf(reg, series[k].unit, INFOREG_KIND_RATE, series[k].help,
+					    "%s{dev=\"%s\"}", series[k].name, label);
+			if (e == -EEXIST || e == -EINVAL || e == -ENAMETOOLONG) {
+				/* two names that map to one label, or one the registry refuses:
+				 * that device goes unexported rather than the whole collector */
+				col_error(c, "%s \"%s\" not exported: %s", what, label, strerror(-e));
+				break;
+			}
+			if (e < 0)
+				return e;
+			d->idx[k] = e;
+		}
+	}
+	return 0;
+}
+
+void col_devtab_put(const struct col_devtab *t, int nout, double *values)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		const struct col_dev *d = &t->dev[i];
+		for (int k = 0; k < nout; k++)
+			if (d->idx[k] >= 0)
+				values[d->idx[k]] = d->out[k];
+	}
+}

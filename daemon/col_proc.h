@@ -85,6 +85,20 @@ void col_devtab_begin(struct col_devtab *t);
 void col_devtab_replace(struct col_devtab *t, struct col_devtab *fresh);
 void col_devtab_free(struct col_devtab *t);
 
+/* One per-device series family: NAME{dev="..."} with its unit and help. */
+struct col_dev_series {
+	const char *name, *unit, *help;
+};
+/*
+ * Declares NOUT rate series per kept device of T (labels cleaned), recording their
+ * indices in dev->idx[]. A device whose label the registry refuses (collision, bad
+ * name) is reported with col_error, naming it as WHAT, and skipped. Returns 0 or -errno.
+ */
+int col_devtab_declare(struct collector *c, struct series_reg *reg, struct col_devtab *t,
+		       const struct col_dev_series *series, int nout, const char *what);
+/* Copies every declared device's out[] into VALUES. */
+void col_devtab_put(const struct col_devtab *t, int nout, double *values);
+
 /* ---- cpu: /proc/stat (col_cpu.c) ----------------------------------------- */
 
 /* The time fields we use, in /proc/stat order. guest and guest_nice are already
