@@ -105,7 +105,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS)): | $(SKELS)
 
 # ---- libraries and programs ----
 $(B)/lib/libinforeg.a: $(SHM_OBJS)

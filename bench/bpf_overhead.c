@@ -17,10 +17,12 @@
  * two switches per round trip and no cross-CPU wake-ups, so the round trip does not
  * jump between the one-CPU and two-CPU shapes from run to run (the largest source of
  * noise on a 2-CPU machine), and the relative cost of the programs is at its highest.
+ * With --cpu N,M (ping-pong only) the echoing end runs on CPU M instead: the two-CPU
+ * shape, four switches (two to and from idle) and two cross-CPU wake-ups per round trip.
  * Besides the ratio of medians, the median of the per-round ratios (each round's runs
  * are back to back, so slow drift cancels) is printed.
  *
- * Usage: bpf_overhead [--rounds N] [--iters N] [--perf] [--cpu N]   (root)
+ * Usage: bpf_overhead [--rounds N] [--iters N] [--perf] [--cpu N[,M]]   (root)
  */
 #include <errno.h>
 #include <math.h>
@@ -45,7 +47,7 @@
 #define MAXR 64
 #define NCOL 5
 
-static int iters = 20000, rounds = 11, use_perf, pin_cpu = -1;
+static int iters = 20000, rounds = 11, use_perf, pin_cpu = -1, pin_cpu2 = -1;
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -81,6 +83,14 @@ static double pingpong_us(void)
 		exit(1);
 	pid = fork();
 	if (pid == 0) {
+		if (pin_cpu2 >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(pin_cpu2, &set);
+			if (sched_setaffinity(0, sizeof(set), &set))
+				_exit(1);
+		}
 		for (int i = 0; i < iters; i++)
 			if (read(a[0], &c, 1) != 1 || write(b[1], &c, 1) != 1)
 				_exit(1);
@@ -112,8 +122,15 @@ static double perf_us(void)
 	return us;
 }
 
+/*
+ * Load, attach, detach and free leave work behind (text patching of the tracepoint's
+ * static key, RCU callbacks and deferred work freeing maps and programs) that would
+ * otherwise land in the next run: the daemon loads once and runs for days, so we time
+ * the steady state and give every configuration, "no BPF" included, the same pause.
+ */
 static double workload(void)
 {
+	usleep(100000);
 	return use_perf ? perf_us() : pingpong_us();
 }
 
@@ -183,8 +200,18 @@ static void unload_all(struct loaded *l)
 
 /* ---- raw_tp vs tp ------------------------------------------------------------------ */
 
-/* RAW: 1 raw_tp body, 0 tp body, 2 the empty raw_tp program. */
-static struct bench_switch_bpf *attach_switch(int raw)
+/* The three sched_switch programs of kernel/bench_switch.bpf.c. */
+enum { SW_TP, SW_RAW, SW_EMPTY };
+static const char *const sw_name[] = {"tracepoint", "raw_tracepoint", "empty raw_tp"};
+
+static struct bpf_program *switch_prog(struct bench_switch_bpf *s, int kind)
+{
+	if (kind == SW_EMPTY)
+		return s->progs.sw_empty;
+	return kind == SW_RAW ? s->progs.sw_raw : s->progs.sw_tp;
+}
+
+static struct bench_switch_bpf *attach_switch(int kind)
 {
 	struct bench_switch_bpf *s = bench_switch_bpf__open_and_load();
 	struct bpf_program *p;
@@ -192,16 +219,16 @@ static struct bench_switch_bpf *attach_switch(int raw)
 
 	if (!s)
 		exit(1);
-	p = raw == 2 ? s->progs.sw_empty : raw ? s->progs.sw_raw : s->progs.sw_tp;
+	p = switch_prog(s, kind);
 	lk = bpf_program__attach(p);
 	if (!lk) {
 		fprintf(stderr, "attach %s: %s\n", bpf_program__name(p), strerror(errno));
 		exit(1);
 	}
 	/* destroy() detaches it */
-	if (raw == 2)
+	if (kind == SW_EMPTY)
 		s->links.sw_empty = lk;
-	else if (raw)
+	else if (kind == SW_RAW)
 		s->links.sw_raw = lk;
 	else
 		s->links.sw_tp = lk;
@@ -223,9 +250,10 @@ static double prog_ns_per_run(int fd, uint64_t *cnt)
 int main(int argc, char **argv)
 {
 	static struct loaded l;
-	double off[MAXR], on[MAXR], raw[MAXR], tp[MAXR], emp[MAXR], cost[NCOL][4096 * 2];
+	double off[MAXR], on[MAXR], raw[MAXR], tp[MAXR], emp[MAXR], q[4][MAXR], cost[NCOL][4096 * 2];
 	int ncost[NCOL] = {0}, mounted = 0, statfd;
 	struct collector dummy;
+	const char *shape = "not pinned";
 	uint64_t cnt;
 
 	for (int i = 1; i < argc; i++) {
@@ -235,8 +263,13 @@ int main(int argc, char **argv)
 			iters = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--perf"))
 			use_perf = 1;
-		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
+			const char *comma;
+
 			pin_cpu = atoi(argv[++i]);
+			if ((comma = strchr(argv[i], ',')))
+				pin_cpu2 = atoi(comma + 1);
+		}
 	}
 	if (pin_cpu >= 0) {
 		cpu_set_t set;
@@ -260,9 +293,12 @@ int main(int argc, char **argv)
 			mounted = 1;
 	}
 	libbpf_set_print(NULL);
+	if (pin_cpu2 >= 0 && !use_perf)
+		shape = "the two ends on two CPUs";
+	else if (pin_cpu >= 0)
+		shape = "all on one CPU";
 	printf("workload: %s, %d round trips per run, %d rounds interleaved, %s\n",
-	       use_perf ? "perf bench sched pipe" : "pipe ping-pong", iters, rounds,
-	       pin_cpu >= 0 ? "all on one CPU" : "not pinned");
+	       use_perf ? "perf bench sched pipe" : "pipe ping-pong", iters, rounds, shape);
 	workload(); /* warm up */
 	for (int r = 0; r < rounds; r++) {
 		for (int k = 0; k < 5; k++) {
@@ -279,14 +315,23 @@ int main(int argc, char **argv)
 				l.ncost = 0;
 				unload_all(&l);
 			} else {
-				struct bench_switch_bpf *s = attach_switch(which == 2 ? 1 : which == 3 ? 0 : 2);
+				static const int kind[5] = {0, 0, SW_RAW, SW_TP, SW_EMPTY};
+				double *res[5] = {NULL, NULL, raw, tp, emp};
+				struct bench_switch_bpf *s = attach_switch(kind[which]);
 
-				(which == 2 ? raw : which == 3 ? tp : emp)[r] = workload();
+				res[which][r] = workload();
 				bench_switch_bpf__destroy(s);
 			}
 		}
-		fprintf(stderr, "round %d: off %.2f on %.2f raw_tp %.2f tp %.2f empty %.2f us/round trip\n", r,
-			off[r], on[r], raw[r], tp[r], emp[r]);
+		fprintf(stderr, "round %d: off %.2f on %.2f raw_tp %.2f tp %.2f empty %.2f us/round trip\n",
+			r, off[r], on[r], raw[r], tp[r], emp[r]);
+	}
+	/* paired ratios first: median() sorts its array in place */
+	for (int r = 0; r < rounds; r++) {
+		q[0][r] = on[r] / off[r];
+		q[1][r] = raw[r] / off[r];
+		q[2][r] = tp[r] / off[r];
+		q[3][r] = emp[r] / off[r];
 	}
 	{
 		double mo = median(off, rounds), mn = median(on, rounds), mr = median(raw, rounds),
@@ -304,20 +349,12 @@ int main(int argc, char **argv)
 		       me / mo, 100 * (me / mo - 1));
 	}
 	{
-		double q[4][MAXR];
-
-		for (int r = 0; r < rounds; r++) {
-			q[0][r] = on[r] / off[r];
-			q[1][r] = raw[r] / off[r];
-			q[2][r] = tp[r] / off[r];
-			q[3][r] = emp[r] / off[r];
-		}
 		/* medians sorted the arrays: [0] is each one's fastest run, which noise (only ever
 		 * added time) touches least */
 		printf("fastest runs: no BPF %.3f us; all %+.2f%%, sched_switch raw_tp %+.2f%%, tp %+.2f%%, "
 		       "empty %+.2f%%\n",
-		       off[0], 100 * (on[0] / off[0] - 1), 100 * (raw[0] / off[0] - 1), 100 * (tp[0] / off[0] - 1),
-		       100 * (emp[0] / off[0] - 1));
+		       off[0], 100 * (on[0] / off[0] - 1), 100 * (raw[0] / off[0] - 1),
+		       100 * (tp[0] / off[0] - 1), 100 * (emp[0] / off[0] - 1));
 		printf("median of per-round ratios: all %+.2f%%, sched_switch raw_tp %+.2f%%, tp %+.2f%%, "
 		       "empty %+.2f%%\n",
 		       100 * (median(q[0], rounds) - 1), 100 * (median(q[1], rounds) - 1),
@@ -368,15 +405,13 @@ int main(int argc, char **argv)
 		}
 		cbpf_put(b);
 		unload_all(&l);
-		for (int raw_ = 2; raw_ >= 0; raw_--) {
-			struct bench_switch_bpf *s = attach_switch(raw_);
-			struct bpf_program *p = raw_ == 2 ? s->progs.sw_empty : raw_ ? s->progs.sw_raw : s->progs.sw_tp;
+		for (int kind = SW_EMPTY; kind >= SW_TP; kind--) {
+			struct bench_switch_bpf *s = attach_switch(kind);
 			double ns;
 
 			workload();
-			ns = prog_ns_per_run(bpf_program__fd(p), &cnt);
-			printf("bench sched_switch %-14s %6.0f ns/event  (%llu events)\n",
-			       raw_ == 2 ? "empty raw_tp" : raw_ ? "raw_tracepoint" : "tracepoint", ns,
+			ns = prog_ns_per_run(bpf_program__fd(switch_prog(s, kind)), &cnt);
+			printf("bench sched_switch %-14s %6.0f ns/event  (%llu events)\n", sw_name[kind], ns,
 			       (unsigned long long)cnt);
 			bench_switch_bpf__destroy(s);
 		}

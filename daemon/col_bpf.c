@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "col_bpf.h"
 #include "config.h"
 #include "inforeg.skel.h"
@@ -113,6 +114,45 @@ static void off(struct collector *c, int err, const char *fmt, ...)
 	errno = err;
 }
 
+/* 1 if struct SNAME of the running kernel's BTF has a member MNAME. */
+static int btf_has_member(const struct btf *btf, const char *sname, const char *mname)
+{
+	int id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
+	const struct btf_type *t;
+	const struct btf_member *m;
+
+	if (id < 0 || !(t = btf__type_by_id(btf, (__u32)id)))
+		return 0;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *n = btf__name_by_offset(btf, m->name_off);
+
+		if (n && !strcmp(n, mname))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the switch program can reach the run queue and the schedstat stamp it takes
+ * run-queue latency from (kernel/inforeg.bpf.c, this_rq): cfs_rq->rq needs
+ * CONFIG_FAIR_GROUP_SCHED and sched_info.last_queued CONFIG_SCHED_INFO.
+ */
+static const char *runq_unsupported(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const char *why = NULL;
+
+	if (!btf)
+		return "cannot read the kernel's BTF";
+	if (!btf_has_member(btf, "cfs_rq", "rq"))
+		why = "the kernel has no cfs_rq->rq (CONFIG_FAIR_GROUP_SCHED off)";
+	else if (!btf_has_member(btf, "sched_info", "last_queued"))
+		why = "the kernel has no sched_info.last_queued (CONFIG_SCHED_INFO off)";
+	btf__free(btf);
+	return why;
+}
+
 static void unload(struct cbpf *b)
 {
 	if (b->cpus)
@@ -143,6 +183,9 @@ static int load(struct cbpf *b, struct collector *c, const struct ird_config *cf
 		return err;
 	}
 	b->runq_on = feature_on(cfg, "ebpf.runq");
+	b->runq_off = b->runq_on ? NULL : "disabled in the configuration";
+	if (b->runq_on && (b->runq_off = runq_unsupported()))
+		b->runq_on = 0;
 	b->task_on = feature_on(cfg, "ebpf.task");
 	b->blkio_on = feature_on(cfg, "ebpf.blkio");
 	b->sched_on = feature_on(cfg, "ebpf.sched");
@@ -158,8 +201,6 @@ static int load(struct cbpf *b, struct collector *c, const struct ird_config *cf
 	b->skel->rodata->do_runq = (uint32_t)b->runq_on;
 	b->skel->rodata->do_task = (uint32_t)b->task_on;
 	/* hooks nobody needs are not even loaded */
-	bpf_program__set_autoload(b->skel->progs.ir_sched_wakeup, b->runq_on);
-	bpf_program__set_autoload(b->skel->progs.ir_sched_wakeup_new, b->runq_on);
 	bpf_program__set_autoload(b->skel->progs.ir_sched_migrate_task, b->sched_on);
 	bpf_program__set_autoload(b->skel->progs.ir_block_rq_issue, b->blkio_on);
 	bpf_program__set_autoload(b->skel->progs.ir_block_rq_complete, b->blkio_on);

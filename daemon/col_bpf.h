@@ -39,6 +39,7 @@ struct cbpf {
 	const struct ir_cpu *cpus; /* read-only mmap of the "cpus" map */
 	size_t cpus_len;
 	int runq_on, task_on, blkio_on, sched_on; /* hooks attached at load */
+	const char *runq_off;			  /* why runq_on is 0 (static string) */
 	int nonline;				  /* CPUs online at load, listed in online[] */
 	int *online;
 };

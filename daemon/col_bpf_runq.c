@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * col_bpf_runq.c - "ebpf.runq": run-queue latency, the time a runnable task waits for a
- * CPU: from sched_wakeup / sched_wakeup_new, or from being preempted while still
- * runnable, to the sched_switch that runs it. (CPU-bound threads never wake up, so
- * without the preemption start their waits would be invisible.)
+ * CPU: from being queued (woken, newly created, or preempted while still runnable) to
+ * the sched_switch that runs it. The start is the kernel's own schedstat stamp
+ * (task->sched_info.last_queued, CONFIG_SCHED_INFO), so no wake-up program runs; the
+ * wait is exactly what the kernel adds to the task's run_delay (/proc/PID/schedstat),
+ * except that a task migrated while waiting counts only its wait on the CPU it ran on.
  *
  * The kernel keeps a log2 histogram per CPU (the CPU the task ran on) in the mmapped
  * per-CPU entries; we sum them, publish the cumulative buckets and count as COUNTER
@@ -14,6 +16,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "col_bpf.h"
@@ -39,7 +42,8 @@ static int runq_init(struct collector *c, struct col_env *env)
 		return -errno;
 	if (!s->b->runq_on) {
 		c->enabled = 0;
-		strcpy(c->off_reason, "disabled in the configuration");
+		snprintf(c->off_reason, sizeof(c->off_reason), "%s",
+			 s->b->runq_off ? s->b->runq_off : "disabled in the configuration");
 		return -EOPNOTSUPP;
 	}
 	s->idx_cpu_p99 = calloc((size_t)s->b->nonline, sizeof(int));

@@ -11,6 +11,9 @@
  * or tracefs lookups, and bench/bpf_tpcost measures what that saves over the classic
  * tracepoint on sched_switch.
  *
+ * The hot hook is sched_switch, so its program is kept to a few loads and stores (see
+ * ir_sched_switch); run-queue latency needs no wake-up program.
+ *
  * Nothing here wakes user space: the daemon reads the maps once per tick, the per-CPU
  * state through a read-only mmap of the "cpus" array (see kernel/inforeg_bpf.h for the
  * layout and the sequence counter).
@@ -44,8 +47,6 @@ volatile __u32 has_pid;	  /* some watch selects by tgid */
 volatile __u32 has_comm;  /* some watch selects by comm */
 volatile __u32 cg_levels; /* bit L: some watch selects a cgroup at v2 level L */
 
-#define TASK_RUNNING_STATE 0
-
 struct comm_key {
 	char c[16];
 };
@@ -57,14 +58,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ir_cpu);
 } cpus SEC(".maps");
-
-/* Wake-up (or preemption) time of each runnable task that has not run yet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u64);
-} runq_since SEC(".maps");
 
 /* Watch selectors: value is the mask of watch slots the key belongs to. */
 struct {
@@ -144,7 +137,12 @@ static __always_inline __u32 log2_u64(__u64 v)
 /* Histogram slot of a latency in ns (see IR_HIST_SLOTS). */
 static __always_inline __u32 hist_slot(__u64 ns)
 {
-	__u64 us = ns / 1000;
+	/*
+	 * ns / 1000 without a divide instruction (tens of cycles) for waits under 4.29 s:
+	 * 2199023256 = ceil(2^41 / 1000) and 448 * 2^32 < 2^41, so the product's top bits
+	 * are the exact quotient for every ns below 2^32, and the product fits in 64 bits.
+	 */
+	__u64 us = ns < (1ULL << 32) ? (ns * 2199023256ULL) >> 41 : ns / 1000;
 	__u32 s;
 
 	if (!us)
@@ -233,93 +231,115 @@ static __always_inline void task_seen(struct ir_cpu *c, __u32 tid, __u64 mask, _
 			c->task_seen[i]++;
 }
 
+/*
+ * This CPU's run queue (or NULL). At sched_switch the current task is still PREV, and
+ * every task's CFS run queue (CONFIG_FAIR_GROUP_SCHED: se.cfs_rq->rq; it is kept for
+ * tasks of every class, the idle task included) is that of the task's CPU. Through
+ * bpf_get_current_task_btf() these are plain loads with a fault fixup (BTF pointers),
+ * not bpf_probe_read_kernel() calls. The caller checks rq->curr against NEXT. A kernel
+ * without cfs_rq->rq gets NULL: the program then runs on bpf_ktime_get_ns() and probe
+ * reads, without run-queue latency.
+ */
+static __always_inline struct rq *this_rq(void)
+{
+	struct task_struct *cur;
+
+	if (!bpf_core_field_exists(struct cfs_rq, rq))
+		return NULL;
+	cur = bpf_get_current_task_btf();
+	return cur->se.cfs_rq->rq;
+}
+
+/*
+ * The hot path: on this kernel a handful of plain loads of scheduler state and the CPU's
+ * own array entry; one real helper call (bpf_get_current_task_btf(), a few instructions;
+ * the CPU id and the array lookup are inlined by the verifier), no map update, no lock,
+ * no atomic; CLOCK_MONOTONIC (about 60 ns in a KVM guest) once per IR_CAL_NS at most.
+ *
+ * Its clock is the run queue's (rq->clock, sched_clock ns), which __schedule() has just
+ * updated; last_switch_ns, which the daemon compares with CLOCK_MONOTONIC, is that plus
+ * an offset recalibrated about every IR_CAL_NS (the rate of the two clocks differs by
+ * parts per million at most, and the offset carries the time from the clock update
+ * to this tracepoint, about a microsecond), while busy and task time add up rq clock
+ * deltas, exact.
+ *
+ * Run-queue latency needs no wake-up program: the scheduler's own bookkeeping
+ * (CONFIG_SCHED_INFO) stamps next->sched_info.last_queued with the rq clock when a task
+ * is queued (woken, new, or preempted while runnable) and clears it when the task gets
+ * the CPU, right after this tracepoint; rq->clock minus the stamp is the wait the kernel
+ * adds to the task's run_delay (/proc/PID/schedstat). rq->curr is already NEXT here.
+ */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	__u64 now = bpf_ktime_get_ns();
-	__u32 next_pid = BPF_CORE_READ(next, pid);
-	__u64 next_mask = 0, live = 0;
-	__u32 per = 0;
+	__u64 next_mask = 0, live = 0, clk, mono, lq = 0;
+	__u32 per = 0, next_idle, next_pid = 0;
 	struct ir_cpu *c;
+	struct rq *rq;
 
 	c = bpf_map_lookup_elem(&cpus, &cpu);
 	if (!c)
 		return 0;
+	rq = this_rq();
+	/* rq->curr is NEXT only on the run queue switching to it: this CPU's */
+	if (rq && (__u64)rq->curr == (__u64)next) {
+		struct task_struct *n = rq->curr;
+
+		clk = rq->clock;
+		/* recalibrate on the first switch and whenever clk enters a new IR_CAL_NS span */
+		if (!c->last_clk || (clk ^ c->last_clk) >= IR_CAL_NS)
+			c->clk_off = bpf_ktime_get_ns() - clk;
+		mono = clk + c->clk_off;
+		next_idle = n == rq->idle;
+		if (do_runq && !next_idle)
+			lq = n->sched_info.last_queued;
+	} else {
+		/*
+		 * No run queue (another kernel): CLOCK_MONOTONIC, in the rq clock's terms should
+		 * the rq path ever have run here; clk_off is 0 where it never does.
+		 */
+		mono = bpf_ktime_get_ns();
+		clk = mono - c->clk_off;
+		next_pid = BPF_CORE_READ(next, pid);
+		next_idle = next_pid == 0;
+	}
 
 	if (do_task) {
 		live = live_mask;
 		per = period;
-		if (live && next_pid)
+		if (live && !next_idle) {
+			if (!next_pid)
+				next_pid = BPF_CORE_READ(next, pid);
 			next_mask = task_watch_mask(next) & live;
+		}
 	}
 
 	c->seq++;
 	barrier();
-	if (c->last_switch_ns && now > c->last_switch_ns) {
-		__u64 delta = now - c->last_switch_ns;
+	if (c->last_clk && clk > c->last_clk) {
+		__u64 delta = clk - c->last_clk;
 
 		if (!c->cur_idle)
 			c->busy_ns += delta;
 		if (c->cur_mask & live)
 			task_account(c, c->cur_mask & live, delta);
 	}
-	c->last_switch_ns = now;
-	c->cur_idle = next_pid == 0;
+	c->last_switch_ns = mono;
+	c->cur_idle = next_idle;
 	c->cur_mask = next_mask;
 	c->cur_period = per;
 	barrier();
 	c->seq++;
+	c->last_clk = clk;
 	c->switches++;
 
+	if (lq && clk >= lq)
+		c->runq[hist_slot(clk - lq)]++;
 	if (next_mask)
 		task_seen(c, next_pid, next_mask, per);
-
-	if (do_runq) {
-		__u32 prev_pid = BPF_CORE_READ(prev, pid);
-		__u64 *since;
-
-		/* a preempted task is still runnable: its wait for the CPU starts now */
-		if (prev_pid && (preempt || prev_state == TASK_RUNNING_STATE))
-			bpf_map_update_elem(&runq_since, &prev_pid, &now, BPF_ANY);
-		if (next_pid) {
-			since = bpf_map_lookup_elem(&runq_since, &next_pid);
-			if (since) {
-				__u64 t0 = *since;
-
-				bpf_map_delete_elem(&runq_since, &next_pid);
-				if (now > t0) {
-					c->runq[hist_slot(now - t0)]++;
-				}
-			}
-		}
-	}
 	return 0;
-}
-
-static __always_inline int on_wakeup(struct task_struct *p)
-{
-	__u32 pid = BPF_CORE_READ(p, pid);
-	__u64 now;
-
-	if (!pid)
-		return 0;
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&runq_since, &pid, &now, BPF_ANY);
-	return 0;
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(ir_sched_wakeup, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(ir_sched_wakeup_new, struct task_struct *p)
-{
-	return on_wakeup(p);
 }
 
 SEC("raw_tp/sched_migrate_task")

@@ -37,15 +37,24 @@ struct ir_hist {
 };
 
 struct ir_cpu {
-	/* ---- line 0: written by this CPU's sched_switch, under seq ---- */
+	/* ---- line 0: written by this CPU's sched_switch, the first five under seq ---- */
 	__u64 seq;	      /* odd while the fields below are being changed */
 	__u64 busy_ns;	      /* closed intervals this CPU ran a non-idle task */
-	__u64 last_switch_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last switch; 0: none yet */
+	__u64 last_switch_ns; /* CLOCK_MONOTONIC ns of the last switch; 0: none yet */
 	__u64 cur_mask;	      /* watch slots the task running since last_switch_ns matches */
 	__u32 cur_idle;	      /* 1 if that task is the idle task (pid 0) */
 	__u32 cur_period;     /* ir_ctl.period when that task switched in */
 	__u64 switches;	      /* context switches on this CPU (not under seq) */
-	__u64 pad0[2];
+	__u64 last_clk;	      /* the program's clock at the last switch (below) */
+	__u64 clk_off;	      /* CLOCK_MONOTONIC minus the rq clock, at the last calibration */
+	/*
+	 * The program's clock is the run queue's own (rq->clock, sched_clock ns), which the
+	 * scheduler has just updated when sched_switch fires: reading it is one load, where
+	 * bpf_ktime_get_ns() costs about 60 ns in a KVM guest. last_switch_ns is that clock
+	 * plus clk_off, recalibrated against bpf_ktime_get_ns() when the rq clock enters a
+	 * new span of IR_CAL_NS. (On a kernel where the rq cannot be reached, the clock is
+	 * bpf_ktime_get_ns() and clk_off 0.)
+	 */
 	/* ---- line 1: sched_migrate_task with this CPU as destination (atomic adds) ---- */
 	__u64 migrations;
 	__u64 pad1[7];
@@ -55,6 +64,10 @@ struct ir_cpu {
 	__u64 task_ns[IR_WATCH_MAX];
 	__u64 task_seen[IR_WATCH_MAX];
 };
+
+/* Span of the rq clock (ns, a power of two) after which a CPU's switch program re-reads
+ * CLOCK_MONOTONIC for clk_off: about 17 ms. */
+#define IR_CAL_NS (1ULL << 24)
 
 /* Key of the per-device block latency map: the whole disk's dev_t (kernel encoding). */
 #define IR_MINORBITS	20
