@@ -17,6 +17,13 @@
  * system level since (it is meaningful per cgroup): a line missing at init is not
  * declared. Without /proc/pressure (no CONFIG_PSI, or booted with psi=0) init fails
  * with -EOPNOTSUPP and the loop reports the collector off with the reason.
+ *
+ * Source file: the root cgroup2 directory's R.pressure files show the same system-wide
+ * group (the kernel maps the root cgroup to psi_system) and are kernfs files that
+ * io_uring reads inline with the tick's other sources; /proc/pressure files only have
+ * a ->read method, which io_uring reaches through its poll-and-retry path (~20x dearer,
+ * see tick.c). The cgroup file is used when its totals match /proc/pressure's (so a
+ * cgroup namespace's root, which would show only its own tasks, is never taken).
  */
 #include <errno.h>
 #include <math.h>
@@ -109,19 +116,50 @@ struct psi_priv {
 	struct psi_res_state r[PSI_NRES];
 };
 
+/* "some ... total=N" of a PSI file, or -1. */
+static long long psi_some_total(const char *path)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	long long t = -1;
+	if (col_slurp(path, &buf, &cap) > 0) {
+		const char *q = strstr(buf, "total=");
+		if (q && !strncmp(buf, "some ", 5))
+			t = atoll(q + 6);
+	}
+	free(buf);
+	return t;
+}
+
+/* The root cgroup2 PSI file for resource R when it is the system-wide one, else /proc's. */
+static void psi_path(char *out, size_t len, const char *res)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/pressure/%s", res);
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(out, len, "%s/%s.pressure", roots[i], res);
+		long long a = psi_some_total(proc), b = psi_some_total(out), a2 = psi_some_total(proc);
+		/* b was read between a and a2: the same group lies in [a, a2] (10 ms of slack) */
+		if (a >= 0 && b >= 0 && b >= a - 10000 && b <= a2 + 10000)
+			return;
+	}
+	snprintf(out, len, "%s", proc);
+}
+
 static int pressure_init(struct collector *c, struct col_env *env)
 {
 	struct psi_priv *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	c->priv = p;
-	char path[64], *buf = NULL;
+	char path[96], *buf = NULL;
 	size_t cap = 0;
 	int first_err = 0, n = 0;
 	for (int r = 0; r < PSI_NRES; r++) {
 		struct psi_res_state *rs = &p->r[r];
 		psi_reset(&rs->s);
-		snprintf(path, sizeof(path), "/proc/pressure/%s", res_name[r]);
+		psi_path(path, sizeof(path), res_name[r]);
 		/* opening is not enough: a PSI-disabled kernel may refuse the read itself */
 		ssize_t len = col_slurp(path, &buf, &cap);
 		int e = len < 0 ? (int)len : psi_update(&rs->s, buf, 0);
@@ -138,7 +176,7 @@ static int pressure_init(struct collector *c, struct col_env *env)
 			if (!first_err) {
 				first_err = e;
 				int absent = e == -ENOENT || e == -EOPNOTSUPP;
-				snprintf(c->off_reason, sizeof(c->off_reason), "%s: %s%s", path,
+				snprintf(c->off_reason, sizeof(c->off_reason), "%.80s: %s%s", path,
 					 e == -EINVAL ? "unexpected format" : strerror(-e),
 					 absent ? " (kernel without CONFIG_PSI, or booted with psi=0)" : "");
 			}

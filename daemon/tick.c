@@ -8,12 +8,13 @@
  * Buffers grow (doubling) when a read fills them; growth happens at most a few
  * times in the daemon's life, never in the steady state.
  *
- * Exception: for some proc files io_uring takes its poll path (the file has a poll
- * method, the non-blocking read attempt fails, a poll handler is armed before the
- * read is retried): PSI files under /proc/pressure cost ~40 us each per tick through
- * io_uring against 2.6 us for a pread on the same fd, /proc/net/dev ~50 us against
- * 7 us (measured on kernel 6.18). Those files are read with pread right after the
- * submission, flagged at open by their path.
+ * Exception: proc files that only have a ->read method (no ->read_iter) fail
+ * io_uring's non-blocking attempt, and since they have a poll method io_uring arms a
+ * poll handler and retries from task work: PSI files under /proc/pressure cost ~70 us
+ * each through io_uring against 3 us for a pread, /proc/net/dev ~67 us against 9 us
+ * (measured on kernel 6.18). Those files are read with pread right after the
+ * submission, flagged at open by their path. (The pressure collector prefers the
+ * root cgroup's kernfs PSI files, which io_uring reads inline.)
  */
 #include <errno.h>
 #include <fcntl.h>
