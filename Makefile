@@ -92,8 +92,8 @@ $(B)/kernel/vmlinux.h: | $(DEPS_STAMP)
 	$(Q)if [ -r /sys/kernel/btf/vmlinux ]; then \
 		$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@; \
 	else \
-		echo "no /sys/kernel/btf/vmlinux: using kernel/vmlinux_fallback_$(ARCH).h" >&2; \
-		cp kernel/vmlinux_fallback_$(ARCH).h $@; \
+		echo "no /sys/kernel/btf/vmlinux: using kernel/vmlinux_fallback_$(ARCH).h.gz" >&2; \
+		gzip -dc kernel/vmlinux_fallback_$(ARCH).h.gz > $@; \
 	fi
 
 $(B)/kernel/%.bpf.o: kernel/%.bpf.c $(wildcard kernel/*.h) $(B)/kernel/vmlinux.h

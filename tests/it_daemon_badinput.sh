@@ -50,3 +50,12 @@ gen2=$("$IRCLI" status --shm "$IR_SHM" | python3 -c 'import json,sys; print(json
 perm=$(stat -c %a "/dev/shm/$IR_SHM")
 [ "$perm" = 644 ] || ir_fail "registry mode $perm, wanted 644"
 echo "ok: live name refused (generation $gen1 kept), mode $perm"
+
+# mode and group are configurable; group/other write is never granted
+grp=$(getent group nogroup >/dev/null && echo nogroup || echo "$(id -gn)")
+printf 'shm_mode = 0640\nshm_group = %s\n' "$grp" > "$cfg"
+chmod 644 "$cfg"
+ir_start_daemon --listen none --config "$cfg"
+st=$(stat -c '%a %G' "/dev/shm/$IR_SHM")
+[ "$st" = "640 $grp" ] || ir_fail "registry with shm_mode 0640, shm_group $grp: $st"
+echo "ok: mode and group applied ($st)"
