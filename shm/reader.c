@@ -7,16 +7,23 @@
  * the ring protocol: no lock, no system call. When the writer retires the object
  * (restart, new series set), the first reader thread to notice takes the reader's
  * mutex, maps the successor, re-binds every handle by name into a new mapping and
- * publishes it with a store-release; the old mapping stays mapped until
- * inforeg_close() because other threads may still be reading it. Retirements are
- * rare (daemon restarts, layout changes), so that costs little.
+ * publishes it with a store-release. Other threads may still be reading the retired
+ * mapping, so its address range must stay readable: follow() replaces the retired
+ * object's pages in place (mmap MAP_FIXED) with a private read-only page range holding
+ * a header that says "retired, empty". That releases the object's memory at once (an
+ * unlinked shm object lives as long as someone maps it), while a late reader of the
+ * old range reads RETIRED/-EAGAIN, never a fault and never a torn value (every seqlock
+ * word there is 0, which validates no position). The small private struct mapping is
+ * kept until inforeg_close() (HANDLE_MAX * 4 bytes per layout change).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +32,7 @@
 #include "object.h"
 #include "ring.h"
 
-#define HANDLE_MAX 4096
+#define HANDLE_MAX 1024
 #define REOPEN_RETRY_NS 50000000ull /* a retired object with no successor: retry every 50 ms */
 
 struct mapping {
@@ -57,6 +64,33 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Replaces the pages of retired mapping M with a private read-only range of the same
+ * size whose header reads retired and empty (see the file comment). On failure the
+ * old object simply stays mapped until close.
+ */
+static void release_retired(struct mapping *m)
+{
+	const struct inforeg_shm_header *old = m->obj.hdr;
+	/* build the replacement aside, then move it over the old range in one step
+	 * (mremap MREMAP_FIXED): a late reader sees either the old object or the tomb */
+	void *p = mmap(NULL, m->obj.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	struct inforeg_shm_header *h = p;
+	memcpy(h, old, offsetof(struct inforeg_shm_header, head)); /* the immutable part */
+	/* the writer bumped the futex word for the last time when it retired the object:
+	 * a thread that read any value of it and is about to FUTEX_WAIT on this address
+	 * must find a different one there, or it would sleep on a page nobody wakes */
+	uint32_t fw = atomic_load_explicit(&((struct inforeg_shm_header *)old)->futex, memory_order_acquire);
+	atomic_store_explicit(&h->head, h->first_pos, memory_order_relaxed); /* empty */
+	atomic_store_explicit(&h->flags, INFOREG_F_RETIRED, memory_order_relaxed);
+	atomic_store_explicit(&h->futex, fw + 1, memory_order_relaxed);
+	if (mprotect(p, m->obj.size, PROT_READ) < 0 ||
+	    mremap(p, m->obj.size, m->obj.size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)old) == MAP_FAILED)
+		munmap(p, m->obj.size); /* the old object simply stays mapped until close */
 }
 
 static int dir_find(const struct inforeg_shm_header *h, const char *name)
@@ -184,6 +218,7 @@ static int follow(struct inforeg_reader *r, struct mapping *old)
 	atomic_fetch_add_explicit(&r->reopens, 1, memory_order_relaxed);
 	/* pairs with the load-acquire in current(): hidx[] and the mapping are complete */
 	atomic_store_explicit(&r->cur, m, memory_order_release);
+	release_retired(old);
 out:
 	pthread_mutex_unlock(&r->lock);
 	return ret;

@@ -119,6 +119,17 @@ int main(void)
 	CHECK(ok > 1000);
 	CHECK(atomic_load(&layouts) >= 10);
 	CHECK(inforeg_reopens(R) >= 10); /* the readers really followed the writer */
+	/* retired objects were released, not kept mapped: only the writer's current
+	 * object and the reader's current one remain (an unlinked object mapped by
+	 * anyone keeps its memory) */
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	int mapped = 0;
+	while (maps && fgets(line, sizeof(line), maps))
+		mapped += strstr(line, NAME) != NULL;
+	if (maps)
+		fclose(maps);
+	CHECKF(mapped <= 2, "%d mappings of %s remain", mapped, NAME);
 	inforeg_close(R);
 	ring_retire(o.hdr);
 	shm_object_unmap(&o);
