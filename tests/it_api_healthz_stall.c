@@ -3,7 +3,10 @@
  * "stalled" when sampling stops while the REST threads still run. The stall is real:
  * the daemon's main (sampling) thread alone is stopped with PTRACE_SEIZE +
  * PTRACE_INTERRUPT, which stops one thread, then released; /healthz returns to 200. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,18 @@
 #include "tap.h"
 
 static char SHM[64], IRD[512], URL[128];
+
+/* A loopback TCP port nobody listens on now (the kernel picks it). */
+static int free_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(a);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(s, (struct sockaddr *)&a, &l) < 0)
+		return -1;
+	close(s);
+	return ntohs(a.sin_port);
+}
 
 /* HTTP status of GET URL/healthz over h2c, and its body in BODY. */
 static int healthz(char *body, size_t len)
@@ -44,7 +59,8 @@ int main(void)
 	const char *b = getenv("INFOREG_BUILD");
 	snprintf(IRD, sizeof(IRD), "%s/bin/inforegd", b ? b : "build");
 	snprintf(SHM, sizeof(SHM), "irt-healthz-%d", (int)getpid());
-	int port = 20000 + (int)(getpid() % 20000);
+	int port = free_port();
+	CHECK(port > 0);
 	char listen[64];
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	snprintf(URL, sizeof(URL), "http://%s", listen);
