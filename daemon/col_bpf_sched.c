@@ -54,19 +54,19 @@ static int sched_declare(struct collector *c, struct series_reg *reg)
 	const char *hm = "Task migrations per second into the CPU (sched_migrate_task)";
 	int r;
 
-	if ((r = reg_series(reg, "sched.ctxsw_per_s", "1/s", INFOREG_KIND_RATE, hs)) < 0)
+	if ((r = reg_series(reg, "sched.ctxsw_per_s", "switches/s", INFOREG_KIND_RATE, hs)) < 0)
 		return r;
 	s->idx_sw = r;
-	if ((r = reg_series(reg, "sched.migrations_per_s", "1/s", INFOREG_KIND_RATE, hm)) < 0)
+	if ((r = reg_series(reg, "sched.migrations_per_s", "migrations/s", INFOREG_KIND_RATE, hm)) < 0)
 		return r;
 	s->idx_mig = r;
 	for (int i = 0; i < s->b->nonline; i++) {
-		r = reg_seriesf(reg, "1/s", INFOREG_KIND_RATE, hs, "sched.ctxsw_per_s{cpu=\"%d\"}",
+		r = reg_seriesf(reg, "switches/s", INFOREG_KIND_RATE, hs, "sched.ctxsw_per_s{cpu=\"%d\"}",
 				s->b->online[i]);
 		if (r < 0)
 			return r;
 		s->idx_cpu_sw[i] = r;
-		r = reg_seriesf(reg, "1/s", INFOREG_KIND_RATE, hm, "sched.migrations_per_s{cpu=\"%d\"}",
+		r = reg_seriesf(reg, "migrations/s", INFOREG_KIND_RATE, hm, "sched.migrations_per_s{cpu=\"%d\"}",
 				s->b->online[i]);
 		if (r < 0)
 			return r;
