@@ -40,6 +40,10 @@ struct blk_state {
 	int map_fd;
 	struct blk_dev devs[IR_DEV_MAX];
 	int ndev;
+	/* one BPF_MAP_LOOKUP_BATCH per tick copies every device's histogram here (a
+	 * get_next_key + lookup walk cost two system calls per device and one more) */
+	uint32_t keys[IR_DEV_MAX];
+	struct ir_hist hists[IR_DEV_MAX];
 };
 
 static int read_small(const char *path, char *buf, size_t len)
@@ -193,27 +197,28 @@ static int blk_sample(struct collector *c, const struct col_now *now, double *va
 {
 	struct blk_state *s = c->priv;
 	uint8_t seen[IR_DEV_MAX] = {0};
-	uint32_t key, *prev = NULL;
 	struct ir_hist h;
 	int changed = 0;
+	uint32_t count = IR_DEV_MAX, out_batch;
 
 	(void)now;
-	/* at most IR_DEV_MAX keys: bounded even if devices come and go while we iterate */
-	for (int n = 0; n < IR_DEV_MAX && bpf_map_get_next_key(s->map_fd, prev, &key) == 0; n++) {
-		struct blk_dev *d;
-
-		prev = &key;
-		if (bpf_map_lookup_elem(s->map_fd, &key, &h) != 0)
-			continue;
-		d = dev_find(s, key);
+	/* -ENOENT: the whole map was returned (count says how much); any other error
+	 * leaves this tick's histograms unknown */
+	int e = bpf_map_lookup_batch(s->map_fd, NULL, &out_batch, s->keys, s->hists, &count, NULL);
+	if (e < 0 && e != -ENOENT) {
+		col_error(c, "reading blk_hist: %s", strerror(-e));
+		return e;
+	}
+	for (uint32_t n = 0; n < count && n < IR_DEV_MAX; n++) {
+		struct blk_dev *d = dev_find(s, s->keys[n]);
 		if (!d) {
-			d = dev_add(s, key);
+			d = dev_add(s, s->keys[n]);
 			changed |= d != NULL;
 		}
 		if (!d || !d->declared)
 			continue; /* declared by the re-layout before the next tick */
 		seen[d - s->devs] = 1;
-		dev_write(d, h.slots, values);
+		dev_write(d, s->hists[n].slots, values);
 	}
 	memset(&h, 0, sizeof(h));
 	for (int i = 0; i < s->ndev; i++)
