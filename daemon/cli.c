@@ -89,7 +89,7 @@ static int snapshot(struct inforeg_reader *r, double **vals, struct inforeg_meta
 		if (got == n)
 			return n;
 		if (got == -EAGAIN && tries < 50) {
-			inforeg_wait(r, 0, 200);
+			inforeg_wait(r, INFOREG_SEQ_NONE, 200);
 			continue;
 		}
 		if (got >= 0 || got == -ESTALE)
@@ -127,7 +127,7 @@ static int cmd_get(struct opts *o)
 		struct inforeg_meta m;
 		int e = h < 0 ? h : inforeg_read_latest(r, h, &v, &m);
 		for (int t = 0; e == -EAGAIN && t < 50; t++) {
-			inforeg_wait(r, 0, 200);
+			inforeg_wait(r, INFOREG_SEQ_NONE, 200);
 			e = inforeg_read_latest(r, h, &v, &m);
 		}
 		if (e < 0 && e != -ESTALE) {

@@ -159,6 +159,8 @@ int inforeg_read_history(struct inforeg_reader *r, int h, uint64_t since_seq, do
 uint64_t inforeg_seq_at_time(struct inforeg_reader *r, uint64_t realtime_ns);
 /* Sequence of the latest complete sample + 1 (0 when empty). */
 uint64_t inforeg_head(struct inforeg_reader *r);
+/* "No sample seen yet": inforeg_wait(r, INFOREG_SEQ_NONE, ms) returns once any sample exists. */
+#define INFOREG_SEQ_NONE UINT64_MAX
 
 /*
  * Sleeps until a sample with seq >= AFTER_SEQ + 1 is published (AFTER_SEQ: a seq you

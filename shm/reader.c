@@ -471,8 +471,7 @@ int inforeg_view_valid(const struct inforeg_view *v)
 uint64_t inforeg_head(struct inforeg_reader *r)
 {
 	int stale;
-	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
-	return ring_head(h) - h->first_pos;
+	return ring_head(current(r, &stale)->obj.hdr);
 }
 
 int inforeg_read_history(struct inforeg_reader *r, int hd, uint64_t since, double *values,
