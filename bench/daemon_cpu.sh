@@ -13,10 +13,12 @@ IRD=$B/bin/inforegd
 # run time of every thread of PID, in ns (threads that exited are not counted: the
 # daemon's threads live as long as it does)
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d", s }'; }
+EXTRA=${EXTRA:-} # e.g. EXTRA=--no-ebpf
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
 for period in 100 10; do
-	"$IRD" --shm "irbench-cpu-$period-$$" --listen none --period "$period" 2>/dev/null &
+	# shellcheck disable=SC2086
+	"$IRD" --shm "irbench-cpu-$period-$$" --listen none --period "$period" $EXTRA 2>/dev/null &
 	pids+=($!)
 done
 sleep 2 # start-up (BPF load, first samples) is not the steady state
@@ -28,6 +30,6 @@ for period in 100 10; do
 	p=${pids[$i]}
 	t1=$(cpu_ns "$p")
 	awk -v a="${t0[$p]}" -v b="$t1" -v s="$SECONDS_RUN" -v per="$period" \
-		'BEGIN { printf "inforegd at %3d Hz: %.3f%% of one core over %d s (%.1f us per tick)\n", 1000/per, 100*(b-a)/1e9/s, s, (b-a)/1e3/(s*1000/per) }'
+		-v extra="$EXTRA" 'BEGIN { printf "inforegd %s at %3d Hz: %.3f%% of one core over %d s (%.1f us per tick)\n", extra, 1000/per, 100*(b-a)/1e9/s, s, (b-a)/1e3/(s*1000/per) }'
 	i=$((i + 1))
 done
