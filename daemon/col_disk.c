@@ -101,7 +101,7 @@ static int parse_line(const char *p, const char *eol, const char **name, size_t 
 	return 0;
 }
 
-int diskstats_enumerate(struct diskstats *s, const char *text)
+int diskstats_enumerate(struct col_devset *s, const char *text)
 {
 	struct col_devtab fresh = {0};
 	const char *cur = text, *p, *eol, *name;
@@ -140,7 +140,7 @@ static int is_new_partition(const struct col_devtab *t, const char *name, size_t
 	return 0;
 }
 
-int diskstats_update(struct diskstats *s, const char *text, double dt)
+int diskstats_update(struct col_devset *s, const char *text, double dt)
 {
 	const char *cur = text, *p, *eol, *name;
 	size_t n;
@@ -183,7 +183,7 @@ int diskstats_update(struct diskstats *s, const char *text, double dt)
 	return text ? (lines || !*text ? 0 : -EINVAL) : -ENODATA;
 }
 
-void diskstats_fini(struct diskstats *s)
+void diskstats_fini(struct col_devset *s)
 {
 	col_devtab_free(&s->tab);
 }
@@ -201,84 +201,27 @@ static const struct col_dev_series disk_series[DISK_NOUT] = {
 
 #define DISK_PATH "/proc/diskstats"
 
-struct disk_priv {
-	struct col_file *f;
-	struct diskstats s;
-	int asked; /* layout_changed() called; cleared by declare */
-	char *buf; /* init/declare's own read */
-	size_t cap;
+static const struct col_devsrc disk_src = {
+    .path = DISK_PATH,
+    .what = "device",
+    .no_lines = "no device line",
+    .bytes_per_line = 192,
+    .enumerate = diskstats_enumerate,
+    .update = diskstats_update,
+    .fini = diskstats_fini,
+    .series = disk_series,
+    .nout = DISK_NOUT,
 };
 
 static int disk_init(struct collector *c, struct col_env *env)
 {
-	struct disk_priv *p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	c->priv = p;
-	ssize_t len = col_slurp(DISK_PATH, &p->buf, &p->cap);
-	int e = len < 0 ? (int)len : diskstats_enumerate(&p->s, p->buf);
-	if (e >= 0) {
-		/* the file lists loop and ram devices we skip: size for every line */
-		size_t lines = 0;
-		for (const char *q = p->buf; *q; q++)
-			lines += *q == '\n';
-		p->f = col_file_open(env->files, DISK_PATH, 1024 + lines * 192);
-		if (!p->f)
-			e = -errno;
-	}
-	if (e < 0) {
-		snprintf(c->off_reason, sizeof(c->off_reason), DISK_PATH ": %s", strerror(-e));
-		return e;
-	}
-	return 0;
-}
-
-static int disk_declare(struct collector *c, struct series_reg *reg)
-{
-	struct disk_priv *p = c->priv;
-	if (col_slurp(DISK_PATH, &p->buf, &p->cap) >= 0) {
-		int e = diskstats_enumerate(&p->s, p->buf);
-		if (e < 0)
-			return e;
-	}
-	p->asked = 0;
-	return col_devtab_declare(c, reg, &p->s.tab, disk_series, DISK_NOUT, "device");
-}
-
-static int disk_sample(struct collector *c, const struct col_now *now, double *values)
-{
-	struct disk_priv *p = c->priv;
-	int e;
-	if (p->f->len < 0) {
-		e = (int)p->f->len;
-		diskstats_update(&p->s, NULL, now->dt);
-		col_error(c, "reading " DISK_PATH ": %s", strerror(-e));
-	} else if ((e = diskstats_update(&p->s, p->f->buf, now->dt)) < 0) {
-		col_error(c, DISK_PATH ": no device line");
-	}
-	col_devtab_put(&p->s.tab, DISK_NOUT, values);
-	if (p->s.unknown && !p->asked) {
-		p->asked = 1;
-		layout_changed();
-	}
-	return e;
-}
-
-static void disk_fini(struct collector *c)
-{
-	struct disk_priv *p = c->priv;
-	if (!p)
-		return;
-	diskstats_fini(&p->s);
-	free(p->buf);
-	free(p);
-	c->priv = NULL;
+	return col_devsrc_init(c, env, &disk_src);
 }
 
 const struct collector_ops col_disk_ops = {
     .name = "disk",
     .init = disk_init,
-    .declare = disk_declare,
-    .sample = disk_sample,
-    .fini = disk_fini,
+    .declare = col_devsrc_declare,
+    .sample = col_devsrc_sample,
+    .fini = col_devsrc_fini,
 };

@@ -62,7 +62,7 @@ static int parse_line(const char *p, const char *eol, const char **name, size_t 
 	return 0;
 }
 
-int netdev_enumerate(struct netdev *s, const char *text)
+int netdev_enumerate(struct col_devset *s, const char *text)
 {
 	struct col_devtab fresh = {0};
 	const char *cur = text, *p, *eol, *name;
@@ -81,7 +81,7 @@ int netdev_enumerate(struct netdev *s, const char *text)
 	return (int)s->tab.n;
 }
 
-int netdev_update(struct netdev *s, const char *text, double dt)
+int netdev_update(struct col_devset *s, const char *text, double dt)
 {
 	const char *cur = text, *p, *eol, *name;
 	size_t n;
@@ -112,7 +112,7 @@ int netdev_update(struct netdev *s, const char *text, double dt)
 	return lines ? 0 : text ? -EINVAL : -ENODATA;
 }
 
-void netdev_fini(struct netdev *s)
+void netdev_fini(struct col_devset *s)
 {
 	col_devtab_free(&s->tab);
 }
@@ -132,81 +132,27 @@ static const struct col_dev_series net_series[NET_NOUT] = {
 
 #define NET_PATH "/proc/net/dev"
 
-struct net_priv {
-	struct col_file *f;
-	struct netdev s;
-	int asked; /* layout_changed() called; cleared by declare */
-	char *buf; /* init/declare's own read */
-	size_t cap;
+static const struct col_devsrc net_src = {
+    .path = NET_PATH,
+    .what = "interface",
+    .no_lines = "no interface line",
+    .bytes_per_line = 256,
+    .enumerate = netdev_enumerate,
+    .update = netdev_update,
+    .fini = netdev_fini,
+    .series = net_series,
+    .nout = NET_NOUT,
 };
 
 static int net_init(struct collector *c, struct col_env *env)
 {
-	struct net_priv *p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	c->priv = p;
-	ssize_t len = col_slurp(NET_PATH, &p->buf, &p->cap);
-	int e = len < 0 ? (int)len : netdev_enumerate(&p->s, p->buf);
-	if (e >= 0) {
-		p->f = col_file_open(env->files, NET_PATH, 1024 + (size_t)p->s.tab.n * 256);
-		if (!p->f)
-			e = -errno;
-	}
-	if (e < 0) {
-		snprintf(c->off_reason, sizeof(c->off_reason), NET_PATH ": %s", strerror(-e));
-		return e;
-	}
-	return 0;
-}
-
-static int net_declare(struct collector *c, struct series_reg *reg)
-{
-	struct net_priv *p = c->priv;
-	/* re-read the set: new interfaces join, vanished ones go */
-	if (col_slurp(NET_PATH, &p->buf, &p->cap) >= 0) {
-		int e = netdev_enumerate(&p->s, p->buf);
-		if (e < 0)
-			return e;
-	}
-	p->asked = 0;
-	return col_devtab_declare(c, reg, &p->s.tab, net_series, NET_NOUT, "interface");
-}
-
-static int net_sample(struct collector *c, const struct col_now *now, double *values)
-{
-	struct net_priv *p = c->priv;
-	int e;
-	if (p->f->len < 0) {
-		e = (int)p->f->len;
-		netdev_update(&p->s, NULL, now->dt);
-		col_error(c, "reading " NET_PATH ": %s", strerror(-e));
-	} else if ((e = netdev_update(&p->s, p->f->buf, now->dt)) < 0) {
-		col_error(c, NET_PATH ": no interface line");
-	}
-	col_devtab_put(&p->s.tab, NET_NOUT, values);
-	if (p->s.unknown && !p->asked) {
-		p->asked = 1;
-		layout_changed();
-	}
-	return e;
-}
-
-static void net_fini(struct collector *c)
-{
-	struct net_priv *p = c->priv;
-	if (!p)
-		return;
-	netdev_fini(&p->s);
-	free(p->buf);
-	free(p);
-	c->priv = NULL;
+	return col_devsrc_init(c, env, &net_src);
 }
 
 const struct collector_ops col_net_ops = {
     .name = "net",
     .init = net_init,
-    .declare = net_declare,
-    .sample = net_sample,
-    .fini = net_fini,
+    .declare = col_devsrc_declare,
+    .sample = col_devsrc_sample,
+    .fini = col_devsrc_fini,
 };

@@ -11,6 +11,7 @@
  * previous one ended, so a tick over an unchanged file costs one compare per line.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -271,4 +272,90 @@ void col_devtab_put(const struct col_devtab *t, int nout, double *values)
 			if (d->idx[k] >= 0)
 				values[d->idx[k]] = d->out[k];
 	}
+}
+
+/* ---- the per-device table collector (net, disk) ---------------------------------- */
+
+struct devsrc_priv {
+	const struct col_devsrc *src;
+	struct col_file *f;
+	struct col_devset *s; /* the parser's state */
+	int asked;            /* layout_changed() called; cleared by declare */
+	char *buf;            /* init's and declare's own reads */
+	size_t cap;
+};
+
+int col_devsrc_init(struct collector *c, struct col_env *env, const struct col_devsrc *src)
+{
+	struct devsrc_priv *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	c->priv = p;
+	p->src = src;
+	p->s = calloc(1, sizeof(*p->s));
+	if (!p->s)
+		return -ENOMEM;
+	ssize_t len = col_slurp(src->path, &p->buf, &p->cap);
+	int e = len < 0 ? (int)len : src->enumerate(p->s, p->buf);
+	if (e >= 0) {
+		/* size for every line, skipped devices included */
+		size_t lines = 0;
+		for (const char *q = p->buf; *q; q++)
+			lines += *q == '\n';
+		p->f = col_file_open(env->files, src->path, 1024 + lines * src->bytes_per_line);
+		if (!p->f)
+			e = -errno;
+	}
+	if (e < 0) {
+		snprintf(c->off_reason, sizeof(c->off_reason), "%s: %s", src->path, strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+int col_devsrc_declare(struct collector *c, struct series_reg *reg)
+{
+	struct devsrc_priv *p = c->priv;
+	const struct col_devsrc *src = p->src;
+	/* re-read the set: new devices join, vanished ones go */
+	if (col_slurp(src->path, &p->buf, &p->cap) >= 0) {
+		int e = src->enumerate(p->s, p->buf);
+		if (e < 0)
+			return e;
+	}
+	p->asked = 0;
+	return col_devtab_declare(c, reg, &p->s->tab, src->series, src->nout, src->what);
+}
+
+int col_devsrc_sample(struct collector *c, const struct col_now *now, double *values)
+{
+	struct devsrc_priv *p = c->priv;
+	const struct col_devsrc *src = p->src;
+	int e;
+	if (p->f->len < 0) {
+		e = (int)p->f->len;
+		src->update(p->s, NULL, now->dt);
+		col_error(c, "reading %s: %s", src->path, strerror(-e));
+	} else if ((e = src->update(p->s, p->f->buf, now->dt)) < 0) {
+		col_error(c, "%s: %s", src->path, src->no_lines);
+	}
+	col_devtab_put(&p->s->tab, src->nout, values);
+	if (p->s->unknown && !p->asked) {
+		p->asked = 1;
+		layout_changed();
+	}
+	return e;
+}
+
+void col_devsrc_fini(struct collector *c)
+{
+	struct devsrc_priv *p = c->priv;
+	if (!p)
+		return;
+	if (p->s)
+		p->src->fini(p->s);
+	free(p->s);
+	free(p->buf);
+	free(p);
+	c->priv = NULL;
 }

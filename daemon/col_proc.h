@@ -99,6 +99,33 @@ int col_devtab_declare(struct collector *c, struct series_reg *reg, struct col_d
 /* Copies every declared device's out[] into VALUES. */
 void col_devtab_put(const struct col_devtab *t, int nout, double *values);
 
+/*
+ * A per-device collector over one /proc table file (net, disk): the file is re-read
+ * every tick, the device set at init and at each declare; a device the tick's parse
+ * does not know asks for a re-layout once. The parsers (netdev_*, diskstats_*) keep
+ * their state in a struct col_devset.
+ */
+struct col_devset {
+	struct col_devtab tab;
+	int unknown; /* the last update saw a device not in tab: re-enumerate */
+};
+struct col_devsrc {
+	const char *path;
+	const char *what;        /* "interface", "device": for messages */
+	const char *no_lines;    /* message when a tick's read has no usable line */
+	size_t bytes_per_line;   /* tick buffer: 1024 + lines * this */
+	int (*enumerate)(struct col_devset *s, const char *text);
+	int (*update)(struct col_devset *s, const char *text, double dt);
+	void (*fini)(struct col_devset *s);
+	const struct col_dev_series *series;
+	int nout;
+};
+/* collector ops over SRC: init takes the source, the others find it in c->priv */
+int col_devsrc_init(struct collector *c, struct col_env *env, const struct col_devsrc *src);
+int col_devsrc_declare(struct collector *c, struct series_reg *reg);
+int col_devsrc_sample(struct collector *c, const struct col_now *now, double *values);
+void col_devsrc_fini(struct collector *c);
+
 /* ---- cpu: /proc/stat (col_cpu.c) ----------------------------------------- */
 
 /* The time fields we use, in /proc/stat order. guest and guest_nice are already
@@ -225,32 +252,24 @@ enum net_out {
 	NET_NOUT
 };
 
-struct netdev {
-	struct col_devtab tab;
-	int unknown; /* the last update saw an interface not in tab: re-enumerate */
-};
 
 /* Sets the interface list from TEXT, keeping counters of interfaces already known. */
-int netdev_enumerate(struct netdev *s, const char *text);
+int netdev_enumerate(struct col_devset *s, const char *text);
 /* Per tick: parses TEXT (NULL: read failed), computes the rates over DT. No allocation. */
-int netdev_update(struct netdev *s, const char *text, double dt);
-void netdev_fini(struct netdev *s);
+int netdev_update(struct col_devset *s, const char *text, double dt);
+void netdev_fini(struct col_devset *s);
 
 /* ---- disk: /proc/diskstats (col_disk.c) ---------------------------------- */
 
 enum disk_out { DISK_READ_BYTES, DISK_WRITE_BYTES, DISK_READ_OPS, DISK_WRITE_OPS, DISK_BUSY, DISK_NOUT };
 
-struct diskstats {
-	struct col_devtab tab;
-	int unknown; /* a device appeared that is neither known nor a known disk's partition */
-};
 
 /* 1 if NAME is a partition of DISK by the kernel's naming rule (sda1, nvme0n1p2). */
 int diskstats_is_partition_of(const char *name, const char *disk);
 /* Sets the device list from TEXT (see col_disk.c for what is kept), keeping counters. */
-int diskstats_enumerate(struct diskstats *s, const char *text);
+int diskstats_enumerate(struct col_devset *s, const char *text);
 /* Per tick: parses TEXT (NULL: read failed), computes the rates over DT. No allocation. */
-int diskstats_update(struct diskstats *s, const char *text, double dt);
-void diskstats_fini(struct diskstats *s);
+int diskstats_update(struct col_devset *s, const char *text, double dt);
+void diskstats_fini(struct col_devset *s);
 
 #endif /* INFOREGD_COL_PROC_H */

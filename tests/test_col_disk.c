@@ -36,7 +36,7 @@ static const char DISK_B[] = "   7       0 loop0 10 0 80 0 0 0 0 0 0 4 0 0 0 0 0
 			     " 252       0 zram0 0 0 0 0 0 0 0 0 0 0 0\n"
 			     "   8      33 sdc1 5 0 40 1 0 0 0 0 0 1 1\n";
 
-static struct col_dev *dev(struct diskstats *s, const char *name)
+static struct col_dev *dev(struct col_devset *s, const char *name)
 {
 	return col_devtab_find(&s->tab, name, strlen(name));
 }
@@ -61,7 +61,7 @@ static void enumerate_keeps_whole_devices_only(void)
 {
 	static const char *const kept[] = {"sda", "nvme0n1", "nvme0n10", "mmcblk0", "dm-0", "zram0", "sdc1"};
 	static const char *const listed_not_kept[] = {"sda1", "nvme0n1p1", "mmcblk0p1"};
-	struct diskstats s = {0};
+	struct col_devset s = {0};
 	CHECK(diskstats_enumerate(&s, DISK_A) == 10);
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
 		CHECK(dev(&s, kept[i]) && dev(&s, kept[i])->keep);
@@ -74,7 +74,7 @@ static void enumerate_keeps_whole_devices_only(void)
 
 static void two_snapshots_give_exact_rates_and_busy(void)
 {
-	struct diskstats s = {0};
+	struct col_devset s = {0};
 	diskstats_enumerate(&s, DISK_A);
 	CHECK(diskstats_update(&s, DISK_A, 0) == 0);
 	for (int k = 0; k < DISK_NOUT; k++)
@@ -96,7 +96,7 @@ static void busy_is_capped_and_backwards_is_nan(void)
 {
 	static const char a[] = "8 0 sda 0 0 0 0 0 0 0 0 0 1000 0\n";
 	static const char b[] = "8 0 sda 0 0 0 0 0 0 0 0 0 1600 0\n"; /* 600 ms in 500 ms */
-	struct diskstats s = {0};
+	struct col_devset s = {0};
 	diskstats_enumerate(&s, a);
 	diskstats_update(&s, a, 0);
 	CHECK(diskstats_update(&s, b, 0.5) == 0);
@@ -115,7 +115,7 @@ static void new_partition_is_quiet_new_disk_asks_for_declare(void)
 	static const char with_sdb[] = "8 0 sda 0 0 0 0 0 0 0 0 0 0 0\n"
 				       "8 16 sdb 0 0 0 0 0 0 0 0 0 0 0\n"
 				       "8 17 sdb1 0 0 0 0 0 0 0 0 0 0 0\n";
-	struct diskstats s = {0};
+	struct col_devset s = {0};
 	diskstats_enumerate(&s, "8 0 sda 0 0 0 0 0 0 0 0 0 0 0\n8 1 sda1 0 0 0 0 0 0 0 0 0 0 0\n");
 	CHECK(diskstats_update(&s, with_sda2, 0.1) == 0);
 	CHECK(!s.unknown); /* a partition of sda and a loop device: nothing to declare */
@@ -135,7 +135,7 @@ static void odd_lines_are_skipped_and_empty_file_is_fine(void)
 				  "8 0 1 2 3 4 5 6 7 8 9 10 11 12\n" /* the name is "1"... */
 				  "8 1\n"
 				  "8 2 sdd 1 2 3 4 5 6 7 8 9 10 11"; /* cut */
-	struct diskstats s = {0};
+	struct col_devset s = {0};
 	CHECK(diskstats_enumerate(&s, odd) == 1);
 	CHECK(dev(&s, "1") != NULL); /* odd but well-formed: a device called "1" */
 	CHECK(diskstats_update(&s, odd, 0) == 0);
@@ -148,7 +148,7 @@ static void odd_lines_are_skipped_and_empty_file_is_fine(void)
 
 static void truncated_read_gives_full_values_or_nan(void)
 {
-	struct diskstats ref = {0}, s = {0};
+	struct col_devset ref = {0}, s = {0};
 	diskstats_enumerate(&ref, DISK_A);
 	diskstats_update(&ref, DISK_A, 0);
 	diskstats_update(&ref, DISK_B, 0.5);
@@ -170,7 +170,7 @@ static void truncated_read_gives_full_values_or_nan(void)
 
 static void garbage_never_crashes(void)
 {
-	struct diskstats s = {0};
+	struct col_devset s = {0};
 	diskstats_enumerate(&s, DISK_A);
 	unsigned n = s.tab.n;
 	for (int i = 0; i < 3000 && t_failures < 20; i++) {
@@ -184,7 +184,7 @@ static void garbage_never_crashes(void)
 				CHECK(isnan(s.tab.dev[d].out[k]) || s.tab.dev[d].out[k] >= 0);
 			CHECK_NAN_OR_IN(s.tab.dev[d].out[DISK_BUSY], 0, 100);
 		}
-		struct diskstats t = {0};
+		struct col_devset t = {0};
 		CHECK(diskstats_enumerate(&t, g) >= 0);
 		diskstats_fini(&t);
 		free(g);

@@ -33,14 +33,14 @@ static const char NET_B[] = HDR "    lo:    4267      39    0    0    0     0   
 				"   wg0:       0       0    0    0    0     0          0         0        0  "
 				"     0    0    0    0     0       0          0\n";
 
-static struct col_dev *dev(struct netdev *s, const char *name)
+static struct col_dev *dev(struct col_devset *s, const char *name)
 {
 	return col_devtab_find(&s->tab, name, strlen(name));
 }
 
 static void enumerate_lists_every_interface_in_order(void)
 {
-	struct netdev s = {0};
+	struct col_devset s = {0};
 	CHECK(netdev_enumerate(&s, NET_A) == 3);
 	CHECK(s.tab.n == 3 && strcmp(s.tab.dev[0].name, "lo") == 0 &&
 	      strcmp(s.tab.dev[1].name, "eth0") == 0 && strcmp(s.tab.dev[2].name, "wg0") == 0);
@@ -51,7 +51,7 @@ static void enumerate_lists_every_interface_in_order(void)
 
 static void two_snapshots_give_exact_rates(void)
 {
-	struct netdev s = {0};
+	struct col_devset s = {0};
 	CHECK(netdev_enumerate(&s, NET_A) == 3);
 	CHECK(netdev_update(&s, NET_A, 0) == 0);
 	for (int k = 0; k < NET_NOUT; k++)
@@ -78,7 +78,7 @@ static void vanished_interface_reads_nan_until_seen_twice(void)
 {
 	static const char only_lo[] = HDR "    lo:    5267      49    0    0    0     0          0         0 "
 					  "    5267      49    0    0    0     0       0          0\n";
-	struct netdev s = {0};
+	struct col_devset s = {0};
 	netdev_enumerate(&s, NET_A);
 	netdev_update(&s, NET_A, 0);
 	CHECK(netdev_update(&s, only_lo, 0.5) == 0);
@@ -107,7 +107,7 @@ static void new_interface_asks_for_declare_and_counters_survive_it(void)
 					" 111528    1317    6    8    0     0       0          0\n"
 					"veth1a2b:     300       3    0    0    0     0          0         0 "
 					"     200       2    0    0    0     0       0          0\n";
-	struct netdev s = {0};
+	struct col_devset s = {0};
 	netdev_enumerate(&s, NET_A);
 	netdev_update(&s, NET_A, 0);
 	netdev_update(&s, NET_B, 0.5);
@@ -138,7 +138,7 @@ static void odd_lines_are_skipped(void)
 		"  eth0: 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9\n" /* repeated: the first stands */
 		"  : 1 2 3 4 5 6 7 8 9 10 11 12\n"
 		"  cut: 1 2 3 4 5 6 7 8 9 10 11 12";
-	struct netdev s = {0};
+	struct col_devset s = {0};
 	CHECK(netdev_enumerate(&s, odd) == 1);
 	CHECK(dev(&s, "eth0") != NULL);
 	CHECK(netdev_update(&s, odd, 0) == 0);
@@ -164,7 +164,7 @@ static void label_values_are_made_registry_safe(void)
 
 static void truncated_read_gives_full_values_or_nan(void)
 {
-	struct netdev ref = {0}, s = {0};
+	struct col_devset ref = {0}, s = {0};
 	netdev_enumerate(&ref, NET_A);
 	netdev_update(&ref, NET_A, 0);
 	netdev_update(&ref, NET_B, 0.5);
@@ -186,7 +186,7 @@ static void truncated_read_gives_full_values_or_nan(void)
 
 static void garbage_never_crashes(void)
 {
-	struct netdev s = {0};
+	struct col_devset s = {0};
 	netdev_enumerate(&s, NET_A);
 	for (int i = 0; i < 3000 && t_failures < 20; i++) {
 		char *g = i % 2 ? t_garbage(t_rand() % 600, NULL) : t_garbage(0, NET_B);
@@ -198,7 +198,7 @@ static void garbage_never_crashes(void)
 			for (int k = 0; k < NET_NOUT; k++)
 				CHECK(isnan(s.tab.dev[d].out[k]) || s.tab.dev[d].out[k] >= 0);
 		/* and enumeration of garbage: no crash, sane names */
-		struct netdev t = {0};
+		struct col_devset t = {0};
 		CHECK(netdev_enumerate(&t, g) >= 0);
 		for (unsigned d = 0; d < t.tab.n; d++)
 			CHECK(t.tab.dev[d].name[0] && strlen(t.tab.dev[d].name) < COL_DEV_NAME_MAX);
