@@ -24,13 +24,13 @@
 #include "inforeg.h"
 
 static const char usage[] =
-	"usage: inforeg COMMAND [--shm NAME] [options] [ARGS]\n"
-	"  list  [PATTERN...]        list series (name, unit, kind)\n"
-	"  get   [--json] NAME...    print 'NAME VALUE' for each named series (exact names)\n"
-	"  watch [PATTERN...]        follow values live (plain lines when not a terminal)\n"
-	"  dump  --json              print the latest sample as JSON\n"
-	"  status | node             print the daemon's status or node inventory (JSON)\n"
-	"Options: --shm NAME (default inforeg), --json, --count N (watch: stop after N samples)\n";
+    "usage: inforeg COMMAND [--shm NAME] [options] [ARGS]\n"
+    "  list  [PATTERN...]        list series (name, unit, kind)\n"
+    "  get   [--json] NAME...    print 'NAME VALUE' for each named series (exact names)\n"
+    "  watch [PATTERN...]        follow values live (plain lines when not a terminal)\n"
+    "  dump  --json              print the latest sample as JSON\n"
+    "  status | node             print the daemon's status or node inventory (JSON)\n"
+    "Options: --shm NAME (default inforeg), --json, --count N (watch: stop after N samples)\n";
 
 struct opts {
 	const char *shm;
@@ -70,7 +70,8 @@ static struct inforeg_reader *open_or_die(const struct opts *o)
 	struct inforeg_reader *r = inforeg_open(o->shm, 0);
 	if (!r) {
 		if (errno == ENOENT)
-			fprintf(stderr, "inforeg: no registry /dev/shm/%s (is inforegd running with --shm %s?)\n",
+			fprintf(stderr,
+				"inforeg: no registry /dev/shm/%s (is inforegd running with --shm %s?)\n",
 				o->shm, o->shm);
 		else
 			fprintf(stderr, "inforeg: cannot open /dev/shm/%s: %s\n", o->shm, strerror(errno));
@@ -163,7 +164,8 @@ static int cmd_dump(struct opts *o)
 	for (int i = 0; i < n; i++) {
 		struct inforeg_series_info si;
 		if (inforeg_series_get(r, i, &si) == 0 && matches(o, si.name))
-			json_object_set_new(series, si.name, isnan(vals[i]) ? json_null() : json_real(vals[i]));
+			json_object_set_new(series, si.name,
+					    isnan(vals[i]) ? json_null() : json_real(vals[i]));
 	}
 	char gen[24];
 	snprintf(gen, sizeof(gen), "%016llx", (unsigned long long)m.generation);
@@ -239,7 +241,7 @@ int main(int argc, char **argv)
 		printf("inforeg %s (shm layout %u)\n", INFOREG_VERSION, INFOREG_LAYOUT_VERSION);
 		return 0;
 	}
-	struct opts o = { .shm = getenv("INFOREG_SHM") ? getenv("INFOREG_SHM") : INFOREG_DEFAULT_SHM };
+	struct opts o = {.shm = getenv("INFOREG_SHM") ? getenv("INFOREG_SHM") : INFOREG_DEFAULT_SHM};
 	o.args = calloc((size_t)argc, sizeof(char *));
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--shm") && i + 1 < argc)

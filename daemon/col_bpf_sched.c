@@ -66,8 +66,8 @@ static int sched_declare(struct collector *c, struct series_reg *reg)
 		if (r < 0)
 			return r;
 		s->idx_cpu_sw[i] = r;
-		r = reg_seriesf(reg, "migrations/s", INFOREG_KIND_RATE, hm, "sched.migrations_per_s{cpu=\"%d\"}",
-				s->b->online[i]);
+		r = reg_seriesf(reg, "migrations/s", INFOREG_KIND_RATE, hm,
+				"sched.migrations_per_s{cpu=\"%d\"}", s->b->online[i]);
 		if (r < 0)
 			return r;
 		s->idx_cpu_mig[i] = r;

@@ -26,15 +26,18 @@
 
 /* key lengths are compile-time constants: a tick compares ~55 lines against these,
  * so a line is rejected by length and first byte before any memcmp */
-#define MK(k, o) { k, sizeof(k) - 1, o }
+#define MK(k, o)                                                                                             \
+	{                                                                                                    \
+		k, sizeof(k) - 1, o                                                                          \
+	}
 static const struct {
 	const char *key;
 	size_t len;
 	enum mem_out out;
 } mem_keys[] = {
-    MK("MemTotal", MEM_TOTAL),	 MK("MemFree", MEM_FREE),   MK("MemAvailable", MEM_AVAILABLE),
-    MK("Buffers", MEM_BUFFERS),	 MK("Cached", MEM_CACHED),  MK("SReclaimable", MEM_SRECLAIMABLE),
-    MK("Shmem", MEM_SHMEM),	 MK("Dirty", MEM_DIRTY),    MK("SwapTotal", MEM_SWAP_TOTAL),
+    MK("MemTotal", MEM_TOTAL),	   MK("MemFree", MEM_FREE),  MK("MemAvailable", MEM_AVAILABLE),
+    MK("Buffers", MEM_BUFFERS),	   MK("Cached", MEM_CACHED), MK("SReclaimable", MEM_SRECLAIMABLE),
+    MK("Shmem", MEM_SHMEM),	   MK("Dirty", MEM_DIRTY),   MK("SwapTotal", MEM_SWAP_TOTAL),
     MK("SwapFree", MEM_SWAP_FREE),
 };
 #undef MK

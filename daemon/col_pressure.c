@@ -134,7 +134,7 @@ static long long psi_some_total(const char *path)
 /* The root cgroup2 PSI file for resource R when it is the system-wide one, else /proc's. */
 static void psi_path(char *out, size_t len, const char *res)
 {
-	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/pressure/%s", res);
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {

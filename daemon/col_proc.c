@@ -280,8 +280,8 @@ struct devsrc_priv {
 	const struct col_devsrc *src;
 	struct col_file *f;
 	struct col_devset *s; /* the parser's state */
-	int asked;            /* layout_changed() called; cleared by declare */
-	char *buf;            /* init's and declare's own reads */
+	int asked;	      /* layout_changed() called; cleared by declare */
+	char *buf;	      /* init's and declare's own reads */
 	size_t cap;
 };
 

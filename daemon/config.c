@@ -21,15 +21,14 @@
 
 #include "config.h"
 
-const char cfg_embedded_default[] =
-	"# inforegd embedded default configuration\n"
-	"shm = inforeg\n"
-	"period_ms = 100\n"
-	"history_s = 60\n"
-	"shm_mode = 0644\n"
-	"listen = 127.0.0.1:9470\n"
-	"workers = 1\n"
-	"ebpf = on\n";
+const char cfg_embedded_default[] = "# inforegd embedded default configuration\n"
+				    "shm = inforeg\n"
+				    "period_ms = 100\n"
+				    "history_s = 60\n"
+				    "shm_mode = 0644\n"
+				    "listen = 127.0.0.1:9470\n"
+				    "workers = 1\n"
+				    "ebpf = on\n";
 
 void cfg_defaults(struct ird_config *cfg)
 {
@@ -83,13 +82,12 @@ static int copy_str(char *dst, size_t len, const char *v)
 	return 0;
 }
 
-static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kcol, const char *val,
-		 int vcol)
+static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kcol, const char *val, int vcol)
 {
 	unsigned long x;
 	if (!strcmp(key, "shm")) {
-		if (copy_str(cfg->shm_name, sizeof(cfg->shm_name), val) ||
-		    !*val || strchr(val, '/') || val[0] == '.')
+		if (copy_str(cfg->shm_name, sizeof(cfg->shm_name), val) || !*val || strchr(val, '/') ||
+		    val[0] == '.')
 			return perr(c, vcol, "shm: expected a name of at most %zu characters without '/'",
 				    sizeof(cfg->shm_name) - 1);
 	} else if (!strcmp(key, "period_ms")) {
@@ -104,7 +102,8 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 		if (parse_uint(val, 0, 0777, 8, &x) || (x & 0022) || !(x & 0400))
 			return perr(c, vcol,
 				    "shm_mode: expected an octal mode readable by the owner and writable by "
-				    "nobody else (e.g. 0644, 0640), got '%s'", val);
+				    "nobody else (e.g. 0644, 0640), got '%s'",
+				    val);
 		cfg->shm_mode = (uint32_t)x;
 	} else if (!strcmp(key, "shm_group")) {
 		struct group *g = getgrnam(val);
@@ -124,7 +123,8 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 			const char *colon = strrchr(val, ':');
 			if (!colon || !colon[1] || parse_uint(colon + 1, 1, 65535, 10, &x) ||
 			    copy_str(cfg->listen[cfg->n_listen], sizeof(cfg->listen[0]), val))
-				return perr(c, vcol, "listen: expected ADDR:PORT, [IPV6]:PORT or none, got '%s'", val);
+				return perr(c, vcol,
+					    "listen: expected ADDR:PORT, [IPV6]:PORT or none, got '%s'", val);
 			cfg->listen_none = 0;
 			cfg->n_listen++;
 		}
@@ -181,7 +181,7 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 
 int cfg_parse(struct ird_config *cfg, const char *name, const char *text, char *err, size_t errlen)
 {
-	struct pctx c = { .name = name, .line = 0, .err = err, .errlen = errlen };
+	struct pctx c = {.name = name, .line = 0, .err = err, .errlen = errlen};
 	const char *p = text;
 	while (*p) {
 		c.line++;
@@ -195,7 +195,8 @@ int cfg_parse(struct ird_config *cfg, const char *name, const char *text, char *
 		p += len + (eol ? 1 : 0);
 
 		for (size_t i = 0; i < len; i++)
-			if (line[i] == '\0' || (line[i] != '\t' && (unsigned char)line[i] < 0x20 && line[i] != '\r'))
+			if (line[i] == '\0' ||
+			    (line[i] != '\t' && (unsigned char)line[i] < 0x20 && line[i] != '\r'))
 				return perr(&c, (int)i + 1, "control character in configuration");
 		char *hash = strchr(line, '#');
 		if (hash)

@@ -13,21 +13,26 @@
 
 #include "daemon.h"
 
-
 const struct option ird_opts[] = {
-	{ "config", required_argument, 0, OPT_CONFIG },   { "shm", required_argument, 0, OPT_SHM },
-	{ "period", required_argument, 0, OPT_PERIOD },   { "history", required_argument, 0, OPT_HISTORY },
-	{ "listen", required_argument, 0, OPT_LISTEN },   { "workers", required_argument, 0, OPT_WORKERS },
-	{ "token-file", required_argument, 0, OPT_TOKEN }, { "no-ebpf", no_argument, 0, OPT_NO_EBPF },
-	{ "tls-cert", required_argument, 0, OPT_TLS_CERT }, { "tls-key", required_argument, 0, OPT_TLS_KEY },
-	{ "help", no_argument, 0, OPT_HELP },             { "version", no_argument, 0, OPT_VERSION },
-	{ 0, 0, 0, 0 },
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"shm", required_argument, 0, OPT_SHM},
+    {"period", required_argument, 0, OPT_PERIOD},
+    {"history", required_argument, 0, OPT_HISTORY},
+    {"listen", required_argument, 0, OPT_LISTEN},
+    {"workers", required_argument, 0, OPT_WORKERS},
+    {"token-file", required_argument, 0, OPT_TOKEN},
+    {"no-ebpf", no_argument, 0, OPT_NO_EBPF},
+    {"tls-cert", required_argument, 0, OPT_TLS_CERT},
+    {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"help", no_argument, 0, OPT_HELP},
+    {"version", no_argument, 0, OPT_VERSION},
+    {0, 0, 0, 0},
 };
 
 /* Feeds one flag to the config parser as a "key = value" line, so flags and files
  * share validation; messages name the flag instead of a line. */
-static int flag_to_cfg(struct ird_config *cfg, const char *flag, const char *key, const char *val,
-		       char *err, size_t errlen)
+static int flag_to_cfg(struct ird_config *cfg, const char *flag, const char *key, const char *val, char *err,
+		       size_t errlen)
 {
 	char line[600], perr[512];
 	if (strchr(val, '\n')) {
@@ -57,20 +62,39 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", ird_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_SHM: e = flag_to_cfg(cfg, "shm", "shm", optarg, err, errlen); break;
-		case OPT_PERIOD: e = flag_to_cfg(cfg, "period", "period_ms", optarg, err, errlen); break;
-		case OPT_HISTORY: e = flag_to_cfg(cfg, "history", "history_s", optarg, err, errlen); break;
-		case OPT_WORKERS: e = flag_to_cfg(cfg, "workers", "workers", optarg, err, errlen); break;
-		case OPT_TOKEN: e = flag_to_cfg(cfg, "token-file", "token_file", optarg, err, errlen); break;
-		case OPT_TLS_CERT: e = flag_to_cfg(cfg, "tls-cert", "tls_cert", optarg, err, errlen); break;
-		case OPT_TLS_KEY: e = flag_to_cfg(cfg, "tls-key", "tls_key", optarg, err, errlen); break;
-		case OPT_NO_EBPF: cfg->no_ebpf = 1; break;
+		case OPT_SHM:
+			e = flag_to_cfg(cfg, "shm", "shm", optarg, err, errlen);
+			break;
+		case OPT_PERIOD:
+			e = flag_to_cfg(cfg, "period", "period_ms", optarg, err, errlen);
+			break;
+		case OPT_HISTORY:
+			e = flag_to_cfg(cfg, "history", "history_s", optarg, err, errlen);
+			break;
+		case OPT_WORKERS:
+			e = flag_to_cfg(cfg, "workers", "workers", optarg, err, errlen);
+			break;
+		case OPT_TOKEN:
+			e = flag_to_cfg(cfg, "token-file", "token_file", optarg, err, errlen);
+			break;
+		case OPT_TLS_CERT:
+			e = flag_to_cfg(cfg, "tls-cert", "tls_cert", optarg, err, errlen);
+			break;
+		case OPT_TLS_KEY:
+			e = flag_to_cfg(cfg, "tls-key", "tls_key", optarg, err, errlen);
+			break;
+		case OPT_NO_EBPF:
+			cfg->no_ebpf = 1;
+			break;
 		case OPT_LISTEN:
 			if (!listen_seen++) /* the first --listen replaces the file's list */
 				cfg->n_listen = 0;
 			e = flag_to_cfg(cfg, "listen", "listen", optarg, err, errlen);
 			break;
-		case OPT_CONFIG: case OPT_HELP: case OPT_VERSION: break;
+		case OPT_CONFIG:
+		case OPT_HELP:
+		case OPT_VERSION:
+			break;
 		case ':':
 			snprintf(err, errlen, "%s: missing argument", argv[optind - 1]);
 			return -EINVAL;
@@ -87,4 +111,3 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 	}
 	return 0;
 }
-

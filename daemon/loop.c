@@ -116,7 +116,7 @@ static void add_collector(struct ird *d, const struct collector_ops *ops, const 
 		col_off(c, "disabled in the configuration (disable = ...)");
 		return;
 	}
-	struct col_env env = { .reg = &d->reg, .files = d->files, .cfg = &d->cfg };
+	struct col_env env = {.reg = &d->reg, .files = d->files, .cfg = &d->cfg};
 	int e = ops->init(c, &env);
 	if (e < 0) {
 		if (ops->fini)
@@ -202,14 +202,14 @@ static int publish_layout(struct ird *d, char *err, size_t errlen)
 	uint64_t period_ns = (uint64_t)d->cfg.period_ms * 1000000ull;
 	uint64_t want = (uint64_t)d->cfg.history_s * 1000ull / d->cfg.period_ms;
 	struct ring_params p = {
-		.series_count = n,
-		.capacity = ring_pow2(want > (1u << 20) ? (1u << 20) : (uint32_t)(want + 1)),
-		.period_ns = period_ns,
-		.generation = d->generation,
-		.writer_pid = (uint32_t)getpid(),
-		.start_realtime_ns = d->start_real_ns,
-		.start_monotonic_ns = d->start_mono_ns,
-		.layout_serial = ++d->layout_serial,
+	    .series_count = n,
+	    .capacity = ring_pow2(want > (1u << 20) ? (1u << 20) : (uint32_t)(want + 1)),
+	    .period_ns = period_ns,
+	    .generation = d->generation,
+	    .writer_pid = (uint32_t)getpid(),
+	    .start_realtime_ns = d->start_real_ns,
+	    .start_monotonic_ns = d->start_mono_ns,
+	    .layout_serial = ++d->layout_serial,
 	};
 	struct shm_object old = d->obj, nobj;
 	int e = shm_object_publish(d->cfg.shm_name, &p, descs, d->cfg.shm_mode, d->cfg.shm_gid, &nobj);
@@ -253,7 +253,7 @@ int loop_setup(struct ird *d, char *err, size_t errlen)
 /* Reads every source and runs every enabled collector into d->values. */
 static void collect(struct ird *d, struct col_now *nowp)
 {
-	struct col_now now = { .mono_ns = ird_now_mono(), .real_ns = ird_now_real() };
+	struct col_now now = {.mono_ns = ird_now_mono(), .real_ns = ird_now_real()};
 	for (uint32_t i = 0; i < d->reg.count; i++)
 		d->values[i] = NAN;
 
@@ -380,8 +380,8 @@ int loop_run(struct ird *d)
 		uint64_t now = ird_now_mono();
 		if (now < next) {
 			uint64_t left = next - now;
-			struct timespec ts = { .tv_sec = (time_t)(left / 1000000000ull),
-					       .tv_nsec = (long)(left % 1000000000ull) };
+			struct timespec ts = {.tv_sec = (time_t)(left / 1000000000ull),
+					      .tv_nsec = (long)(left % 1000000000ull)};
 			int sig = sigtimedwait(&set, NULL, &ts);
 			if (sig == SIGTERM || sig == SIGINT) {
 				ird_log("signal %d: exiting", sig);

@@ -24,23 +24,23 @@
 #endif
 
 static const char usage[] =
-	"usage: inforegd [options]\n"
-	"Collects node facts every period and publishes them in the shared-memory\n"
-	"registry /dev/shm/NAME (read with libinforeg or `inforeg`) and over HTTP.\n"
-	"\n"
-	"  --config FILE     configuration file (key = value; see README)\n"
-	"  --shm NAME        registry name: /dev/shm/NAME (default inforeg)\n"
-	"  --period MS       sampling period in milliseconds (default 100)\n"
-	"  --history S       seconds of history the ring keeps at least (default 60)\n"
-	"  --listen ADDR:PORT  REST listener, repeatable; [::1]:PORT for IPv6;\n"
-	"                    'none' disables the server (default 127.0.0.1:9470)\n"
-	"  --workers N       REST threads (default 1)\n"
-	"  --token-file FILE bearer token for REST write endpoints\n"
-	"  --tls-cert FILE --tls-key FILE  serve TLS (ALPN h2, http/1.1) on every listener\n"
-	"  --no-ebpf         do not load the eBPF collectors\n"
-	"  --help            this text\n"
-	"  --version         print the version\n"
-	"Signals: TERM/INT exit (the registry is retired and unlinked), HUP reloads.\n";
+    "usage: inforegd [options]\n"
+    "Collects node facts every period and publishes them in the shared-memory\n"
+    "registry /dev/shm/NAME (read with libinforeg or `inforeg`) and over HTTP.\n"
+    "\n"
+    "  --config FILE     configuration file (key = value; see README)\n"
+    "  --shm NAME        registry name: /dev/shm/NAME (default inforeg)\n"
+    "  --period MS       sampling period in milliseconds (default 100)\n"
+    "  --history S       seconds of history the ring keeps at least (default 60)\n"
+    "  --listen ADDR:PORT  REST listener, repeatable; [::1]:PORT for IPv6;\n"
+    "                    'none' disables the server (default 127.0.0.1:9470)\n"
+    "  --workers N       REST threads (default 1)\n"
+    "  --token-file FILE bearer token for REST write endpoints\n"
+    "  --tls-cert FILE --tls-key FILE  serve TLS (ALPN h2, http/1.1) on every listener\n"
+    "  --no-ebpf         do not load the eBPF collectors\n"
+    "  --help            this text\n"
+    "  --version         print the version\n"
+    "Signals: TERM/INT exit (the registry is retired and unlinked), HUP reloads.\n";
 
 static struct ird D;
 
@@ -123,12 +123,11 @@ int main(int argc, char **argv)
 		ird_log("%s", err);
 		goto out;
 	}
-	ird_log("publishing %u series every %u ms in /dev/shm/%s (generation %016llx, pid %d)",
-		d->reg.count, d->cfg.period_ms, d->cfg.shm_name, (unsigned long long)d->generation,
-		(int)getpid());
+	ird_log("publishing %u series every %u ms in /dev/shm/%s (generation %016llx, pid %d)", d->reg.count,
+		d->cfg.period_ms, d->cfg.shm_name, (unsigned long long)d->generation, (int)getpid());
 
 	if (d->cfg.n_listen > 0 && !d->cfg.listen_none) {
-		struct api_config ac = { .shm_name = d->cfg.shm_name, .workers = d->cfg.workers };
+		struct api_config ac = {.shm_name = d->cfg.shm_name, .workers = d->cfg.workers};
 		for (int i = 0; i < d->cfg.n_listen && i < API_LISTEN_MAX; i++)
 			ac.listen[ac.n_listen++] = d->cfg.listen[i];
 		ac.token_file = d->cfg.token_file[0] ? d->cfg.token_file : NULL;

@@ -90,11 +90,12 @@ static json_t *accelerators(void)
 		ssize_t n = readlink(path, driver, sizeof(driver) - 1);
 		driver[n > 0 ? n : 0] = 0;
 		const char *drv = strrchr(driver, '/');
-		const char *vname = !strcmp(vendor, "0x10de") ? "nvidia"
+		const char *vname = !strcmp(vendor, "0x10de")	? "nvidia"
 				    : !strcmp(vendor, "0x1002") ? "amd"
 				    : !strcmp(vendor, "0x8086") ? "intel"
 				    : !strcmp(vendor, "0x1234") ? "qemu"
-				    : !strcmp(vendor, "0x1af4") ? "virtio" : "other";
+				    : !strcmp(vendor, "0x1af4") ? "virtio"
+								: "other";
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "pci", e->d_name,
 						     "class", cls, "vendor_id", vendor, "device_id", device,
 						     "vendor", vname, "driver", drv ? drv + 1 : ""));
@@ -134,14 +135,13 @@ void status_publish_node(struct ird *d)
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
 	read_first_line_match("/proc/cpuinfo", "model name", model, sizeof(model));
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:{s:s, s:i, s:i}, s:{s:I}, s:i, s:o, s:s, s:s, s:I, s:I}",
-				"hostname", host, "kernel", u.release, "arch", u.machine, "cpu", "model",
-				model, "count", (int)sysconf(_SC_NPROCESSORS_ONLN), "configured",
-				(int)sysconf(_SC_NPROCESSORS_CONF), "memory", "total_bytes",
-				(json_int_t)meminfo_kb("MemTotal") * 1024, "numa_nodes", numa_nodes(),
-				"accelerators", accelerators(), "inforeg_version", INFOREG_VERSION_STR,
-				"shm", d->cfg.shm_name, "start_time_ns", (json_int_t)d->start_real_ns,
-				"pid", (json_int_t)getpid());
+	json_t *doc = json_pack(
+	    "{s:s, s:s, s:s, s:{s:s, s:i, s:i}, s:{s:I}, s:i, s:o, s:s, s:s, s:I, s:I}", "hostname", host,
+	    "kernel", u.release, "arch", u.machine, "cpu", "model", model, "count",
+	    (int)sysconf(_SC_NPROCESSORS_ONLN), "configured", (int)sysconf(_SC_NPROCESSORS_CONF), "memory",
+	    "total_bytes", (json_int_t)meminfo_kb("MemTotal") * 1024, "numa_nodes", numa_nodes(),
+	    "accelerators", accelerators(), "inforeg_version", INFOREG_VERSION_STR, "shm", d->cfg.shm_name,
+	    "start_time_ns", (json_int_t)d->start_real_ns, "pid", (json_int_t)getpid());
 	if (!doc)
 		return;
 	char gen[24];
@@ -164,9 +164,11 @@ void status_publish(struct ird *d)
 		if (!c->enabled)
 			json_object_set_new(o, "off_reason", json_string(c->off_reason));
 		json_object_set_new(o, "last_success_ns",
-				    c->last_ok_real_ns ? json_integer((json_int_t)c->last_ok_real_ns) : json_null());
+				    c->last_ok_real_ns ? json_integer((json_int_t)c->last_ok_real_ns)
+						       : json_null());
 		if (c->last_err) {
-			json_object_set_new(o, "last_error_ns", json_integer((json_int_t)c->last_err_real_ns));
+			json_object_set_new(o, "last_error_ns",
+					    json_integer((json_int_t)c->last_err_real_ns));
 			json_object_set_new(o, "last_error", json_string(c->last_errmsg));
 		} else {
 			json_object_set_new(o, "last_error", json_null());
@@ -184,16 +186,16 @@ void status_publish(struct ird *d)
 	char gen[24];
 	snprintf(gen, sizeof(gen), "%016llx", (unsigned long long)d->generation);
 	json_t *doc = json_pack(
-		"{s:s, s:I, s:s, s:I, s:f, s:{s:b, s:i, s:i, s:o}, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I},"
-		" s:I, s:f, s:o}",
-		"generation", gen, "pid", (json_int_t)getpid(), "config", d->cfg.source, "period_ms",
-		(json_int_t)d->cfg.period_ms, "uptime_s", (double)(ird_now_mono() - d->start_mono_ns) / 1e9,
-		"ebpf", "enabled", ebpf_on > 0, "collectors_on", ebpf_on, "collectors_total", ebpf_total,
-		"off", ebpf_off, "ring", "shm", d->cfg.shm_name, "series", (json_int_t)h->series_count,
-		"capacity", (json_int_t)h->capacity, "size_bytes", (json_int_t)h->total_size, "head",
-		(json_int_t)ring_head(h), "layout_serial", (json_int_t)h->layout_serial, "dropped",
-		(json_int_t)d->dropped, "ticks", (json_int_t)d->ticks, "tick_cost_us",
-		(double)d->last_tick_cost_ns / 1e3, "collectors", cols);
+	    "{s:s, s:I, s:s, s:I, s:f, s:{s:b, s:i, s:i, s:o}, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I},"
+	    " s:I, s:f, s:o}",
+	    "generation", gen, "pid", (json_int_t)getpid(), "config", d->cfg.source, "period_ms",
+	    (json_int_t)d->cfg.period_ms, "uptime_s", (double)(ird_now_mono() - d->start_mono_ns) / 1e9,
+	    "ebpf", "enabled", ebpf_on > 0, "collectors_on", ebpf_on, "collectors_total", ebpf_total, "off",
+	    ebpf_off, "ring", "shm", d->cfg.shm_name, "series", (json_int_t)h->series_count, "capacity",
+	    (json_int_t)h->capacity, "size_bytes", (json_int_t)h->total_size, "head",
+	    (json_int_t)ring_head(h), "layout_serial", (json_int_t)h->layout_serial, "dropped",
+	    (json_int_t)d->dropped, "ticks", (json_int_t)d->ticks, "tick_cost_us",
+	    (double)d->last_tick_cost_ns / 1e3, "collectors", cols);
 	if (doc)
 		json_object_set_new(doc, "sources_read_us", json_real((double)d->last_read_cost_ns / 1e3));
 	if (doc)

@@ -35,14 +35,14 @@
 extern "C" {
 #endif
 
-#define INFOREG_VERSION "0.1.0"
+#define INFOREG_VERSION	    "0.1.0"
 #define INFOREG_DEFAULT_SHM "inforeg"
 
 struct inforeg_reader;
 
 /* Metadata of one sample. */
 struct inforeg_meta {
-	uint64_t seq;          /* position of the sample in the ring (free-running) */
+	uint64_t seq;	       /* position of the sample in the ring (free-running) */
 	uint64_t realtime_ns;  /* CLOCK_REALTIME when it was taken */
 	uint64_t monotonic_ns; /* CLOCK_MONOTONIC when it was taken */
 	uint64_t generation;   /* the writer's generation id */
@@ -105,14 +105,14 @@ static inline int inforeg_fast_read(const struct inforeg_fast *f, double *value)
 	for (;;) {
 		/* the ring protocol of shm/ring.h: R1 pairs with W5, R2 with W4, R3 with W2 */
 		uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
-		if (__builtin_expect(atomic_load_explicit(&hdr->flags, memory_order_relaxed) &
-					     INFOREG_F_RETIRED, 0))
+		if (__builtin_expect(
+			atomic_load_explicit(&hdr->flags, memory_order_relaxed) & INFOREG_F_RETIRED, 0))
 			return -ESTALE;
 		if (__builtin_expect(head == f->first_pos, 0))
 			return -EAGAIN;
 		uint64_t p = head - 1;
 		struct inforeg_slot_header *s =
-			(struct inforeg_slot_header *)(f->slots + (size_t)(p & f->mask) * f->slot_size);
+		    (struct inforeg_slot_header *)(f->slots + (size_t)(p & f->mask) * f->slot_size);
 		uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 		if (__builtin_expect(s1 != 2 * p + 2, 0))
 			continue;
@@ -120,7 +120,10 @@ static inline int inforeg_fast_read(const struct inforeg_fast *f, double *value)
 		uint64_t x = atomic_load_explicit(&w[f->idx], memory_order_acquire);
 		if (__builtin_expect(atomic_load_explicit(&s->seq, memory_order_relaxed) != s1, 0))
 			continue; /* R4: lapped while reading */
-		union { uint64_t u; double d; } c = { .u = x };
+		union {
+			uint64_t u;
+			double d;
+		} c = {.u = x};
 		*value = c.d;
 		return 0;
 	}
@@ -191,10 +194,11 @@ int inforeg_is_stale(struct inforeg_reader *r, unsigned n_periods);
  * nothing changed, INFOREG_CHANGED_* flags otherwise, or -errno (-ESTALE: retired, no successor).
  */
 #define INFOREG_CHANGED_GENERATION 1 /* the writer restarted */
-#define INFOREG_CHANGED_LAYOUT 2     /* the series set changed */
+#define INFOREG_CHANGED_LAYOUT	   2 /* the series set changed */
 int inforeg_refresh(struct inforeg_reader *r);
 
-/* Copies document ID (enum inforeg_doc_id) into BUF (NUL-terminated). Returns its length or -errno (-E2BIG, -EAGAIN if empty). */
+/* Copies document ID (enum inforeg_doc_id) into BUF (NUL-terminated). Returns its length or -errno (-E2BIG,
+ * -EAGAIN if empty). */
 int inforeg_doc_read(struct inforeg_reader *r, unsigned id, char *buf, size_t len);
 
 #ifdef __cplusplus

@@ -37,7 +37,7 @@
 #define INFOREG_ATOMIC(t) _Atomic t
 #endif
 
-#define INFOREG_MAGIC 0x31474552464e4926ULL /* "&INFREG1" little-endian */
+#define INFOREG_MAGIC	       0x31474552464e4926ULL /* "&INFREG1" little-endian */
 #define INFOREG_LAYOUT_VERSION 1u
 
 #define INFOREG_NAME_MAX 128 /* series name with labels, NUL included */
@@ -48,14 +48,14 @@
 #define INFOREG_F_RETIRED 1u /* a newer object replaced this one, or the writer exited */
 
 enum inforeg_kind {
-	INFOREG_KIND_GAUGE = 0,   /* instantaneous value (percent, bytes, load...) */
-	INFOREG_KIND_RATE = 1,    /* per-second rate the writer derived from a counter */
+	INFOREG_KIND_GAUGE = 0,	  /* instantaneous value (percent, bytes, load...) */
+	INFOREG_KIND_RATE = 1,	  /* per-second rate the writer derived from a counter */
 	INFOREG_KIND_COUNTER = 2, /* monotonically increasing cumulative count */
 };
 
 /* Read-mostly JSON documents published beside the ring (for the REST server, the CLI). */
 enum inforeg_doc_id {
-	INFOREG_DOC_NODE = 0,   /* node inventory: hostname, kernel, CPUs, memory... */
+	INFOREG_DOC_NODE = 0,	/* node inventory: hostname, kernel, CPUs, memory... */
 	INFOREG_DOC_STATUS = 1, /* collector health, eBPF state, ring state */
 	INFOREG_DOC_COUNT = 2,
 };
@@ -64,15 +64,15 @@ enum inforeg_doc_id {
 struct inforeg_series_desc {
 	char name[INFOREG_NAME_MAX]; /* "cpu.usage{cpu=\"3\"}" */
 	char unit[INFOREG_UNIT_MAX]; /* "percent", "bytes", "bytes/s", "us", ... */
-	uint32_t kind;               /* enum inforeg_kind */
-	uint32_t flags;              /* reserved, 0 */
+	uint32_t kind;		     /* enum inforeg_kind */
+	uint32_t flags;		     /* reserved, 0 */
 	char help[INFOREG_HELP_MAX]; /* one line, for Prometheus HELP */
 };
 _Static_assert(sizeof(struct inforeg_series_desc) == 256, "series_desc ABI");
 
 struct inforeg_doc {
 	INFOREG_ATOMIC(uint64_t) seq; /* seqlock: odd while being written */
-	uint32_t len;                 /* bytes in data, NUL excluded */
+	uint32_t len;		      /* bytes in data, NUL excluded */
 	uint32_t pad;
 	uint64_t update_realtime_ns;
 	uint64_t words[INFOREG_DOC_MAX / 8]; /* the document text, NUL-terminated */
@@ -92,28 +92,28 @@ struct inforeg_slot_header {
 
 struct inforeg_shm_header {
 	/* --- immutable after creation (written before the object is renamed into place) --- */
-	uint64_t magic;          /* INFOREG_MAGIC */
+	uint64_t magic;		 /* INFOREG_MAGIC */
 	uint32_t layout_version; /* INFOREG_LAYOUT_VERSION */
-	uint32_t header_size;    /* sizeof(struct inforeg_shm_header) */
-	uint64_t generation;     /* random, new at each daemon start */
+	uint32_t header_size;	 /* sizeof(struct inforeg_shm_header) */
+	uint64_t generation;	 /* random, new at each daemon start */
 	uint64_t start_realtime_ns;
 	uint64_t start_monotonic_ns;
-	uint64_t period_ns;     /* sampling period */
+	uint64_t period_ns; /* sampling period */
 	uint32_t writer_pid;
 	uint32_t series_count;
-	uint32_t capacity;      /* slots, a power of two */
-	uint32_t slot_size;     /* bytes per slot, a multiple of 64 */
+	uint32_t capacity;  /* slots, a power of two */
+	uint32_t slot_size; /* bytes per slot, a multiple of 64 */
 	uint64_t dir_offset;
 	uint64_t doc_offset;
 	uint64_t ring_offset;
 	uint64_t total_size;
 	uint64_t layout_serial; /* bumps each time this daemon republishes a new series set */
-	uint64_t first_pos;     /* position of the first sample ever written (normally 0) */
+	uint64_t first_pos;	/* position of the first sample ever written (normally 0) */
 	uint8_t reserved0[144];
 
 	/* --- written by the writer at every publish; its own cache line --- */
-	INFOREG_ATOMIC(uint64_t) head;    /* next position to write; latest complete is head-1 */
-	INFOREG_ATOMIC(uint32_t) flags;   /* INFOREG_F_* */
+	INFOREG_ATOMIC(uint64_t) head;	/* next position to write; latest complete is head-1 */
+	INFOREG_ATOMIC(uint32_t) flags; /* INFOREG_F_* */
 	uint32_t pad1;
 	INFOREG_ATOMIC(uint64_t) dropped; /* ticks the writer could not sample in time */
 	uint8_t reserved1[40];

@@ -46,7 +46,7 @@ int shm_lock_acquire(const char *name, pid_t *owner)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
-		char buf[32] = { 0 };
+		char buf[32] = {0};
 		if (pread(fd, buf, sizeof(buf) - 1, 0) > 0)
 			*owner = (pid_t)atoi(buf);
 		close(fd);
@@ -91,9 +91,8 @@ void shm_object_retire_existing(const char *name)
 	close(fd);
 }
 
-int shm_object_publish(const char *name, const struct ring_params *p,
-		       const struct inforeg_series_desc *descs, mode_t mode, gid_t gid,
-		       struct shm_object *out)
+int shm_object_publish(const char *name, const struct ring_params *p, const struct inforeg_series_desc *descs,
+		       mode_t mode, gid_t gid, struct shm_object *out)
 {
 	char tmp[256], path[256];
 	snprintf(tmp, sizeof(tmp), SHM_DIR "/%s.new.%d", name, (int)getpid());

@@ -32,7 +32,7 @@
 #include "object.h"
 #include "ring.h"
 
-#define HANDLE_MAX 1024
+#define HANDLE_MAX	1024
 #define REOPEN_RETRY_NS 50000000ull /* a retired object with no successor: retry every 50 ms */
 
 struct mapping {
@@ -44,16 +44,16 @@ struct mapping {
 	uint32_t slot_size;
 	dev_t dev;
 	ino_t ino;
-	struct mapping *older; /* retired mappings, unmapped at close */
+	struct mapping *older;			  /* retired mappings, unmapped at close */
 	INFOREG_ATOMIC(int32_t) hidx[HANDLE_MAX]; /* handle -> directory index, -1: absent */
 };
 
 struct inforeg_reader {
 	_Atomic(struct mapping *) cur; /* store-release in follow(), load-acquire in readers */
-	pthread_mutex_t lock;          /* lookups and re-opens */
+	pthread_mutex_t lock;	       /* lookups and re-opens */
 	char name[256];
 	unsigned flags;
-	INFOREG_ATOMIC(int) nhandles;  /* store-release after hname[h] is set */
+	INFOREG_ATOMIC(int) nhandles; /* store-release after hname[h] is set */
 	char *hname[HANDLE_MAX];
 	INFOREG_ATOMIC(uint64_t) reopens;
 	INFOREG_ATOMIC(uint64_t) next_try_ns; /* rate limit for a successor-less retired object */
@@ -211,8 +211,7 @@ static int follow(struct inforeg_reader *r, struct mapping *old)
 	ret = 0;
 	if (m->obj.hdr->generation != old->obj.hdr->generation)
 		ret |= INFOREG_CHANGED_GENERATION;
-	if (m->obj.hdr->layout_serial != old->obj.hdr->layout_serial ||
-	    ret & INFOREG_CHANGED_GENERATION)
+	if (m->obj.hdr->layout_serial != old->obj.hdr->layout_serial || ret & INFOREG_CHANGED_GENERATION)
 		ret |= INFOREG_CHANGED_LAYOUT;
 	m->older = old;
 	atomic_fetch_add_explicit(&r->reopens, 1, memory_order_relaxed);
@@ -377,7 +376,7 @@ int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct i
 			return -EAGAIN;
 		uint64_t p = head - 1;
 		struct inforeg_slot_header *s =
-			(struct inforeg_slot_header *)(m->slots + (size_t)(p & m->mask) * m->slot_size);
+		    (struct inforeg_slot_header *)(m->slots + (size_t)(p & m->mask) * m->slot_size);
 		uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire); /* R2, pairs with W4 */
 		if (__builtin_expect(s1 != 2 * p + 2, 0))
 			continue; /* lapped: reload head */
@@ -545,8 +544,8 @@ int inforeg_wait(struct inforeg_reader *r, uint64_t after_seq, int timeout_ms)
 		const struct inforeg_shm_header *h = m->obj.hdr;
 		/* R5: pairs with W6; the word is read before head so a publish between
 		 * the two makes FUTEX_WAIT return at once instead of sleeping */
-		uint32_t w = atomic_load_explicit(&((struct inforeg_shm_header *)h)->futex,
-						  memory_order_acquire);
+		uint32_t w =
+		    atomic_load_explicit(&((struct inforeg_shm_header *)h)->futex, memory_order_acquire);
 		uint64_t head = ring_head(h);
 		if (head != h->first_pos && (int64_t)(head - 1 - after_seq) > 0)
 			return 0;
@@ -570,11 +569,26 @@ int inforeg_wait(struct inforeg_reader *r, uint64_t after_seq, int timeout_ms)
 }
 
 #define HDR(r) (atomic_load_explicit(&(r)->cur, memory_order_acquire)->obj.hdr)
-uint64_t inforeg_generation(struct inforeg_reader *r) { return HDR(r)->generation; }
-uint64_t inforeg_period_ns(struct inforeg_reader *r) { return HDR(r)->period_ns; }
-uint32_t inforeg_writer_pid(struct inforeg_reader *r) { return HDR(r)->writer_pid; }
-uint64_t inforeg_start_realtime_ns(struct inforeg_reader *r) { return HDR(r)->start_realtime_ns; }
-uint32_t inforeg_capacity(struct inforeg_reader *r) { return HDR(r)->capacity; }
+uint64_t inforeg_generation(struct inforeg_reader *r)
+{
+	return HDR(r)->generation;
+}
+uint64_t inforeg_period_ns(struct inforeg_reader *r)
+{
+	return HDR(r)->period_ns;
+}
+uint32_t inforeg_writer_pid(struct inforeg_reader *r)
+{
+	return HDR(r)->writer_pid;
+}
+uint64_t inforeg_start_realtime_ns(struct inforeg_reader *r)
+{
+	return HDR(r)->start_realtime_ns;
+}
+uint32_t inforeg_capacity(struct inforeg_reader *r)
+{
+	return HDR(r)->capacity;
+}
 uint64_t inforeg_dropped(struct inforeg_reader *r)
 {
 	return atomic_load_explicit(&HDR(r)->dropped, memory_order_relaxed);

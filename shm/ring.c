@@ -138,7 +138,7 @@ void ring_publish(struct inforeg_shm_header *h, const double *values, uint64_t r
 	atomic_store_explicit(&h->head, p + 1, memory_order_release);
 }
 
-static void futex_wake_all(INFOREG_ATOMIC(uint32_t) *word)
+static void futex_wake_all(INFOREG_ATOMIC(uint32_t) * word)
 {
 	/* shared (not PRIVATE) futex: waiters are other processes mapping the object */
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
@@ -160,8 +160,8 @@ void ring_retire(struct inforeg_shm_header *h)
 	ring_notify(h);
 }
 
-int ring_read_at(const struct inforeg_shm_header *h, uint64_t pos, uint32_t first, uint32_t n,
-		 double *out, uint64_t *rt, uint64_t *mono)
+int ring_read_at(const struct inforeg_shm_header *h, uint64_t pos, uint32_t first, uint32_t n, double *out,
+		 uint64_t *rt, uint64_t *mono)
 {
 	if ((uint64_t)first + n > h->series_count)
 		return -EINVAL;
