@@ -155,8 +155,8 @@ run: all
 # stress tests) and ends with "N passed, N failed, N skipped".
 test: all tests
 ifeq ($(SAN),)
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg
 endif
 	$(Q)tests/run.sh $(B)
 
