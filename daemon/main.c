@@ -134,7 +134,9 @@ int main(int argc, char **argv)
 		ac.tls_cert = d->cfg.tls_cert[0] ? d->cfg.tls_cert : NULL;
 		ac.tls_key = d->cfg.tls_key[0] ? d->cfg.tls_key : NULL;
 		if (api_start(&ac, err, sizeof(err)) < 0) {
-			ird_log("REST server: %s", err);
+			ird_log(
+			    "%s (use --listen to choose another address, --listen none to run without it)",
+			    err);
 			goto out;
 		}
 		for (int i = 0; i < ac.n_listen; i++)

@@ -59,3 +59,17 @@ ir_start_daemon --listen none --config "$cfg"
 st=$(stat -c '%a %G' "/dev/shm/$IR_SHM")
 [ "$st" = "640 $grp" ] || ir_fail "registry with shm_mode 0640, shm_group $grp: $st"
 echo "ok: mode and group applied ($st)"
+
+# a REST address already taken: a clear message, exit 1, nothing left in /dev/shm
+port=$(ir_free_port)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+holder=$!
+IR_PIDS+=("$holder")
+sleep 0.3
+shm=irt-busy-$$
+out=$("$IRD" --shm "$shm" --listen "127.0.0.1:$port" 2>&1); rc=$?
+[ $rc -eq 1 ] || ir_fail "busy REST port: exit $rc ($out)"
+[[ $out == *"127.0.0.1:$port: Address already in use"* ]] || ir_fail "busy REST port message: $out"
+[ ! -e "/dev/shm/$shm" ] && [ ! -e "/dev/shm/$shm.lock" ] || ir_fail "busy REST port left /dev/shm/$shm behind"
+kill "$holder"
+echo "ok: busy REST address refused clearly"
