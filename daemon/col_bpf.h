@@ -16,7 +16,9 @@
 #ifndef INFOREGD_COL_BPF_H
 #define INFOREGD_COL_BPF_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/types.h>
 #include "collector.h"
 #include "ctl.h"
@@ -52,6 +54,19 @@ struct cbpf {
 struct cbpf *cbpf_get(struct collector *c, const struct ird_config *cfg);
 /* Drops a reference taken by cbpf_get; the last one detaches and frees everything. */
 void cbpf_put(struct cbpf *b);
+
+/*
+ * For a collector's init: 0 when its hooks were attached (ON), else records why it is
+ * off in C (WHY, or "disabled in the configuration") and returns -EOPNOTSUPP; the loop
+ * then reports it and calls fini, which drops the reference.
+ */
+static inline int cbpf_require(struct collector *c, int on, const char *why)
+{
+	if (on)
+		return 0;
+	snprintf(c->off_reason, sizeof(c->off_reason), "%s", why ? why : "disabled in the configuration");
+	return -EOPNOTSUPP;
+}
 
 /* The fields of a CPU's entry that only make sense together (read under its seqlock). */
 struct cbpf_open {

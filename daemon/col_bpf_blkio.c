@@ -134,11 +134,9 @@ static int blk_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
-	if (!s->b->blkio_on) {
-		c->enabled = 0;
-		strcpy(c->off_reason, "disabled in the configuration");
-		return -EOPNOTSUPP;
-	}
+	int e = cbpf_require(c, s->b->blkio_on, NULL);
+	if (e < 0)
+		return e;
 	s->map_fd = bpf_map__fd(s->b->skel->maps.blk_hist);
 	add_present_disks(s);
 	return 0;

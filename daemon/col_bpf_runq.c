@@ -40,12 +40,9 @@ static int runq_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
-	if (!s->b->runq_on) {
-		c->enabled = 0;
-		snprintf(c->off_reason, sizeof(c->off_reason), "%s",
-			 s->b->runq_off ? s->b->runq_off : "disabled in the configuration");
-		return -EOPNOTSUPP;
-	}
+	int e = cbpf_require(c, s->b->runq_on, s->b->runq_off);
+	if (e < 0)
+		return e;
 	s->idx_cpu_p99 = calloc((size_t)s->b->nonline, sizeof(int));
 	s->prev = calloc((size_t)(s->b->nonline + 1) * IR_HIST_SLOTS, sizeof(uint64_t));
 	if (!s->idx_cpu_p99 || !s->prev)

@@ -32,11 +32,9 @@ static int sched_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
-	if (!s->b->sched_on) {
-		c->enabled = 0;
-		strcpy(c->off_reason, "disabled in the configuration");
-		return -EOPNOTSUPP;
-	}
+	int e = cbpf_require(c, s->b->sched_on, NULL);
+	if (e < 0)
+		return e;
 	n = (size_t)s->b->nonline;
 	s->idx_cpu_sw = calloc(n, sizeof(int));
 	s->idx_cpu_mig = calloc(n, sizeof(int));

@@ -239,11 +239,10 @@ static int task_init(struct collector *c, struct col_env *env)
 		watch_set_available(0, c->off_reason);
 		return -e;
 	}
-	if (!s->b->task_on) {
-		c->enabled = 0;
-		strcpy(c->off_reason, "disabled in the configuration");
+	int e = cbpf_require(c, s->b->task_on, NULL);
+	if (e < 0) {
 		watch_set_available(0, c->off_reason);
-		return -EOPNOTSUPP;
+		return e;
 	}
 	s->open = calloc((size_t)s->b->nonline, sizeof(*s->open));
 	if (!s->open)
