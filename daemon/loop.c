@@ -40,7 +40,7 @@
 
 static int layout_dirty;
 
-static void collect(struct ird *d, struct col_now *nowp);
+static struct col_now collect(struct ird *d);
 
 void layout_changed(void)
 {
@@ -227,6 +227,22 @@ static int publish_layout(struct ird *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Declares every collector's series, primes the collectors (rates and percentages
+ * need a previous reading, so the first sample published one period later is
+ * complete) and publishes the new object. For start-up and reload.
+ */
+static int publish_primed(struct ird *d, char *err, size_t errlen)
+{
+	int e = declare_all(d);
+	if (e < 0) {
+		snprintf(err, errlen, "out of memory");
+		return e;
+	}
+	collect(d);
+	return publish_layout(d, err, errlen);
+}
+
 int loop_setup(struct ird *d, char *err, size_t errlen)
 {
 	if (getrandom(&d->generation, sizeof(d->generation), 0) != sizeof(d->generation))
@@ -236,22 +252,14 @@ int loop_setup(struct ird *d, char *err, size_t errlen)
 	int e = collectors_init(d, err, errlen);
 	if (e < 0)
 		return e;
-	e = declare_all(d);
-	if (e < 0) {
-		snprintf(err, errlen, "out of memory");
-		return e;
-	}
-	/* Prime the collectors (rates and percentages need a previous reading) so the
-	 * first published sample, one period from now, is complete. */
-	struct col_now now;
-	collect(d, &now);
-	return publish_layout(d, err, errlen);
+	return publish_primed(d, err, errlen);
 }
 
 /* ---- the tick ------------------------------------------------------------- */
 
-/* Reads every source and runs every enabled collector into d->values. */
-static void collect(struct ird *d, struct col_now *nowp)
+/* Reads every source and runs every enabled collector into d->values; returns the
+ * tick's time. */
+static struct col_now collect(struct ird *d)
 {
 	struct col_now now = {.mono_ns = ird_now_mono(), .real_ns = ird_now_real()};
 	for (uint32_t i = 0; i < d->reg.count; i++)
@@ -289,13 +297,12 @@ static void collect(struct ird *d, struct col_now *nowp)
 			c->last_ok_real_ns = now.real_ns;
 		}
 	}
-	*nowp = now;
+	return now;
 }
 
 static void tick(struct ird *d)
 {
-	struct col_now now;
-	collect(d, &now);
+	struct col_now now = collect(d);
 	ring_publish(d->obj.hdr, d->values, now.real_ns, now.mono_ns);
 	ring_notify(d->obj.hdr);
 	d->ticks++;
@@ -349,7 +356,6 @@ static void reload(struct ird *d)
 	/* listeners belong to the REST server, started once: they keep their sockets */
 	collectors_fini(d);
 	d->cfg = nc;
-	struct col_now now;
 	if (collectors_init(d, err, sizeof(err)) < 0) {
 		ird_log("reload failed: %s", err);
 		return;
@@ -359,7 +365,7 @@ static void reload(struct ird *d)
 		if (ctl_watch_add(&live[i], werr, sizeof(werr)) < 0)
 			ird_log("reload: run-time watch %s dropped: %s", live[i].name, werr);
 	}
-	if (declare_all(d) < 0 || (collect(d, &now), publish_layout(d, err, sizeof(err))) < 0) {
+	if (publish_primed(d, err, sizeof(err)) < 0) {
 		ird_log("reload failed: %s", err);
 		return;
 	}
