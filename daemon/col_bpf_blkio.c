@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "col_bpf.h"
+#include "col_proc.h"
 #include "inforeg.skel.h"
 
 struct blk_dev {
@@ -46,19 +47,6 @@ struct blk_state {
 	struct ir_hist hists[IR_DEV_MAX];
 };
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return (int)n;
-}
-
 /* The kernel's name of disk MAJ:MIN ("vda"), or "MAJ:MIN" when sysfs does not say. */
 static void dev_name(uint32_t kdev, char *out, size_t len)
 {
@@ -66,7 +54,7 @@ static void dev_name(uint32_t kdev, char *out, size_t len)
 
 	snprintf(out, len, "%u:%u", IR_DEV_MAJOR(kdev), IR_DEV_MINOR(kdev));
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/uevent", IR_DEV_MAJOR(kdev), IR_DEV_MINOR(kdev));
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (col_read_small(path, buf, sizeof(buf)) <= 0)
 		return;
 	p = strstr(buf, "DEVNAME=");
 	if (!p)
@@ -113,10 +101,10 @@ static void add_present_disks(struct blk_state *s)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/sys/block/%s/size", de->d_name);
-		if (read_small(path, buf, sizeof(buf)) <= 0 || strtoull(buf, NULL, 10) == 0)
+		if (col_read_small(path, buf, sizeof(buf)) <= 0 || strtoull(buf, NULL, 10) == 0)
 			continue;
 		snprintf(path, sizeof(path), "/sys/block/%s/dev", de->d_name);
-		if (read_small(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%u:%u", &maj, &min) != 2)
+		if (col_read_small(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%u:%u", &maj, &min) != 2)
 			continue;
 		if (!dev_find(s, (maj << IR_MINORBITS) | min))
 			dev_add(s, (maj << IR_MINORBITS) | min);

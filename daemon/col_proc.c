@@ -100,6 +100,20 @@ int col_starts_with(const char *p, const char *end, const char *word)
 	return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
 }
 
+ssize_t col_read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	return n;
+}
+
 ssize_t col_slurp(const char *path, char **buf, size_t *cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

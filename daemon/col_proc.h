@@ -47,6 +47,9 @@ int col_starts_with(const char *p, const char *end, const char *word);
  * init and declare only, never for sample. Returns the length or -errno.
  */
 ssize_t col_slurp(const char *path, char **buf, size_t *cap);
+/* Reads at most LEN-1 bytes of a small file (sysfs attribute) into BUF, NUL-terminated.
+ * Blocking, for init and declare. Returns the length or -errno. */
+ssize_t col_read_small(const char *path, char *buf, size_t len);
 /*
  * Copies a device name into a Prometheus label value that the registry accepts:
  * bytes below 0x20, '"' and '\\' become '_' (Linux allows them in interface names).
@@ -111,9 +114,9 @@ struct col_devset {
 };
 struct col_devsrc {
 	const char *path;
-	const char *what;        /* "interface", "device": for messages */
-	const char *no_lines;    /* message when a tick's read has no usable line */
-	size_t bytes_per_line;   /* tick buffer: 1024 + lines * this */
+	const char *what;      /* "interface", "device": for messages */
+	const char *no_lines;  /* message when a tick's read has no usable line */
+	size_t bytes_per_line; /* tick buffer: 1024 + lines * this */
 	int (*enumerate)(struct col_devset *s, const char *text);
 	int (*update)(struct col_devset *s, const char *text, double dt);
 	void (*fini)(struct col_devset *s);
@@ -252,7 +255,6 @@ enum net_out {
 	NET_NOUT
 };
 
-
 /* Sets the interface list from TEXT, keeping counters of interfaces already known. */
 int netdev_enumerate(struct col_devset *s, const char *text);
 /* Per tick: parses TEXT (NULL: read failed), computes the rates over DT. No allocation. */
@@ -262,7 +264,6 @@ void netdev_fini(struct col_devset *s);
 /* ---- disk: /proc/diskstats (col_disk.c) ---------------------------------- */
 
 enum disk_out { DISK_READ_BYTES, DISK_WRITE_BYTES, DISK_READ_OPS, DISK_WRITE_OPS, DISK_BUSY, DISK_NOUT };
-
 
 /* 1 if NAME is a partition of DISK by the kernel's naming rule (sda1, nvme0n1p2). */
 int diskstats_is_partition_of(const char *name, const char *disk);

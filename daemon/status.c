@@ -15,6 +15,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "col_proc.h"
 #include "daemon.h"
 #include "ring.h"
 
@@ -53,14 +54,12 @@ static long long meminfo_kb(const char *key)
 	return v[0] ? atoll(v) : -1;
 }
 
-static int read_small(const char *path, char *out, size_t len)
+/* First line of a small sysfs file, or -errno. */
+static int read_attr(const char *path, char *out, size_t len)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	size_t n = fread(out, 1, len - 1, f);
-	fclose(f);
-	out[n] = 0;
+	ssize_t n = col_read_small(path, out, len);
+	if (n < 0)
+		return (int)n;
 	out[strcspn(out, "\n")] = 0;
 	return 0;
 }
@@ -78,14 +77,14 @@ static json_t *accelerators(void)
 			continue;
 		char path[512], cls[32] = "", vendor[32] = "", device[32] = "", driver[256] = "";
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", e->d_name);
-		if (read_small(path, cls, sizeof(cls)) < 0)
+		if (read_attr(path, cls, sizeof(cls)) < 0)
 			continue;
 		if (strncmp(cls, "0x03", 4) && strncmp(cls, "0x12", 4))
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
-		read_small(path, vendor, sizeof(vendor));
+		read_attr(path, vendor, sizeof(vendor));
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
-		read_small(path, device, sizeof(device));
+		read_attr(path, device, sizeof(device));
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", e->d_name);
 		ssize_t n = readlink(path, driver, sizeof(driver) - 1);
 		driver[n > 0 ? n : 0] = 0;
