@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "col_bpf.h"
+#include "daemon.h"
 #include "config.h"
 #include "inforeg.skel.h"
 
@@ -155,6 +156,7 @@ static const char *runq_unsupported(void)
 
 static void unload(struct cbpf *b)
 {
+	bpf_link__destroy(b->idle_link); /* attached by hand, so not the skeleton's */
 	if (b->cpus)
 		munmap((void *)b->cpus, b->cpus_len);
 	inforeg_bpf__destroy(b->skel); /* detaches the links, closes programs and maps */
@@ -204,6 +206,8 @@ static int load(struct cbpf *b, struct collector *c, const struct ird_config *cf
 	bpf_program__set_autoload(b->skel->progs.ir_sched_migrate_task, b->sched_on);
 	bpf_program__set_autoload(b->skel->progs.ir_block_rq_issue, b->blkio_on);
 	bpf_program__set_autoload(b->skel->progs.ir_block_rq_complete, b->blkio_on);
+	/* loaded (so a late attach cannot fail verification) but attached on demand */
+	bpf_program__set_autoattach(b->skel->progs.ir_cpu_idle, false);
 	err = inforeg_bpf__load(b->skel);
 	if (!err)
 		err = inforeg_bpf__attach(b->skel);
@@ -260,6 +264,26 @@ void cbpf_put(struct cbpf *b)
 	if (!b || --b->refs > 0)
 		return;
 	unload(b);
+}
+
+void cbpf_repair(struct cbpf *b)
+{
+	int err;
+
+	if (b->idle_link || b->idle_failed ||
+	    !__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED))
+		return;
+	b->idle_link = bpf_program__attach(b->skel->progs.ir_cpu_idle);
+	if (!b->idle_link) {
+		err = -errno;
+		b->idle_failed = 1;
+		ird_log("ebpf: the kernel did not report a context switch, and the cpu_idle repair cannot "
+			"attach (%s): idle CPUs may read busy in cpu.usage.exact",
+			strerror(-err));
+		return;
+	}
+	ird_log("ebpf: the kernel did not report a context switch; the cpu_idle program now repairs "
+		"unreported switches to idle (cpu.usage.exact.unreported_switches counts them)");
 }
 
 /* ---- reading the per-CPU entries --------------------------------------------- */

@@ -44,6 +44,8 @@ struct cbpf {
 	const char *runq_off;			  /* why runq_on is 0 (static string) */
 	int nonline;				  /* CPUs online at load, listed in online[] */
 	int *online;
+	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() */
+	int idle_failed;	    /* attaching it failed (reported once) */
 };
 
 /*
@@ -67,6 +69,14 @@ static inline int cbpf_require(struct collector *c, int on, const char *why)
 	snprintf(c->off_reason, sizeof(c->off_reason), "%s", why ? why : "disabled in the configuration");
 	return -EOPNOTSUPP;
 }
+
+/*
+ * Once per tick, from the collectors whose figures depend on seeing every switch (cpu,
+ * task): when sched_switch has found a switch the kernel did not report, attaches the
+ * cpu_idle program that repairs the idle ones (kernel/inforeg.bpf.c, ir_cpu_idle) and
+ * logs it. Costs one load otherwise.
+ */
+void cbpf_repair(struct cbpf *b);
 
 /* The fields of a CPU's entry that only make sense together (read under its seqlock). */
 struct cbpf_open {

@@ -11,6 +11,9 @@
  * Series: cpu.usage.exact (percent of all online CPUs, 0-100) and
  * cpu.usage.exact{cpu="N"} (percent of that CPU). NaN until a CPU has switched once
  * since load (before that its state is unknown) and at the first sample.
+ * cpu.usage.exact.unreported_switches counts the switches that sched_switch did not
+ * report, found by the next switch or repaired by the cpu_idle program (see
+ * ir_cpu_idle): a kernel that drops them would otherwise show idle CPUs busy.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,7 +23,7 @@
 
 struct cpu_state {
 	struct cbpf *b;
-	int idx_total;
+	int idx_total, idx_unreported;
 	int *idx_cpu;	     /* per online CPU (index into b->online) */
 	uint64_t *prev_busy; /* busy ns at the previous sample, per online CPU */
 	uint8_t *prev_ok;
@@ -55,6 +58,11 @@ static int cpu_declare(struct collector *c, struct series_reg *reg)
 	if (r < 0)
 		return r;
 	s->idx_total = r;
+	r = reg_series(reg, "cpu.usage.exact.unreported_switches", "count", INFOREG_KIND_COUNTER,
+		       "Context switches the kernel did not report to sched_switch, since load");
+	if (r < 0)
+		return r;
+	s->idx_unreported = r;
 	for (int i = 0; i < s->b->nonline; i++) {
 		r = reg_seriesf(reg, "percent", INFOREG_KIND_GAUGE,
 				"Non-idle time of this CPU from sched_switch, ns-exact",
@@ -71,11 +79,12 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 	struct cpu_state *s = c->priv;
 	struct cbpf *b = s->b;
 	struct cbpf_open o[b->nonline];
-	uint64_t t, sum = 0;
+	uint64_t t, sum = 0, unreported = 0;
 	int nsum = 0;
 	double dt;
 
 	(void)now; /* our own clock read: the interval is the one the maps were read over */
+	cbpf_repair(b);
 	for (int i = 0; i < b->nonline; i++)
 		cbpf_read_open(&b->cpus[b->online[i]], &o[i]);
 	/* after the reads: t >= every last_switch_ns seen (both CLOCK_MONOTONIC) */
@@ -100,7 +109,9 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 			s->prev_busy[i] = busy > s->prev_busy[i] || !s->prev_ok[i] ? busy : s->prev_busy[i];
 		s->prev_ok[i] = (uint8_t)ok;
 		cbpf_put_value(values, s->idx_cpu[i], v);
+		unreported += cbpf_load(&b->cpus[b->online[i]].unreported);
 	}
+	cbpf_put_value(values, s->idx_unreported, (double)unreported);
 	cbpf_put_value(values, s->idx_total,
 		       nsum == b->nonline && dt > 0 ? fmin(100.0, 100.0 * (double)sum / (dt * nsum)) : NAN);
 	s->prev_ns = t;

@@ -305,6 +305,7 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 	uint64_t t;
 
 	(void)now;
+	cbpf_repair(b);
 	if (drain(c, s))
 		layout_changed();
 

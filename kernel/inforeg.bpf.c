@@ -19,7 +19,8 @@
  * layout and the sequence counter).
  *
  * Memory ordering: each CPU's entry of "cpus" is written only by that CPU's
- * sched_switch program (with interrupts off), so plain stores suffice for the data.
+ * sched_switch program and, rarely, its cpu_idle program (both with interrupts off, so
+ * they never interleave), so plain stores suffice for the data.
  * The sequence counter relies on stores becoming visible in program order, which x86
  * (TSO) gives for the JIT's plain stores; the compiler barriers keep clang from
  * reordering them. The reader's side is in daemon/col_bpf.c (cpu_read_open_state).
@@ -46,6 +47,10 @@ volatile __u32 period;	  /* bumped by the daemon at every task sample */
 volatile __u32 has_pid;	  /* some watch selects by tgid */
 volatile __u32 has_comm;  /* some watch selects by comm */
 volatile __u32 cg_levels; /* bit L: some watch selects a cgroup at v2 level L */
+
+/* Set by sched_switch when it finds a switch it did not report; read by the daemon,
+ * which then attaches ir_cpu_idle (a relaxed flag: one tick late costs nothing). */
+volatile __u32 switch_unreported;
 
 struct comm_key {
 	char c[16];
@@ -240,13 +245,10 @@ static __always_inline void task_seen(struct ir_cpu *c, __u32 tid, __u64 mask, _
  * without cfs_rq->rq gets NULL: the program then runs on bpf_ktime_get_ns() and probe
  * reads, without run-queue latency.
  */
-static __always_inline struct rq *this_rq(void)
+static __always_inline struct rq *this_rq(struct task_struct *cur)
 {
-	struct task_struct *cur;
-
 	if (!bpf_core_field_exists(struct cfs_rq, rq))
 		return NULL;
-	cur = bpf_get_current_task_btf();
 	return cur->se.cfs_rq->rq;
 }
 
@@ -275,14 +277,15 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u64 next_mask = 0, live = 0, clk, mono, lq = 0;
-	__u32 per = 0, next_idle, next_pid = 0;
+	__u32 per = 0, next_idle, next_pid, prev_pid, unrep;
+	struct task_struct *cur = bpf_get_current_task_btf(); /* still PREV */
 	struct ir_cpu *c;
 	struct rq *rq;
 
 	c = bpf_map_lookup_elem(&cpus, &cpu);
 	if (!c)
 		return 0;
-	rq = this_rq();
+	rq = this_rq(cur);
 	/* rq->curr is NEXT only on the run queue switching to it: this CPU's */
 	if (rq && (__u64)rq->curr == (__u64)next) {
 		struct task_struct *n = rq->curr;
@@ -293,6 +296,8 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			c->clk_off = bpf_ktime_get_ns() - clk;
 		mono = clk + c->clk_off;
 		next_idle = n == rq->idle;
+		next_pid = n->pid;
+		prev_pid = cur->pid;
 		if (do_runq && !next_idle)
 			lq = n->sched_info.last_queued;
 	} else {
@@ -303,17 +308,21 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		mono = bpf_ktime_get_ns();
 		clk = mono - c->clk_off;
 		next_pid = BPF_CORE_READ(next, pid);
+		prev_pid = BPF_CORE_READ(prev, pid);
 		next_idle = next_pid == 0;
 	}
+	/*
+	 * PREV is not the task the last switch here switched to: a switch in between was not
+	 * reported (see ir_cpu_idle). Who ran when in this interval is unknown, so it is
+	 * charged as what ran at its end, PREV (idle or busy), and to no watch.
+	 */
+	unrep = c->last_clk && prev_pid != c->cur_pid;
 
 	if (do_task) {
 		live = live_mask;
 		per = period;
-		if (live && !next_idle) {
-			if (!next_pid)
-				next_pid = BPF_CORE_READ(next, pid);
+		if (live && !next_idle)
 			next_mask = task_watch_mask(next) & live;
-		}
 	}
 
 	c->seq++;
@@ -321,9 +330,9 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	if (c->last_clk && clk > c->last_clk) {
 		__u64 delta = clk - c->last_clk;
 
-		if (!c->cur_idle)
+		if (unrep ? prev_pid != 0 : !c->cur_idle)
 			c->busy_ns += delta;
-		if (c->cur_mask & live)
+		if (!unrep && (c->cur_mask & live))
 			task_account(c, c->cur_mask & live, delta);
 	}
 	c->last_switch_ns = mono;
@@ -333,12 +342,74 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	barrier();
 	c->seq++;
 	c->last_clk = clk;
+	c->cur_pid = next_pid;
 	c->switches++;
+	if (unrep) {
+		c->unreported++;
+		switch_unreported = 1;
+	}
 
 	if (lq && clk >= lq)
 		c->runq[hist_slot(clk - lq)]++;
 	if (next_mask)
 		task_seen(c, next_pid, next_mask, per);
+	return 0;
+}
+
+/*
+ * The idle loop is entering an idle state (cpu_idle with STATE != PWR_EVENT_EXIT), so
+ * the task running is the idle task and this CPU's entry must say so. When it does not,
+ * sched_switch did not report the switch to the idle task, and the task the entry names
+ * would be counted busy (and charged to its watches) until the next reported switch:
+ * for as long as the CPU stays idle, seconds on a quiet CPU. The kernel this was built
+ * on (6.18, a Firecracker guest) drops about one such switch a second, from the threads
+ * of the agent that drives the VM, with no recursion miss counted. Here the interval is
+ * closed now (it includes the microseconds between that switch and the halt) and the
+ * entry says idle.
+ *
+ * The daemon attaches this program only once sched_switch has seen an unreported switch
+ * (switch_unreported), so a kernel that reports every switch pays nothing on its idle
+ * path; where it is attached, the usual case is two loads and a return.
+ *
+ * Runs on the CPU it repairs, with interrupts off (do_idle), so it never interleaves
+ * with that CPU's sched_switch: the seq protocol is the same (see ir_sched_switch).
+ */
+SEC("raw_tp/cpu_idle")
+int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 mono, clk, live = 0;
+	struct ir_cpu *c;
+
+	if (state == (unsigned int)-1) /* PWR_EVENT_EXIT: leaving idle */
+		return 0;
+	c = bpf_map_lookup_elem(&cpus, &cpu);
+	if (!c || c->cur_idle || !c->last_clk)
+		return 0;
+	/* rq->clock may be as old as the unreported switch: take CLOCK_MONOTONIC instead */
+	mono = bpf_ktime_get_ns();
+	clk = mono - c->clk_off;
+	if (do_task)
+		live = live_mask;
+
+	c->seq++;
+	barrier();
+	if (clk > c->last_clk) {
+		__u64 delta = clk - c->last_clk;
+
+		c->busy_ns += delta;
+		if (c->cur_mask & live)
+			task_account(c, c->cur_mask & live, delta);
+	}
+	c->last_switch_ns = mono;
+	c->cur_idle = 1;
+	c->cur_mask = 0;
+	barrier();
+	c->seq++;
+	if (clk > c->last_clk)
+		c->last_clk = clk;
+	c->cur_pid = 0;
+	c->unreported++;
 	return 0;
 }
 

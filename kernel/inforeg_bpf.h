@@ -37,7 +37,7 @@ struct ir_hist {
 };
 
 struct ir_cpu {
-	/* ---- line 0: written by this CPU's sched_switch, the first five under seq ---- */
+	/* ---- line 0: written by this CPU's sched_switch (or cpu_idle), the first five under seq ---- */
 	__u64 seq;	      /* odd while the fields below are being changed */
 	__u64 busy_ns;	      /* closed intervals this CPU ran a non-idle task */
 	__u64 last_switch_ns; /* CLOCK_MONOTONIC ns of the last switch; 0: none yet */
@@ -55,9 +55,19 @@ struct ir_cpu {
 	 * new span of IR_CAL_NS. (On a kernel where the rq cannot be reached, the clock is
 	 * bpf_ktime_get_ns() and clk_off 0.)
 	 */
-	/* ---- line 1: sched_migrate_task with this CPU as destination (atomic adds) ---- */
+	/* ---- line 1: also this CPU's only, outside seq ---- */
+	__u32 cur_pid; /* pid of the task running since last_switch_ns (0: idle) */
+	__u32 pad_pid;
+	/*
+	 * Switches this CPU made that sched_switch did not report, seen by the next one
+	 * (its PREV is not cur_pid) or, once the daemon attached it, by cpu_idle (the idle
+	 * loop runs while the entry names another task). See ir_cpu_idle.
+	 */
+	__u64 unreported;
+	__u64 pad1[6];
+	/* ---- line 2: sched_migrate_task with this CPU as destination (atomic adds) ---- */
 	__u64 migrations;
-	__u64 pad1[7];
+	__u64 pad2[7];
 	/* ---- run-queue latency of tasks that switched in on this CPU ---- */
 	__u64 runq[IR_HIST_SLOTS];
 	/* ---- per watch slot: closed CPU time and distinct threads seen per period ---- */

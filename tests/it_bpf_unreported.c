@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * it_bpf_unreported - the two defences against context switches the kernel does not
+ * report to sched_switch (kernel/inforeg.bpf.c): an idle CPU must not read busy.
+ *
+ * The kernel this runs on drops some switches to the idle task by itself (about one a
+ * second, from the threads of the agent that drives the VM), but not on demand, so the
+ * test makes the same state in the real per-CPU map entry of another CPU N, the way a
+ * dropped switch leaves it: the entry names a task that is not running.
+ *
+ * 1. cpu_idle, loaded but not attached yet: after faking "task FAKE_PID has run on N
+ *    for the last 20 ms", the real ir_cpu_idle program is run on CPU N
+ *    (BPF_PROG_TEST_RUN, BPF_F_TEST_RUN_ON_CPU) with an idle-entry event: it closes the
+ *    interval as busy (~20 ms), marks the entry idle and counts one unreported switch;
+ *    an idle-exit event, or an idle entry on an entry already idle, changes nothing.
+ * 2. sched_switch: after faking "task FAKE_PID runs on N", real switches on N (a child
+ *    pinned there sleeps a few times) see PREV != FAKE_PID: the entry's unreported
+ *    count rises, switch_unreported is set, and cbpf_repair() attaches cpu_idle.
+ * 3. Attached, a faked entry is repaired by itself within 200 ms (by N's idle loop or
+ *    its next switch, whichever comes first).
+ *
+ * A real switch on N can land between our write and the check (N's own program writes
+ * the same entry); the entry's switch counter shows it, and that round is retried.
+ */
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "it_bpf_harness.h"
+#include "inforeg.skel.h"
+
+#define FAKE_PID 0x7ffffff0u
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		H_FAIL("sched_setaffinity(%d): %s", cpu, strerror(errno));
+}
+
+static void get_entry(int fd, int cpu, struct ir_cpu *e)
+{
+	__u32 k = (__u32)cpu;
+
+	if (bpf_map_lookup_elem(fd, &k, e) != 0)
+		H_FAIL("lookup cpus[%d]: %s", cpu, strerror(errno));
+}
+
+static void put_entry(int fd, int cpu, const struct ir_cpu *e)
+{
+	__u32 k = (__u32)cpu;
+
+	if (bpf_map_update_elem(fd, &k, e, BPF_ANY) != 0)
+		H_FAIL("update cpus[%d]: %s", cpu, strerror(errno));
+}
+
+/* A child pinned to CPU that sleeps N times: at least 2N switches there. */
+static void switches_on(int cpu, int n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		pin(cpu);
+		for (int i = 0; i < n; i++)
+			h_sleep_ms(2);
+		_exit(0);
+	}
+	if (pid < 0)
+		H_FAIL("fork: %s", strerror(errno));
+	waitpid(pid, NULL, 0);
+}
+
+static int run_cpu_idle(int prog_fd, int cpu, unsigned int state)
+{
+	__u64 args[2] = {state, (__u64)cpu};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = args, .ctx_size_in = sizeof(args),
+		    .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)cpu);
+
+	return bpf_prog_test_run_opts(prog_fd, &o);
+}
+
+int main(void)
+{
+	static const char *const names[] = {"ebpf.cpu", NULL};
+	struct harness h;
+	struct collector dummy;
+	struct cbpf *b;
+	struct ir_cpu e, e2;
+	int fd, prog_fd, me, n = -1, done = 0;
+
+	h_init(&h, names);
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("SKIP: needs two online CPUs\n");
+		return 77;
+	}
+	memset(&dummy, 0, sizeof(dummy));
+	b = cbpf_get(&dummy, &h.cfg); /* the object ebpf.cpu loaded: one more reference */
+	if (!b)
+		H_FAIL("cbpf_get: %s", dummy.off_reason);
+	fd = bpf_map__fd(b->skel->maps.cpus);
+	prog_fd = bpf_program__fd(b->skel->progs.ir_cpu_idle);
+	me = b->online[b->nonline - 1];
+	n = b->online[0];
+	pin(me);
+	printf("faking on CPU %d, running on CPU %d\n", n, me);
+	switches_on(n, 2); /* N has switched since load: its entry is live */
+
+	/* 1: cpu_idle (loaded, not attached yet) closes a busy interval never switched out of */
+	for (int round = 0; round < 5 && !done; round++) {
+		uint64_t busy0, now;
+
+		get_entry(fd, n, &e);
+		now = h_now_ns();
+		e.cur_idle = 0;
+		e.cur_pid = FAKE_PID;
+		e.cur_mask = 0;
+		e.last_clk = now - e.clk_off - 20000000ull; /* busy for the last 20 ms */
+		e.last_switch_ns = now - 20000000ull;
+		busy0 = e.busy_ns;
+		put_entry(fd, n, &e);
+		/* an idle exit must not touch it */
+		if (run_cpu_idle(prog_fd, n, (unsigned int)-1) != 0)
+			H_FAIL("test run of ir_cpu_idle on CPU %d: %s", n, strerror(errno));
+		get_entry(fd, n, &e2);
+		if (e2.switches != e.switches)
+			continue; /* a real switch on N got in between */
+		H_CHECK(e2.cur_idle == 0 && e2.unreported == e.unreported && e2.busy_ns == busy0,
+			"idle exit changed the entry");
+		/* an idle entry repairs it */
+		if (run_cpu_idle(prog_fd, n, 1) != 0)
+			H_FAIL("test run of ir_cpu_idle on CPU %d: %s", n, strerror(errno));
+		get_entry(fd, n, &e2);
+		if (e2.switches != e.switches)
+			continue;
+		printf("repaired: busy +%.3f ms, unreported %llu -> %llu\n",
+		       (double)(e2.busy_ns - busy0) / 1e6, (unsigned long long)e.unreported,
+		       (unsigned long long)e2.unreported);
+		H_CHECK(e2.cur_idle == 1 && e2.cur_pid == 0, "entry not marked idle");
+		H_CHECK(e2.unreported == e.unreported + 1, "unreported %llu, want %llu",
+			(unsigned long long)e2.unreported, (unsigned long long)e.unreported + 1);
+		H_CHECK(e2.busy_ns - busy0 >= 19000000ull && e2.busy_ns - busy0 < 1000000000ull,
+			"closed interval %llu ns, want ~20 ms", (unsigned long long)(e2.busy_ns - busy0));
+		/* a second idle entry finds it idle and leaves it */
+		if (run_cpu_idle(prog_fd, n, 1) != 0)
+			H_FAIL("test run of ir_cpu_idle on CPU %d: %s", n, strerror(errno));
+		get_entry(fd, n, &e);
+		if (e.switches != e2.switches)
+			continue;
+		H_CHECK(e.busy_ns == e2.busy_ns && e.unreported == e2.unreported,
+			"idle entry on an idle CPU changed it");
+		done = 1;
+	}
+	H_CHECK(done, "a real switch on CPU %d raced every round", n);
+	done = 0;
+	/* 2: sched_switch finds the task it was told runs there is not PREV */
+	for (int round = 0; round < 5 && !done; round++) {
+		get_entry(fd, n, &e);
+		e.cur_pid = FAKE_PID;
+		put_entry(fd, n, &e);
+		switches_on(n, 3);
+		get_entry(fd, n, &e2);
+		if (e2.unreported > e.unreported && e2.cur_pid != FAKE_PID)
+			done = 1;
+	}
+	H_CHECK(done, "sched_switch did not count the switch from the faked task");
+	H_CHECK(__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED) == 1,
+		"switch_unreported is not set");
+	cbpf_repair(b);
+	H_CHECK(b->idle_link != NULL, "cbpf_repair did not attach cpu_idle");
+
+	/* 3: attached, the defences repair a faked entry on their own, within 200 ms */
+	done = 0;
+	for (int round = 0; round < 5 && !done; round++) {
+		get_entry(fd, n, &e);
+		e.cur_idle = 0;
+		e.cur_pid = FAKE_PID;
+		put_entry(fd, n, &e);
+		h_sleep_ms(200);
+		get_entry(fd, n, &e2);
+		done = e2.cur_pid != FAKE_PID && e2.unreported > e.unreported;
+	}
+	H_CHECK(done, "the faked entry on CPU %d was not repaired", n);
+	cbpf_put(b);
+	h_fini(&h);
+	return 0;
+}
