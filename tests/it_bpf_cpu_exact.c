@@ -8,15 +8,26 @@
  * Tolerance for the total: /proc/stat charges whole ticks (CONFIG_HZ=250 here: 4 ms)
  * by sampling what runs at each tick. Over W = 2 s on N CPUs that gives (a) up to one
  * tick per CPU of quantisation at each end of the window: 2*N*4 ms / (N*2 s) = 0.4
- * points; (b) sampling error on the CPU that is not burning: its short bursts are
+ * points; (b) sampling error on the CPUs that are not burning: their short bursts are
  * counted as whole ticks when a tick hits them and not at all otherwise, and timer-
  * driven work that runs right at the tick is always counted (a bias towards busy).
- * Measured agreement here is well under 1 point; we allow 3 points. A broken open
- * interval (the burner reads 0) or idle counted as busy moves the total by ~50 points.
- * So did the kernel's unreported switches to the idle task before ir_cpu_idle repaired
- * them: 17 points in one CI run (0.4-2.5 points in quiet runs), where the agent that
- * drives this VM kept waking on the other CPU.
+ * On a quiet machine the agreement is under 0.3 points; we allow 3. But (b) has no
+ * bound: with another process running 300 us bursts every 1 ms on the other CPU,
+ * /proc/stat read 36% for that CPU where the process itself (CLOCK_PROCESS_CPUTIME_ID)
+ * and ebpf.cpu read 29%. So the total is also compared with a reference that is
+ * ns-exact and independent of sched_switch: the kernel's own run time of every thread
+ * (/proc/PID/task/TID/schedstat, se.sum_exec_runtime), summed over the window. It
+ * misses threads that exited inside the window and lags a running thread by up to a
+ * tick, so it gets 1.5 points. The total passes when it agrees with /proc/stat within
+ * 3 points, or, when tick sampling and the kernel's ns accounting disagree with each
+ * other, with the ns reference within 1.5 points. Either way the burner's own CPU is
+ * checked against /proc/stat (a CPU that never idles has no sampling error: 2 points).
+ * A broken open interval (the burner reads 0) or idle counted as busy moves the total
+ * by ~50 points. So did the kernel's unreported switches to the idle task before
+ * ir_cpu_idle repaired them: 17 points in one CI run (0.4-2.5 points in quiet runs),
+ * where the agent that drives this VM kept waking on the other CPU.
  */
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -52,6 +63,41 @@ static struct procstat read_procstat(int cpu)
 	}
 	fclose(f);
 	return p;
+}
+
+/* Run time (ns) of every thread now, from the kernel's own accounting. */
+static double threads_runtime_ns(void)
+{
+	DIR *procd = opendir("/proc"), *taskd;
+	struct dirent *p, *t;
+	double sum = 0;
+	char path[600];
+
+	if (!procd)
+		H_FAIL("/proc: %s", strerror(errno));
+	while ((p = readdir(procd))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", p->d_name);
+		if (!(taskd = opendir(path)))
+			continue; /* exited */
+		while ((t = readdir(taskd))) {
+			unsigned long long ns;
+			FILE *f;
+
+			if (t->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/task/%s/schedstat", p->d_name, t->d_name);
+			if (!(f = fopen(path, "re")))
+				continue;
+			if (fscanf(f, "%llu", &ns) == 1)
+				sum += (double)ns;
+			fclose(f);
+		}
+		closedir(taskd);
+	}
+	closedir(procd);
+	return sum;
 }
 
 static pid_t start_burner(int cpu)
@@ -91,11 +137,11 @@ int main(void)
 {
 	static const char *const names[] = {"ebpf.cpu", NULL};
 	struct harness h;
-	struct procstat p0, p1;
+	struct procstat p0, p1, b0, b1;
 	char name[64];
 	int cpu;
 	pid_t burner;
-	double exact, proc, minv = 1000;
+	double exact, proc, burnproc, ref, r0, r1, t0, t1, minv = 1000;
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 
 	h_init(&h, names);
@@ -118,25 +164,38 @@ int main(void)
 	}
 	H_CHECK(minv >= 95.0, "burner CPU read %.2f%% in a 100 ms period (want >= 95)", minv);
 
-	/* long window: against /proc/stat, read right next to our samples */
+	/* long window: against /proc/stat and the threads' run time, read next to our samples */
+	t0 = (double)h_now_ns();
+	r0 = threads_runtime_ns();
 	p0 = read_procstat(-1);
+	b0 = read_procstat(cpu);
 	h_sample(&h);
 	h_sleep_ms(2000);
 	h_sample(&h);
+	b1 = read_procstat(cpu);
 	p1 = read_procstat(-1);
+	r1 = threads_runtime_ns();
+	t1 = (double)h_now_ns();
 	kill(burner, SIGKILL);
 	waitpid(burner, NULL, 0);
 
 	exact = h_get(&h, "cpu.usage.exact");
 	proc = 100.0 * (double)(p1.busy - p0.busy) / (double)(p1.total - p0.total);
-	printf("2 s window: %s = %.2f%%, cpu.usage.exact = %.2f%%, /proc/stat total = %.2f%%\n", name,
-	       h_get(&h, name), exact, proc);
-	/* informational: how many idle entries the kernel's sched_switch did not report */
-	printf("unreported switches to idle since load: %.0f\n",
-	       h_get(&h, "cpu.usage.exact.unreported_switches"));
+	burnproc = 100.0 * (double)(b1.busy - b0.busy) / (double)(b1.total - b0.total);
+	ref = 100.0 * (r1 - r0) / ((t1 - t0) * ncpu);
+	printf("2 s window: %s = %.2f%% (/proc/stat %.2f%%), cpu.usage.exact = %.2f%%, /proc/stat total = "
+	       "%.2f%%, threads' run time = %.2f%%\n",
+	       name, h_get(&h, name), burnproc, exact, proc, ref);
+	/* informational: how many switches the kernel's sched_switch did not report */
+	printf("unreported switches since load: %.0f\n", h_get(&h, "cpu.usage.exact.unreported_switches"));
 	H_CHECK(h_get(&h, name) >= 97.0, "burner CPU over 2 s: %.2f%% (want >= 97)", h_get(&h, name));
-	H_CHECK(fabs(exact - proc) <= 3.0, "total %.2f%% vs /proc/stat %.2f%% (tolerance 3 points)", exact,
-		proc);
+	H_CHECK(fabs(h_get(&h, name) - burnproc) <= 2.0,
+		"burner CPU %.2f%% vs /proc/stat %.2f%% (tolerance 2)", h_get(&h, name), burnproc);
+	if (fabs(exact - proc) > 3.0)
+		printf("/proc/stat total is %.2f points off; the threads' run time decides\n", exact - proc);
+	H_CHECK(fabs(exact - proc) <= 3.0 || fabs(exact - ref) <= 1.5,
+		"total %.2f%% vs /proc/stat %.2f%% (tolerance 3) and vs the threads' run time %.2f%% (1.5)",
+		exact, proc, ref);
 	/* the burner alone keeps one of ncpu CPUs busy */
 	H_CHECK(exact >= 0.97 * 100.0 / ncpu && exact <= 100.0, "total %.2f%% with %d CPUs", exact, ncpu);
 	h_fini(&h);
