@@ -270,6 +270,7 @@ void cbpf_repair(struct cbpf *b)
 {
 	int err;
 
+	/* relaxed: a flag the programs set, publishing no data with it (a tick late is fine) */
 	if (b->idle_link || b->idle_failed ||
 	    !__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED))
 		return;
