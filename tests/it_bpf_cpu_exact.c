@@ -24,7 +24,7 @@
  * checked against /proc/stat (a CPU that never idles has no sampling error: 2 points).
  * A broken open interval (the burner reads 0) or idle counted as busy moves the total
  * by ~50 points. So did the kernel's unreported switches to the idle task before
- * ir_cpu_idle repaired them: 17 points in one CI run (0.4-2.5 points in quiet runs),
+ * ir_cpu_idle repaired them: 17 points in one CI run (0.2-2.6 points in quiet runs),
  * where the agent that drives this VM kept waking on the other CPU.
  */
 #include <dirent.h>
