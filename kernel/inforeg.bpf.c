@@ -253,6 +253,39 @@ static __always_inline struct rq *this_rq(struct task_struct *cur)
 }
 
 /*
+ * The one writer of an entry's seq-protected fields (for sched_switch, and for cpu_idle's
+ * repair), on the CPU the entry belongs to: closes the interval open since last_clk at
+ * CLK, adding it to busy time when BUSY and to the watches of cur_mask still in LIVE when
+ * WATCHES, and opens the next one at CLK (MONO on CLOCK_MONOTONIC) for task NEXT_PID,
+ * which is the idle task or not (NEXT_IDLE), matches watches NEXT_MASK and switched in
+ * during watch period PER. The seq protocol the daemon's reader pairs with
+ * (cbpf_read_open): seq odd, the fields, seq even, each step in program order.
+ */
+static __always_inline void switch_entry(struct ir_cpu *c, __u64 clk, __u64 mono, __u64 live, int busy,
+					 int watches, __u32 next_pid, __u32 next_idle, __u64 next_mask,
+					 __u32 per)
+{
+	c->seq++;
+	barrier();
+	if (c->last_clk && clk > c->last_clk) {
+		__u64 delta = clk - c->last_clk;
+
+		if (busy)
+			c->busy_ns += delta;
+		if (watches && (c->cur_mask & live))
+			task_account(c, c->cur_mask & live, delta);
+	}
+	c->last_switch_ns = mono;
+	c->cur_idle = next_idle;
+	c->cur_mask = next_mask;
+	c->cur_period = per;
+	barrier();
+	c->seq++;
+	c->last_clk = clk;
+	c->cur_pid = next_pid;
+}
+
+/*
  * The hot path: on this kernel a handful of plain loads of scheduler state and the CPU's
  * own array entry; one real helper call (bpf_get_current_task_btf(), a few instructions;
  * the CPU id and the array lookup are inlined by the verifier), no map update, no lock,
@@ -325,24 +358,8 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
 			next_mask = task_watch_mask(next) & live;
 	}
 
-	c->seq++;
-	barrier();
-	if (c->last_clk && clk > c->last_clk) {
-		__u64 delta = clk - c->last_clk;
-
-		if (unrep ? prev_pid != 0 : !c->cur_idle)
-			c->busy_ns += delta;
-		if (!unrep && (c->cur_mask & live))
-			task_account(c, c->cur_mask & live, delta);
-	}
-	c->last_switch_ns = mono;
-	c->cur_idle = next_idle;
-	c->cur_mask = next_mask;
-	c->cur_period = per;
-	barrier();
-	c->seq++;
-	c->last_clk = clk;
-	c->cur_pid = next_pid;
+	switch_entry(c, clk, mono, live, unrep ? prev_pid != 0 : !c->cur_idle, !unrep, next_pid, next_idle,
+		     next_mask, per);
 	c->switches++;
 	if (unrep) {
 		c->unreported++;
@@ -372,7 +389,7 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
  * path; where it is attached, the usual case is two loads and a return.
  *
  * Runs on the CPU it repairs, with interrupts off (do_idle), so it never interleaves
- * with that CPU's sched_switch: the seq protocol is the same (see ir_sched_switch).
+ * with that CPU's sched_switch; both write the entry through switch_entry().
  */
 SEC("raw_tp/cpu_idle")
 int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
@@ -392,23 +409,10 @@ int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
 	if (do_task)
 		live = live_mask;
 
-	c->seq++;
-	barrier();
-	if (clk > c->last_clk) {
-		__u64 delta = clk - c->last_clk;
-
-		c->busy_ns += delta;
-		if (c->cur_mask & live)
-			task_account(c, c->cur_mask & live, delta);
-	}
-	c->last_switch_ns = mono;
-	c->cur_idle = 1;
-	c->cur_mask = 0;
-	barrier();
-	c->seq++;
-	if (clk > c->last_clk)
-		c->last_clk = clk;
-	c->cur_pid = 0;
+	if (clk < c->last_clk) /* the two clocks drift apart by ppm: never step back */
+		clk = c->last_clk;
+	/* the entry's task ran until now (busy, charged to its watches); the idle task from now */
+	switch_entry(c, clk, mono, live, 1, 1, 0, 1, 0, c->cur_period);
 	c->unreported++;
 	return 0;
 }

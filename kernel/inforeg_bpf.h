@@ -5,8 +5,9 @@
  * fixed-width types and no pointers.
  *
  * The hot per-CPU state lives in one array map ("cpus", BPF_F_MMAPABLE) indexed by CPU
- * id: each CPU's sched_switch program is the only writer of its own entry (except the
- * migration counter, which other CPUs add to atomically), and the daemon reads every
+ * id: each CPU's sched_switch program (and, where the daemon attached it, its cpu_idle
+ * program, which never runs interleaved with it) is the only writer of its own entry
+ * (except the migration counter, which other CPUs add to atomically), and the daemon reads every
  * entry once per tick through a read-only mmap, with no system call. Entries are whole
  * cache lines so CPUs never write the same line.
  *
