@@ -4,8 +4,8 @@
  * wakes every PERIOD ms the way the daemon's loop does (sigtimedwait to an absolute
  * CLOCK_MONOTONIC deadline) and, given FILES, re-reads each at offset 0 with pread
  * (the sources the daemon reads, pre-opened). Without FILES it only wakes. With -u
- * the reads are one io_uring submission, as the daemon's (daemon/tick.c), except for
- * the /proc/net/ files, which it preads too. Runs until SIGTERM or SIGINT.
+ * the files are read by the daemon's own tick reader (daemon/tick.c: one io_uring
+ * submission, pread for the files it must). Runs until SIGTERM or SIGINT.
  * Usage: tick_floor [-u] PERIOD_MS [FILE...]
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <liburing.h>
+#include "../daemon/tick.h"
 
 static uint64_t mono_ns(void)
 {
@@ -30,10 +30,9 @@ static uint64_t mono_ns(void)
 int main(int argc, char **argv)
 {
 	static char buf[1 << 16];
-	static char bufs[64][8192];
 	uint64_t period, next;
-	int fds[64], sync[64], n = 0, uring = 0, a = 1;
-	struct io_uring ring;
+	int fds[64], n = 0, uring = 0, a = 1;
+	struct tick_files *tf = NULL;
 	sigset_t set;
 
 	if (argc > 1 && !strcmp(argv[1], "-u"))
@@ -43,16 +42,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	period = (uint64_t)atoi(argv[a]) * 1000000ull;
-	for (int i = a + 1; i < argc && n < 64; i++) {
-		if ((fds[n] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
+	if (uring && !(tf = tick_files_new((unsigned)(argc - a - 1)))) {
+		fprintf(stderr, "tick_floor: io_uring: %s\n", strerror(errno));
+		return 1;
+	}
+	for (int i = a + 1; i < argc && n < 64; i++, n++) {
+		if (uring ? !col_file_open(tf, argv[i], 4096)
+			  : (fds[n] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
 			fprintf(stderr, "tick_floor: %s: %s\n", argv[i], strerror(errno));
 			return 1;
 		}
-		sync[n] = !strncmp(argv[i], "/proc/net/", 10) || !strncmp(argv[i], "/proc/pressure/", 15);
-		n++;
 	}
-	if (uring && io_uring_queue_init(64, &ring, 0) < 0)
-		return 1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -70,25 +70,10 @@ int main(int argc, char **argv)
 				return 0;
 			continue;
 		}
-		if (uring) {
-			struct io_uring_cqe *cqe;
-			unsigned nr = 0;
-
-			for (int i = 0; i < n; i++)
-				if (!sync[i]) {
-					io_uring_prep_read(io_uring_get_sqe(&ring), fds[i], bufs[i],
-							   sizeof(bufs[i]), 0);
-					nr++;
-				}
-			if (nr && io_uring_submit_and_wait(&ring, nr) < 0)
-				return 1;
-			while (nr && io_uring_peek_cqe(&ring, &cqe) == 0) {
-				io_uring_cqe_seen(&ring, cqe);
-				nr--;
-			}
-		}
-		for (int i = 0; i < n; i++)
-			if ((!uring || sync[i]) && pread(fds[i], buf, sizeof(buf), 0) < 0)
+		if (uring && tick_files_read_all(tf) < 0)
+			return 1;
+		for (int i = 0; i < n && !uring; i++)
+			if (pread(fds[i], buf, sizeof(buf), 0) < 0)
 				return 1;
 		next += period;
 	}
