@@ -23,16 +23,6 @@ static unsigned long long read_ctxt(void)
 	return v;
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) != 0)
-		H_FAIL("sched_setaffinity(%d): %s", cpu, strerror(errno));
-}
-
 int main(void)
 {
 	static const char *const names[] = {"ebpf.sched", NULL};
@@ -65,7 +55,7 @@ int main(void)
 	h_sample(&h);
 	t0 = h_now_ns();
 	for (int i = 0; i < 200; i++)
-		pin(i & 1);
+		h_pin(i & 1);
 	h_sample(&h);
 	t1 = h_now_ns();
 	mig = h_get(&h, "sched.migrations_per_s") * ((double)(t1 - t0) / 1e9);

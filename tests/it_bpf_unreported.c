@@ -32,16 +32,6 @@
 
 #define FAKE_PID 0x7ffffff0u
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) != 0)
-		H_FAIL("sched_setaffinity(%d): %s", cpu, strerror(errno));
-}
-
 static void get_entry(int fd, int cpu, struct ir_cpu *e)
 {
 	__u32 k = (__u32)cpu;
@@ -64,7 +54,7 @@ static void switches_on(int cpu, int n)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		pin(cpu);
+		h_pin(cpu);
 		for (int i = 0; i < n; i++)
 			h_sleep_ms(2);
 		_exit(0);
@@ -105,7 +95,7 @@ int main(void)
 	prog_fd = bpf_program__fd(b->skel->progs.ir_cpu_idle);
 	me = b->online[b->nonline - 1];
 	n = b->online[0];
-	pin(me);
+	h_pin(me);
 	printf("faking on CPU %d, running on CPU %d\n", n, me);
 	switches_on(n, 2); /* N has switched since load: its entry is live */
 
