@@ -208,6 +208,8 @@ static int load(struct cbpf *b, struct collector *c, const struct ird_config *cf
 	bpf_program__set_autoload(b->skel->progs.ir_block_rq_complete, b->blkio_on);
 	/* loaded (so a late attach cannot fail verification) but attached on demand */
 	bpf_program__set_autoattach(b->skel->progs.ir_cpu_idle, false);
+	/* never attached: run on each CPU by cbpf_sync_cpus() */
+	bpf_program__set_autoattach(b->skel->progs.ir_cpu_sync, false);
 	err = inforeg_bpf__load(b->skel);
 	if (!err)
 		err = inforeg_bpf__attach(b->skel);
@@ -224,6 +226,13 @@ static int load(struct cbpf *b, struct collector *c, const struct ird_config *cf
 		unload(b);
 		return err;
 	}
+	/* after attaching: a switch from here on starts an entry by itself */
+	err = cbpf_sync_cpus(b);
+	if (err < 0)
+		ird_log(
+		    "ebpf: cannot run the cpu_sync program (%s): a CPU's exact usage is unknown until its "
+		    "first context switch",
+		    strerror(-err));
 	return 0;
 
 fail:
@@ -285,6 +294,20 @@ void cbpf_repair(struct cbpf *b)
 	}
 	ird_log("ebpf: the kernel did not report a context switch; the cpu_idle program now repairs "
 		"unreported switches to idle (cpu.usage.exact.unreported_switches counts them)");
+}
+
+int cbpf_sync_cpus(struct cbpf *b)
+{
+	int fd = bpf_program__fd(b->skel->progs.ir_cpu_sync), err = 0;
+
+	for (int i = 0; i < b->nonline; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)b->online[i]);
+
+		/* a CPU that went offline since load has no running task */
+		if (bpf_prog_test_run_opts(fd, &o) != 0 && errno != ENXIO && !err)
+			err = -errno;
+	}
+	return err;
 }
 
 /* ---- reading the per-CPU entries --------------------------------------------- */

@@ -78,6 +78,15 @@ static inline int cbpf_require(struct collector *c, int on, const char *why)
  */
 void cbpf_repair(struct cbpf *b);
 
+/*
+ * Runs ir_cpu_sync on every online CPU: entries no switch has written yet start with the
+ * task running there (done once at load, so a CPU whose busy thread never switches is
+ * measured from the start), and a task running when a watch went live (ebpf.task calls
+ * it then) is charged to the watch from now on, not from its next switch-in. Returns 0,
+ * or the first error (-errno) of BPF_PROG_TEST_RUN.
+ */
+int cbpf_sync_cpus(struct cbpf *b);
+
 /* The fields of a CPU's entry that only make sense together (read under its seqlock). */
 struct cbpf_open {
 	uint64_t busy_ns, last_switch_ns, cur_mask;

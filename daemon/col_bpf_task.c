@@ -8,6 +8,9 @@
  * maps some watch uses), remembers the mask for the CPU, and at the next switch adds the
  * closed interval to each slot's per-CPU counter. Like ebpf.cpu we add the interval
  * still open at read time, so a watched thread that never switches reads its true CPU.
+ * A watch added while a task it selects is running would miss that task until its next
+ * switch-in (seconds, for a busy thread alone on a CPU), so apply_add() then runs
+ * ir_cpu_sync on every CPU, which gives the running task its new mask at once.
  *
  * Slot counters are never reset: a watch records the counter value at its creation as
  * its baseline, and slots are handed out round-robin so that a CPU still holding a
@@ -193,6 +196,12 @@ static int apply_add(struct collector *c, struct task_state *s, const struct wat
 	s->next_slot = (slot + 1) % IR_WATCH_MAX;
 	s->live |= 1ull << slot;
 	publish_ctl(s);
+	err = cbpf_sync_cpus(s->b);
+	if (err < 0)
+		col_error(c,
+			  "watch %s: its running tasks count from their next switch-in (running the "
+			  "sync program: %s)",
+			  w->spec.name, strerror(-err));
 	return 0;
 }
 

@@ -19,8 +19,9 @@
  * layout and the sequence counter).
  *
  * Memory ordering: each CPU's entry of "cpus" is written only by that CPU's
- * sched_switch program and, rarely, its cpu_idle program (both with interrupts off, so
- * they never interleave), so plain stores suffice for the data.
+ * sched_switch program and, rarely, its cpu_idle and cpu_sync programs (each runs on
+ * that CPU with interrupts or preemption off, so they never interleave), so plain
+ * stores suffice for the data.
  * The sequence counter relies on stores becoming visible in program order, which x86
  * (TSO) gives for the JIT's plain stores; the compiler barriers keep clang from
  * reordering them. The reader's side is in daemon/col_bpf.c (cbpf_read_open).
@@ -51,6 +52,9 @@ volatile __u32 cg_levels; /* bit L: some watch selects a cgroup at v2 level L */
 /* Set by sched_switch when it finds a switch it did not report; read by the daemon,
  * which then attaches ir_cpu_idle (a relaxed flag: one tick late costs nothing). */
 volatile __u32 switch_unreported;
+
+/* Entries ir_cpu_sync started or gave a new watch mask (for tests). */
+volatile __u64 cpu_synced;
 
 struct comm_key {
 	char c[16];
@@ -325,9 +329,15 @@ int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct tas
 
 		clk = rq->clock;
 		/* recalibrate on the first switch and whenever clk enters a new IR_CAL_NS span */
-		if (!c->last_clk || (clk ^ c->last_clk) >= IR_CAL_NS)
+		if (!c->last_clk || c->clk_mono || (clk ^ c->last_clk) >= IR_CAL_NS)
 			c->clk_off = bpf_ktime_get_ns() - clk;
 		mono = clk + c->clk_off;
+		if (c->clk_mono) { /* ir_cpu_sync started the entry on CLOCK_MONOTONIC */
+			__u64 l = c->last_clk - c->clk_off;
+
+			c->last_clk = l < clk ? l : clk;
+			c->clk_mono = 0;
+		}
 		next_idle = n == rq->idle;
 		next_pid = n->pid;
 		prev_pid = cur->pid;
@@ -414,6 +424,65 @@ int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
 	/* the entry's task ran until now (busy, charged to its watches); the idle task from now */
 	switch_entry(c, clk, mono, live, 1, 1, 0, 1, 0, c->cur_period);
 	c->unreported++;
+	return 0;
+}
+
+/*
+ * Brings this CPU's entry in line with the task running now, for the two cases where
+ * waiting for the next switch would be wrong, and is otherwise a no-op. The daemon runs
+ * it on every online CPU (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU: an IPI, or a
+ * direct call with preemption off on its own CPU), where the current task is the one
+ * that was interrupted:
+ *
+ * - after attaching, on entries no switch has written yet: a CPU whose one busy thread
+ *   keeps it (a pinned polling thread, an isolated core) may not switch for minutes, and
+ *   until it does the entry would know nothing and cpu.usage.exact would be unknown;
+ *   the entry now starts with the task running. Its last_clk is CLOCK_MONOTONIC then,
+ *   which clk_mono tells sched_switch to convert to the rq clock (see there);
+ * - after a watch goes live: a task's watch mask is looked up when it switches in, so a
+ *   watch would miss a running task it selects until its next switch-in (seconds, for
+ *   a busy thread alone on its CPU). If the entry names the running task and the live
+ *   watches it matches have changed, the open interval is closed now (charged as
+ *   before) and a new one opens with the new mask.
+ *
+ * Runs on the CPU whose entry it writes, never interleaved with that CPU's sched_switch
+ * or cpu_idle (interrupts or preemption off), and writes through switch_entry().
+ * Attached to nothing: the section names no tracepoint.
+ */
+SEC("raw_tp")
+int ir_cpu_sync(void *ctx)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 cpu = bpf_get_smp_processor_id(), pid = cur->pid, idle = pid == 0; /* the idle task */
+	__u64 mono, clk, live = 0, mask = 0;
+	struct ir_cpu *c;
+
+	c = bpf_map_lookup_elem(&cpus, &cpu);
+	if (!c)
+		return 0;
+	if (do_task) {
+		live = live_mask;
+		if (live && !idle)
+			mask = task_watch_mask(cur) & live;
+	}
+	mono = bpf_ktime_get_ns();
+	if (!c->last_clk) {
+		/* nothing to close: the entry starts now, on CLOCK_MONOTONIC */
+		c->clk_mono = 1;
+		switch_entry(c, mono, mono, live, 0, 0, pid, idle, mask, period);
+		__sync_fetch_and_add(&cpu_synced, 1);
+		return 0;
+	}
+	/* idle, or the entry names another task (an unreported switch, which the next
+	 * sched_switch charges): the next switch-in looks the mask up */
+	if (c->cur_idle || c->cur_pid != pid || mask == (c->cur_mask & live))
+		return 0;
+	/* rq->clock is as old as the last switch or tick: take CLOCK_MONOTONIC instead */
+	clk = mono - c->clk_off;
+	if (clk < c->last_clk) /* the two clocks drift apart by ppm: never step back */
+		clk = c->last_clk;
+	switch_entry(c, clk, mono, live, 1, 1, pid, 0, mask, c->cur_period);
+	__sync_fetch_and_add(&cpu_synced, 1);
 	return 0;
 }
 

@@ -5,8 +5,8 @@
  * fixed-width types and no pointers.
  *
  * The hot per-CPU state lives in one array map ("cpus", BPF_F_MMAPABLE) indexed by CPU
- * id: each CPU's sched_switch program (and, where the daemon attached it, its cpu_idle
- * program, which never runs interleaved with it) is the only writer of its own entry
+ * id: each CPU's sched_switch program (and its cpu_idle and cpu_sync programs, which never
+ * run interleaved with it) is the only writer of its own entry
  * (except the migration counter, which other CPUs add to atomically), and the daemon reads every
  * entry once per tick through a read-only mmap, with no system call. Entries are whole
  * cache lines so CPUs never write the same line.
@@ -57,8 +57,9 @@ struct ir_cpu {
 	 * bpf_ktime_get_ns() and clk_off 0.)
 	 */
 	/* ---- line 1: also this CPU's only, outside seq ---- */
-	__u32 cur_pid; /* pid of the task running since last_switch_ns (0: idle) */
-	__u32 pad_pid;
+	__u32 cur_pid;	/* pid of the task running since last_switch_ns (0: idle) */
+	__u32 clk_mono; /* last_clk is CLOCK_MONOTONIC, not the rq clock, until the next switch
+			 * (set by ir_cpu_sync when it starts the entry) */
 	/*
 	 * Switches this CPU made that sched_switch did not report, seen by the next one
 	 * (its PREV is not cur_pid) or, once the daemon attached it, by cpu_idle (the idle

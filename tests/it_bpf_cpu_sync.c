@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/*
+ * it_bpf_cpu_sync - ir_cpu_sync (kernel/inforeg.bpf.c), run by the daemon on every CPU,
+ * brings a CPU's entry in line with the task running there, where waiting for that
+ * CPU's next context switch would be wrong. A busy child pinned to CPU N, started
+ * before anything is loaded, is the task that keeps its CPU:
+ *
+ * 1. at load: N's entry names the child and starts at once (not at N's first switch,
+ *    which may never come on an isolated core), so cpu.usage.exact{cpu="N"} reads it
+ *    busy from the first sample; the entry's clock starts on CLOCK_MONOTONIC and the
+ *    first switch converts it to the rq clock: busy time closed then is the time since
+ *    load (neither lost nor off by the two clocks' difference);
+ * 2. when a watch goes live: a watch added at run time by pid while the child runs
+ *    gives N's entry the child's mask right away (through an IPI), and over the next
+ *    500 ms task.cpu.seconds agrees with the child's own run time since the add
+ *    (/proc/PID/schedstat, ns) within 10 ms plus 2%. Without it a busy thread is
+ *    missed until its next switch-in: that is how it_ebpf_daemon failed in CI (a run-time
+ *    watch gained 0.61 s while the child ran 1.02 s);
+ * 3. the same on the daemon's own CPU (a direct call): a watch on this very process gives
+ *    the running test thread's entry a mask at once.
+ * Each step checks that cpu_sync did it (the cpu_synced counter in .bss), unless a real
+ * switch on that CPU, which starts the entry or looks the mask up by itself, got in
+ * first (the entry's switch counter shows it).
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "it_bpf_harness.h"
+#include "inforeg.skel.h"
+
+static pid_t child;
+
+static void cleanup(void)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = 0;
+	}
+}
+
+static void get_entry(int fd, int cpu, struct ir_cpu *e)
+{
+	__u32 k = (__u32)cpu;
+
+	if (bpf_map_lookup_elem(fd, &k, e) != 0)
+		H_FAIL("lookup cpus[%d]: %s", cpu, strerror(errno));
+}
+
+static double schedstat_s(pid_t pid)
+{
+	char path[64];
+	unsigned long long ns;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if (!(f = fopen(path, "re")) || fscanf(f, "%llu", &ns) != 1)
+		H_FAIL("%s: %s", path, strerror(errno));
+	fclose(f);
+	return (double)ns / 1e9;
+}
+
+static uint64_t synced(const struct cbpf *b)
+{
+	return __atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED);
+}
+
+/* A child pinned to CPU that sleeps N times: at least 2N switches there. */
+static void switches_on(int cpu, int n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		h_pin(cpu);
+		for (int i = 0; i < n; i++)
+			h_sleep_ms(2);
+		_exit(0);
+	}
+	if (pid < 0)
+		H_FAIL("fork: %s", strerror(errno));
+	waitpid(pid, NULL, 0);
+}
+
+static void add_watch(struct harness *h, const char *name, pid_t pid)
+{
+	char spec[32], err[256];
+	struct watch_spec w;
+
+	snprintf(spec, sizeof(spec), "pid:%d", (int)pid);
+	if (watch_spec_parse(name, spec, &w, err, sizeof(err)) != 0 ||
+	    ctl_watch_add(&w, err, sizeof(err)) != 0)
+		H_FAIL("watch %s: %s", name, err);
+	h_sample(h); /* ebpf.task applies it here: selector, live mask, cpu_sync */
+}
+
+int main(void)
+{
+	static const char *const names[] = {"ebpf.cpu", "ebpf.task", NULL};
+	char name[64];
+	struct collector dummy;
+	struct harness h;
+	struct ir_cpu e, e2;
+	struct cbpf *b;
+	uint64_t a0, t_load;
+	double s0, s1, secs, usage;
+	int fd, me, n, found = 0, nonline = (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+	h_need_root();
+	if (nonline < 2) {
+		printf("SKIP: needs two online CPUs\n");
+		return 77;
+	}
+	/* CPU 0 busy, the test on the last online CPU (the harness checks the online list) */
+	n = 0;
+	me = nonline - 1;
+	atexit(cleanup);
+	child = fork();
+	if (child == 0) {
+		h_pin(n);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	if (child < 0)
+		H_FAIL("fork: %s", strerror(errno));
+	h_pin(me);
+	printf("busy child %d on CPU %d, test on CPU %d\n", (int)child, n, me);
+	h_sleep_ms(300); /* the child has CPU N to itself by now */
+
+	/* 1: at load */
+	t_load = h_now_ns();
+	h_init(&h, names);
+	memset(&dummy, 0, sizeof(dummy));
+	b = cbpf_get(&dummy, &h.cfg); /* the object the collectors loaded: one more reference */
+	if (!b)
+		H_FAIL("cbpf_get: %s", dummy.off_reason);
+	H_CHECK(b->online[0] == n && b->online[b->nonline - 1] == me, "online CPUs are not 0..%d", me);
+	fd = bpf_map__fd(b->skel->maps.cpus);
+	get_entry(fd, n, &e);
+	printf("after load: CPU %d pid %u idle %u clk_mono %u, %llu switches, synced %llu\n", n, e.cur_pid,
+	       e.cur_idle, e.clk_mono, (unsigned long long)e.switches, (unsigned long long)synced(b));
+	H_CHECK(e.last_switch_ns != 0, "CPU %d's entry did not start at load", n);
+	H_CHECK(e.switches > 0 || (e.cur_pid == (uint32_t)child && !e.cur_idle && e.clk_mono == 1),
+		"no switch on CPU %d, and the entry does not name the running child", n);
+	H_CHECK(synced(b) >= (uint64_t)b->nonline || e.switches > 0, "cpu_sync started %llu of %d entries",
+		(unsigned long long)synced(b), b->nonline);
+	h_sample(&h);
+	h_sleep_ms(300);
+	h_sample(&h);
+	snprintf(name, sizeof(name), "cpu.usage.exact{cpu=\"%d\"}", n);
+	usage = h_get(&h, name);
+	printf("%s = %.2f%% over the first 300 ms\n", name, usage);
+	H_CHECK(usage >= 90, "the busy CPU read %.2f%%", usage);
+	H_CHECK(!isnan(h_get(&h, "cpu.usage.exact")), "the total is unknown");
+	/* a switch on N converts the entry's clock; what it closes is N's busy time since load */
+	switches_on(n, 2);
+	get_entry(fd, n, &e);
+	printf("after switches on CPU %d: clk_mono %u, busy %.3f ms closed, %.3f ms since load\n", n,
+	       e.clk_mono, (double)e.busy_ns / 1e6, (double)(h_now_ns() - t_load) / 1e6);
+	H_CHECK(e.clk_mono == 0, "the first switch did not convert the entry's clock");
+	H_CHECK(e.busy_ns >= 250000000ull && e.busy_ns <= h_now_ns() - t_load,
+		"busy %.3f ms closed on CPU %d in %.3f ms since load", (double)e.busy_ns / 1e6, n,
+		(double)(h_now_ns() - t_load) / 1e6);
+
+	/* 2: the child is running on N when its watch goes live */
+	for (int i = 0; i < 100 && !found; i++) {
+		h_sleep_ms(10);
+		get_entry(fd, n, &e);
+		found = e.cur_pid == (uint32_t)child && !e.cur_idle;
+	}
+	H_CHECK(found, "CPU %d's entry never named the busy child", n);
+	H_CHECK(e.cur_mask == 0, "the child had a watch mask before any watch existed");
+	a0 = synced(b);
+	s0 = schedstat_s(child);
+	add_watch(&h, "busy", child);
+	get_entry(fd, n, &e2);
+	printf("after the add: CPU %d mask %#llx, %llu switches since, synced %llu\n", n,
+	       (unsigned long long)e2.cur_mask, (unsigned long long)(e2.switches - e.switches),
+	       (unsigned long long)(synced(b) - a0));
+	H_CHECK(e2.cur_mask != 0, "the running child has no watch mask after the add");
+	H_CHECK(synced(b) > a0 || e2.switches != e.switches,
+		"cpu_sync did not give the running child its mask");
+	h_declare(&h);
+	h_sleep_ms(500);
+	h_sample(&h);
+	s1 = schedstat_s(child);
+	secs = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
+	printf("busy: task.cpu.seconds %.4f s, schedstat since the add %.4f s\n", secs, s1 - s0);
+	H_CHECK(fabs(secs - (s1 - s0)) <= 0.010 + 0.02 * (s1 - s0), "watch %.4f s vs the child's %.4f s",
+		secs, s1 - s0);
+
+	/* 3: this thread, running on its own CPU while the daemon code adds the watch */
+	get_entry(fd, me, &e);
+	a0 = synced(b);
+	add_watch(&h, "self", getpid());
+	get_entry(fd, me, &e2);
+	printf("after the add: CPU %d pid %u mask %#llx, %llu switches since, synced %llu\n", me, e2.cur_pid,
+	       (unsigned long long)e2.cur_mask, (unsigned long long)(e2.switches - e.switches),
+	       (unsigned long long)(synced(b) - a0));
+	H_CHECK(e2.cur_pid == (uint32_t)getpid() && e2.cur_mask != 0, "the running test thread has no mask");
+	H_CHECK(synced(b) > a0 || e2.switches != e.switches,
+		"cpu_sync did not give the running test thread its mask");
+
+	H_CHECK(ctl_watch_del("busy") == 0 && ctl_watch_del("self") == 0, "delete the watches");
+	h_sample(&h);
+	cleanup();
+	cbpf_put(b);
+	h_fini(&h);
+	return 0;
+}
