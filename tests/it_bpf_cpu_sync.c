@@ -18,9 +18,10 @@
  *    watch gained 0.61 s while the child ran 1.02 s);
  * 3. the same on the daemon's own CPU (a direct call): a watch on this very process gives
  *    the running test thread's entry a mask at once.
- * Each step checks that cpu_sync did it (the cpu_synced counter in .bss), unless a real
- * switch on that CPU, which starts the entry or looks the mask up by itself, got in
- * first (the entry's switch counter shows it).
+ * Each step checks that cpu_sync did it, unless a real switch on that CPU, which starts
+ * the entry or looks the mask up by itself, got in first (the entry's switch counter
+ * shows it): at load an entry no switch wrote has clk_mono set, which only cpu_sync
+ * does; at a watch add the cpu_synced counter in .bss rises.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -140,10 +141,12 @@ int main(void)
 	printf("after load: CPU %d pid %u idle %u clk_mono %u, %llu switches, synced %llu\n", n, e.cur_pid,
 	       e.cur_idle, e.clk_mono, (unsigned long long)e.switches, (unsigned long long)synced(b));
 	H_CHECK(e.last_switch_ns != 0, "CPU %d's entry did not start at load", n);
-	H_CHECK(e.switches > 0 || (e.cur_pid == (uint32_t)child && !e.cur_idle && e.clk_mono == 1),
-		"no switch on CPU %d, and the entry does not name the running child", n);
-	H_CHECK(synced(b) >= (uint64_t)b->nonline || e.switches > 0, "cpu_sync started %llu of %d entries",
-		(unsigned long long)synced(b), b->nonline);
+	/* with no switch on N since the attach only cpu_sync wrote the entry: it names the task
+	 * running there (the child, or another busy task sharing N) on CLOCK_MONOTONIC */
+	snprintf(name, sizeof(name), "/proc/%u", e.cur_pid);
+	H_CHECK(e.switches > 0 ||
+		    (!e.cur_idle && e.cur_pid != 0 && e.clk_mono == 1 && access(name, F_OK) == 0),
+		"no switch on CPU %d, and the entry does not name a running task", n);
 	h_sample(&h);
 	h_sleep_ms(300);
 	h_sample(&h);
@@ -177,7 +180,9 @@ int main(void)
 	printf("after the add: CPU %d mask %#llx, %llu switches since, synced %llu\n", n,
 	       (unsigned long long)e2.cur_mask, (unsigned long long)(e2.switches - e.switches),
 	       (unsigned long long)(synced(b) - a0));
-	H_CHECK(e2.cur_mask != 0, "the running child has no watch mask after the add");
+	/* unless another task got CPU N meanwhile: the child's switch-in then looks the mask up */
+	H_CHECK(e2.cur_pid != (uint32_t)child || e2.cur_mask != 0,
+		"the running child has no watch mask after the add");
 	H_CHECK(synced(b) > a0 || e2.switches != e.switches,
 		"cpu_sync did not give the running child its mask");
 	h_declare(&h);
