@@ -46,20 +46,38 @@ sleep 1
 b=$(value 'task.cpu.seconds{watch="runtime"}')
 d=$(value 'task.cpu.seconds{watch="fromconf"}')
 s1=$(rt)
-u=$(value 'task.cpu.usage{watch="runtime"}')
-echo "runtime watch: $a -> $b s, config watch: $c -> $d s, usage $u%; schedstat: $s0 -> $s1 s"
+echo "runtime watch: $a -> $b s, config watch: $c -> $d s; schedstat: $s0 -> $s1 s"
 # The published values are a tick old (0-100 ms) at each end, so each delta may be off by
-# the run time of up to one period (0.1 s) against the schedstat reads; usage covers
-# only the last period, so it is checked loosely against the share over the window.
+# the run time of up to one period (0.1 s) against the schedstat reads.
 python3 -c "
 import sys
-a, b, c, d, u, s0, s1 = map(float, sys.argv[1:])
+a, b, c, d, s0, s1 = map(float, sys.argv[1:])
 ref = s1 - s0
 assert ref > 0.2, 'the child barely ran: %.3f s' % ref
 for w, x in (('runtime', b - a), ('fromconf', d - c)):
     assert abs(x - ref) <= 0.12 + 0.1 * ref, '%s gained %.3f s, schedstat %.3f s' % (w, x, ref)
-assert 0 < u <= 101 and abs(u - 100 * ref) <= 40, 'usage %.1f%% vs share %.1f%%' % (u, 100 * ref)
-" "$a" "$b" "$c" "$d" "$u" "$s0" "$s1" || ir_fail "the watches disagree with the child's own run time"
+" "$a" "$b" "$c" "$d" "$s0" "$s1" || ir_fail "the watches disagree with the child's own run time"
+# task.cpu.usage is the rate of task.cpu.seconds over each period: over the last second
+# of samples (from the ring, over REST) its time-weighted mean is the seconds gained
+# divided by the time elapsed. The child's share of a CPU in any one period depends on
+# what else runs, so that is not compared with a fixed figure here (it_bpf_task does).
+hist() { curl -fsS "$IR_URL/v1/metrics/$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1")/history?since=-1s&limit=100"; }
+hu=$(hist 'task.cpu.usage{watch="runtime"}') || ir_fail "history of task.cpu.usage failed"
+hs=$(hist 'task.cpu.seconds{watch="runtime"}') || ir_fail "history of task.cpu.seconds failed"
+python3 -c "
+import json, sys
+u = {x['seq']: (float(x['ts']), x['value']) for x in json.loads(sys.argv[1])['samples']}
+s = {x['seq']: (float(x['ts']), x['value']) for x in json.loads(sys.argv[2])['samples']}
+seqs = sorted(set(u) & set(s))
+assert len(seqs) >= 5, 'only %d samples in the last second' % len(seqs)
+seqs = [q for q in seqs if q - 1 in s and s[q][1] is not None and s[q - 1][1] is not None and u[q][1] is not None]
+ts = [s[q][0] - s[q - 1][0] for q in seqs]
+mean = sum(u[q][1] * t for q, t in zip(seqs, ts)) / sum(ts)
+rate = 100 * sum(s[q][1] - s[q - 1][1] for q in seqs) / sum(ts)
+print('task.cpu.usage over %d periods: mean %.2f%%, seconds gained %.2f%% of the time' % (len(seqs), mean, rate))
+assert all(0 <= u[q][1] <= 101 for q in seqs), 'usage out of range'
+assert abs(mean - rate) <= 5, 'usage %.2f%% is not the rate of seconds %.2f%%' % (mean, rate)
+" "$hu" "$hs" || ir_fail "task.cpu.usage is not the rate of task.cpu.seconds"
 echo "ok   run-time and config watches measure the busy child"
 
 # the programs this daemon holds (other daemons on the machine may hold their own)
