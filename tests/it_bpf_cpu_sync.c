@@ -190,7 +190,11 @@ int main(void)
 	h_sample(&h);
 	s1 = schedstat_s(child);
 	secs = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
-	printf("busy: task.cpu.seconds %.4f s, schedstat since the add %.4f s\n", secs, s1 - s0);
+	get_entry(fd, n, &e);
+	printf("busy: task.cpu.seconds %.4f s, schedstat since the add %.4f s (CPU %d: %llu switches, %llu "
+	       "unreported)\n",
+	       secs, s1 - s0, n, (unsigned long long)(e.switches - e2.switches),
+	       (unsigned long long)(e.unreported - e2.unreported));
 	H_CHECK(fabs(secs - (s1 - s0)) <= 0.010 + 0.02 * (s1 - s0), "watch %.4f s vs the child's %.4f s",
 		secs, s1 - s0);
 

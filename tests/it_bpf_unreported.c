@@ -18,6 +18,11 @@
  *    count rises, switch_unreported is set, and cbpf_repair() attaches cpu_idle.
  * 3. Attached, a faked entry is repaired by itself within 200 ms (by N's idle loop or
  *    its next switch, whichever comes first).
+ * 4. A watched busy child pinned to N, whose switch-in "was not reported" (the entry is
+ *    made to name another task with no watch mask, as a dropped switch to the child
+ *    leaves it): after 100 ms its real switch-out charges the interval to the child's
+ *    watch, so task.cpu.seconds still agrees with the child's schedstat within 10 ms
+ *    plus 2% (charged to no watch, 100 ms went missing; a test under load lost 160 ms).
  *
  * A real switch on N can land between our write and the check (N's own program writes
  * the same entry); the entry's switch counter shows it, and that round is retried.
@@ -64,6 +69,56 @@ static void switches_on(int cpu, int n)
 	waitpid(pid, NULL, 0);
 }
 
+static pid_t child;
+
+static void kill_child(void)
+{
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = 0;
+	}
+}
+
+/* A child pinned to CPU that never sleeps. */
+static void busy_child(int cpu)
+{
+	child = fork();
+	if (child == 0) {
+		h_pin(cpu);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	if (child < 0)
+		H_FAIL("fork: %s", strerror(errno));
+	atexit(kill_child);
+}
+
+static double schedstat_s(pid_t pid)
+{
+	char path[64];
+	unsigned long long ns;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if (!(f = fopen(path, "re")) || fscanf(f, "%llu", &ns) != 1)
+		H_FAIL("%s: %s", path, strerror(errno));
+	fclose(f);
+	return (double)ns / 1e9;
+}
+
+static void add_watch(struct harness *h, const char *name, pid_t pid)
+{
+	char spec[32], err[256];
+	struct watch_spec w;
+
+	snprintf(spec, sizeof(spec), "pid:%d", (int)pid);
+	if (watch_spec_parse(name, spec, &w, err, sizeof(err)) != 0 ||
+	    ctl_watch_add(&w, err, sizeof(err)) != 0)
+		H_FAIL("watch %s: %s", name, err);
+	h_sample(h); /* ebpf.task applies it here */
+}
+
 static int run_cpu_idle(int prog_fd, int cpu, unsigned int state)
 {
 	__u64 args[2] = {state, (__u64)cpu};
@@ -75,7 +130,7 @@ static int run_cpu_idle(int prog_fd, int cpu, unsigned int state)
 
 int main(void)
 {
-	static const char *const names[] = {"ebpf.cpu", NULL};
+	static const char *const names[] = {"ebpf.cpu", "ebpf.task", NULL};
 	struct harness h;
 	struct collector dummy;
 	struct cbpf *b;
@@ -174,6 +229,46 @@ int main(void)
 		done = e2.cur_pid != FAKE_PID && e2.unreported > e.unreported;
 	}
 	H_CHECK(done, "the faked entry on CPU %d was not repaired", n);
+
+	/* 4: a watched task's switch-in the kernel did not report */
+	busy_child(n);
+	add_watch(&h, "busy", child);
+	h_declare(&h);
+	done = 0;
+	for (int round = 0; round < 5 && !done; round++) {
+		double s0, s1, w0, w1;
+
+		h_sleep_ms(20);
+		get_entry(fd, n, &e);
+		if (e.cur_pid != (uint32_t)child || !(e.cur_mask))
+			continue; /* the child is not on N just now, or not switched in since the add */
+		h_sample(&h);
+		w0 = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
+		s0 = schedstat_s(child);
+		get_entry(fd, n, &e);
+		e.cur_pid = FAKE_PID;
+		e.cur_mask = 0;
+		put_entry(fd, n, &e);
+		h_sleep_ms(100);
+		get_entry(fd, n, &e2);
+		if (e2.switches != e.switches || e2.cur_pid != FAKE_PID)
+			continue;  /* a real switch on N got in between */
+		switches_on(n, 1); /* the child is switched out: PREV is not FAKE_PID */
+		get_entry(fd, n, &e2);
+		h_sample(&h);
+		w1 = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
+		s1 = schedstat_s(child);
+		printf(
+		    "unreported switch-in of the watched child: watch +%.4f s, schedstat +%.4f s, unreported "
+		    "%llu -> %llu\n",
+		    w1 - w0, s1 - s0, (unsigned long long)e.unreported, (unsigned long long)e2.unreported);
+		H_CHECK(e2.unreported > e.unreported, "the switch-out of the child was not found unreported");
+		H_CHECK(fabs((w1 - w0) - (s1 - s0)) <= 0.010 + 0.02 * (s1 - s0),
+			"the watch gained %.4f s while the child ran %.4f s", w1 - w0, s1 - s0);
+		done = 1;
+	}
+	H_CHECK(done, "a real switch on CPU %d raced every round, or the child never ran there", n);
+	kill_child();
 	cbpf_put(b);
 	h_fini(&h);
 	return 0;
