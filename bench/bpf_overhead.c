@@ -316,7 +316,7 @@ int main(int argc, char **argv)
 				memset(&dummy, 0, sizeof(dummy));
 				b = cbpf_get(&dummy, &l.cfg);
 				b->skel->bss->switch_unreported = 1;
-				cbpf_repair(b);
+				cbpf_repair(b, 0);
 				onidle[r] = workload();
 				cbpf_put(b);
 				l.ncost = 0; /* sample() costs are taken from "all" alone */
@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 		b = cbpf_get(&dummy, &l.cfg);
 		sk = b->skel;
 		sk->bss->switch_unreported = 1; /* the cpu_idle repair too, to time it */
-		cbpf_repair(b);
+		cbpf_repair(b, 0);
 		workload();
 		printf("\n== per-event BPF run time (kernel stats), during one workload run ==\n");
 		struct {

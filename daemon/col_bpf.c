@@ -227,7 +227,7 @@ static int load(struct cbpf *b, struct collector *c, const struct ird_config *cf
 		return err;
 	}
 	/* after attaching: a switch from here on starts an entry by itself */
-	err = cbpf_sync_cpus(b);
+	err = cbpf_sync_cpus(b, 0);
 	if (err < 0)
 		ird_log(
 		    "ebpf: cannot run the cpu_sync program (%s): a CPU's exact usage is unknown until its "
@@ -275,13 +275,19 @@ void cbpf_put(struct cbpf *b)
 	unload(b);
 }
 
-void cbpf_repair(struct cbpf *b)
+void cbpf_repair(struct cbpf *b, uint64_t tick_ns)
 {
 	int err;
 
 	/* relaxed: a flag the programs set, publishing no data with it (a tick late is fine) */
-	if (b->idle_link || b->idle_failed ||
-	    !__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED))
+	if (!b->drops && !__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED))
+		return;
+	b->drops = 1;
+	if (tick_ns != b->synced_tick) { /* once per tick, whichever collector comes first */
+		b->synced_tick = tick_ns;
+		cbpf_sync_cpus(b, 1);
+	}
+	if (b->idle_link || b->idle_failed)
 		return;
 	b->idle_link = bpf_program__attach(b->skel->progs.ir_cpu_idle);
 	if (!b->idle_link) {
@@ -296,13 +302,16 @@ void cbpf_repair(struct cbpf *b)
 		"unreported switches to idle (cpu.usage.exact.unreported_switches counts them)");
 }
 
-int cbpf_sync_cpus(struct cbpf *b)
+int cbpf_sync_cpus(struct cbpf *b, int busy_only)
 {
 	int fd = bpf_program__fd(b->skel->progs.ir_cpu_sync), err = 0;
 
 	for (int i = 0; i < b->nonline; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)b->online[i]);
 
+		/* relaxed: an entry that turns busy meanwhile is looked at next tick */
+		if (busy_only && __atomic_load_n(&b->cpus[b->online[i]].cur_idle, __ATOMIC_RELAXED))
+			continue; /* an IPI would wake it for nothing */
 		/* a CPU that went offline since load has no running task */
 		if (bpf_prog_test_run_opts(fd, &o) != 0 && errno != ENXIO && !err)
 			err = -errno;

@@ -46,6 +46,8 @@ struct cbpf {
 	int *online;
 	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() */
 	int idle_failed;	    /* attaching it failed (reported once) */
+	int drops;		    /* the kernel was seen dropping a switch */
+	uint64_t synced_tick;	    /* col_now.mono_ns of the last per-tick cbpf_sync_cpus() */
 };
 
 /*
@@ -72,20 +74,27 @@ static inline int cbpf_require(struct collector *c, int on, const char *why)
 
 /*
  * Once per tick, from the collectors whose figures depend on seeing every switch (cpu,
- * task): when sched_switch has found a switch the kernel did not report, attaches the
- * cpu_idle program that repairs the idle ones (kernel/inforeg.bpf.c, ir_cpu_idle) and
- * logs it. Costs one load otherwise.
+ * task), with the tick's col_now.mono_ns. Costs one load on a kernel that reports every
+ * switch. Once sched_switch has found a switch the kernel did not report, it
+ *  - attaches the cpu_idle program that repairs the ones to idle (kernel/inforeg.bpf.c,
+ *    ir_cpu_idle) and logs it, once;
+ *  - runs ir_cpu_sync on every CPU whose entry names a busy task, once per tick, so an
+ *    entry left naming a task that stopped at a dropped switch names the task running
+ *    now before the tick's figures are read (an IPI per busy CPU; idle ones are left
+ *    alone).
  */
-void cbpf_repair(struct cbpf *b);
+void cbpf_repair(struct cbpf *b, uint64_t tick_ns);
 
 /*
- * Runs ir_cpu_sync on every online CPU: entries no switch has written yet start with the
- * task running there (done once at load, so a CPU whose busy thread never switches is
- * measured from the start), and a task running when a watch went live (ebpf.task calls
- * it then) is charged to the watch from now on, not from its next switch-in. Returns 0,
- * or the first error (-errno) of BPF_PROG_TEST_RUN.
+ * Runs ir_cpu_sync on every online CPU (BUSY_ONLY: those whose entry names a busy task):
+ * entries no switch has written yet start with the task running there (done once at
+ * load, so a CPU whose busy thread never switches is measured from the start), a task
+ * running when a watch went live (ebpf.task calls it then) is charged to the watch from
+ * now on, not from its next switch-in, and an entry naming a task other than the one
+ * running (a dropped switch) is set to it (see cbpf_repair). Returns 0, or the first
+ * error (-errno) of BPF_PROG_TEST_RUN.
  */
-int cbpf_sync_cpus(struct cbpf *b);
+int cbpf_sync_cpus(struct cbpf *b, int busy_only);
 
 /* The fields of a CPU's entry that only make sense together (read under its seqlock). */
 struct cbpf_open {

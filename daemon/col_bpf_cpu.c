@@ -83,8 +83,8 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 	int nsum = 0;
 	double dt;
 
-	(void)now; /* our own clock read: the interval is the one the maps were read over */
-	cbpf_repair(b);
+	/* now->mono_ns only names the tick; the interval is our own clock read after the maps' */
+	cbpf_repair(b, now->mono_ns);
 	for (int i = 0; i < b->nonline; i++)
 		cbpf_read_open(&b->cpus[b->online[i]], &o[i]);
 	/* after the reads: t >= every last_switch_ns seen (both CLOCK_MONOTONIC) */

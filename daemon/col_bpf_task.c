@@ -196,7 +196,7 @@ static int apply_add(struct collector *c, struct task_state *s, const struct wat
 	s->next_slot = (slot + 1) % IR_WATCH_MAX;
 	s->live |= 1ull << slot;
 	publish_ctl(s);
-	err = cbpf_sync_cpus(s->b);
+	err = cbpf_sync_cpus(s->b, 0);
 	if (err < 0)
 		col_error(c,
 			  "watch %s: its running tasks count from their next switch-in (running the "
@@ -313,8 +313,7 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 	uint32_t per;
 	uint64_t t;
 
-	(void)now;
-	cbpf_repair(b);
+	cbpf_repair(b, now->mono_ns);
 	if (drain(c, s))
 		layout_changed();
 

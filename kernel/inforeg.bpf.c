@@ -448,7 +448,12 @@ int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
  *   watch would miss a running task it selects until its next switch-in (seconds, for
  *   a busy thread alone on its CPU). If the entry names the running task and the live
  *   watches it matches have changed, the open interval is closed now (charged as
- *   before) and a new one opens with the new mask.
+ *   before) and a new one opens with the new mask;
+ * - at every tick on a kernel that drops switches (switch_unreported), on the CPUs
+ *   whose entry names a busy task: the entry may name a task that stopped running at a
+ *   dropped switch, while the task now running (a watched one, say) goes uncounted
+ *   until the next reported switch there, which on a CPU with one busy task can be
+ *   hundreds of milliseconds off. The entry is set to the task running now.
  *
  * Runs on the CPU whose entry it writes, never interleaved with that CPU's sched_switch
  * or cpu_idle (interrupts or preemption off), and writes through switch_entry().
@@ -478,15 +483,27 @@ int ir_cpu_sync(void *ctx)
 		__sync_fetch_and_add(&cpu_synced, 1);
 		return 0;
 	}
-	/* idle, or the entry names another task (an unreported switch, which the next
-	 * sched_switch charges): the next switch-in looks the mask up */
-	if (c->cur_idle || c->cur_pid != pid || mask == (c->cur_mask & live))
+	/* the entry names this task, which is idle or matches the same watches: nothing to do */
+	if (c->cur_pid == pid && (c->cur_idle || mask == (c->cur_mask & live)))
 		return 0;
 	/* rq->clock is as old as the last switch or tick: take CLOCK_MONOTONIC instead */
 	clk = mono - c->clk_off;
 	if (clk < c->last_clk) /* the two clocks drift apart by ppm: never step back */
 		clk = c->last_clk;
-	switch_entry(c, clk, mono, live, 1, c->cur_mask, pid, 0, mask, c->cur_period);
+	if (c->cur_pid == pid) {
+		/* a watch went live: close the interval as before, reopen it with the new mask */
+		switch_entry(c, clk, mono, live, 1, c->cur_mask, pid, 0, mask, c->cur_period);
+	} else {
+		/*
+		 * The switch to the task running now was not reported. Charged as sched_switch
+		 * charges one it finds: as what ran at the end of the interval, the task running
+		 * now (idle or busy, and its watches). Found here, the task's time counts from
+		 * this tick on, not from its next reported switch, which may be far off.
+		 */
+		switch_entry(c, clk, mono, live, !idle, mask, pid, idle, mask, period);
+		c->unreported++;
+		switch_unreported = 1;
+	}
 	__sync_fetch_and_add(&cpu_synced, 1);
 	return 0;
 }
