@@ -247,6 +247,42 @@ static double prog_ns_per_run(int fd, uint64_t *cnt)
 	return info.run_cnt ? (double)info.run_time_ns / (double)info.run_cnt : NAN;
 }
 
+/*
+ * What cbpf_sync_cpus() costs the daemon: once at load and per watch add on every CPU,
+ * and per tick on the busy CPUs of a kernel that drops switches. Timed with one CPU
+ * kept busy by a child, so the busy-only pass sends an IPI there.
+ */
+static void sync_cost(struct cbpf *b)
+{
+	enum { N = 2000 };
+	double all[N], busy[N];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	if (pid < 0)
+		return;
+	usleep(100000);
+	for (int i = 0; i < N; i++) {
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+
+		cbpf_sync_cpus(b, 0);
+		all[i] = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e3;
+		t0 = now_ns(CLOCK_MONOTONIC);
+		cbpf_sync_cpus(b, 1);
+		busy[i] = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e3;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	printf("\n== ir_cpu_sync through BPF_PROG_TEST_RUN (the caller's CPU direct, others by IPI), %d CPUs "
+	       "==\n",
+	       b->nonline);
+	printf("all CPUs (load, watch add)      %6.2f us median\n", median(all, N));
+	printf("busy CPUs only (per tick, drops) %6.2f us median\n", median(busy, N));
+}
+
 int main(int argc, char **argv)
 {
 	static struct loaded l;
@@ -431,6 +467,7 @@ int main(int argc, char **argv)
 		printf(
 		    "(ir_cpu_idle: attached here by hand; inforegd attaches it only once the kernel drops a "
 		    "switch)\n");
+		sync_cost(b);
 		cbpf_put(b);
 		unload_all(&l);
 		for (int kind = SW_EMPTY; kind >= SW_TP; kind--) {
