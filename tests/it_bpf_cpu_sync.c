@@ -23,11 +23,9 @@
  * shows it): at load an entry no switch wrote has clk_mono set, which only cpu_sync
  * does; at a watch add the cpu_synced counter in .bss rises.
  */
-#include <signal.h>
-#include <sys/wait.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "it_bpf_harness.h"
+#include "it_bpf_entry.h"
 #include "inforeg.skel.h"
 
 static pid_t child;
@@ -41,58 +39,9 @@ static void cleanup(void)
 	}
 }
 
-static void get_entry(int fd, int cpu, struct ir_cpu *e)
-{
-	__u32 k = (__u32)cpu;
-
-	if (bpf_map_lookup_elem(fd, &k, e) != 0)
-		H_FAIL("lookup cpus[%d]: %s", cpu, strerror(errno));
-}
-
-static double schedstat_s(pid_t pid)
-{
-	char path[64];
-	unsigned long long ns;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	if (!(f = fopen(path, "re")) || fscanf(f, "%llu", &ns) != 1)
-		H_FAIL("%s: %s", path, strerror(errno));
-	fclose(f);
-	return (double)ns / 1e9;
-}
-
 static uint64_t synced(const struct cbpf *b)
 {
 	return __atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED);
-}
-
-/* A child pinned to CPU that sleeps N times: at least 2N switches there. */
-static void switches_on(int cpu, int n)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		h_pin(cpu);
-		for (int i = 0; i < n; i++)
-			h_sleep_ms(2);
-		_exit(0);
-	}
-	if (pid < 0)
-		H_FAIL("fork: %s", strerror(errno));
-	waitpid(pid, NULL, 0);
-}
-
-static void add_watch(struct harness *h, const char *name, pid_t pid)
-{
-	char spec[32], err[256];
-	struct watch_spec w;
-
-	snprintf(spec, sizeof(spec), "pid:%d", (int)pid);
-	if (watch_spec_parse(name, spec, &w, err, sizeof(err)) != 0 ||
-	    ctl_watch_add(&w, err, sizeof(err)) != 0)
-		H_FAIL("watch %s: %s", name, err);
-	h_sample(h); /* ebpf.task applies it here: selector, live mask, cpu_sync */
 }
 
 int main(void)
@@ -116,14 +65,7 @@ int main(void)
 	n = 0;
 	me = nonline - 1;
 	atexit(cleanup);
-	child = fork();
-	if (child == 0) {
-		h_pin(n);
-		for (;;)
-			__asm__ volatile("" ::: "memory");
-	}
-	if (child < 0)
-		H_FAIL("fork: %s", strerror(errno));
+	child = h_busy_child(n);
 	h_pin(me);
 	printf("busy child %d on CPU %d, test on CPU %d\n", (int)child, n, me);
 	h_sleep_ms(300); /* the child has CPU N to itself by now */
@@ -137,7 +79,7 @@ int main(void)
 		H_FAIL("cbpf_get: %s", dummy.off_reason);
 	H_CHECK(b->online[0] == n && b->online[b->nonline - 1] == me, "online CPUs are not 0..%d", me);
 	fd = bpf_map__fd(b->skel->maps.cpus);
-	get_entry(fd, n, &e);
+	h_get_entry(fd, n, &e);
 	printf("after load: CPU %d pid %u idle %u clk_mono %u, %llu switches, synced %llu\n", n, e.cur_pid,
 	       e.cur_idle, e.clk_mono, (unsigned long long)e.switches, (unsigned long long)synced(b));
 	H_CHECK(e.last_switch_ns != 0, "CPU %d's entry did not start at load", n);
@@ -156,8 +98,8 @@ int main(void)
 	H_CHECK(usage >= 90, "the busy CPU read %.2f%%", usage);
 	H_CHECK(!isnan(h_get(&h, "cpu.usage.exact")), "the total is unknown");
 	/* a switch on N converts the entry's clock; what it closes is N's busy time since load */
-	switches_on(n, 2);
-	get_entry(fd, n, &e);
+	h_switches_on(n, 2);
+	h_get_entry(fd, n, &e);
 	printf("after switches on CPU %d: clk_mono %u, busy %.3f ms closed, %.3f ms since load\n", n,
 	       e.clk_mono, (double)e.busy_ns / 1e6, (double)(h_now_ns() - t_load) / 1e6);
 	H_CHECK(e.clk_mono == 0, "the first switch did not convert the entry's clock");
@@ -168,15 +110,15 @@ int main(void)
 	/* 2: the child is running on N when its watch goes live */
 	for (int i = 0; i < 100 && !found; i++) {
 		h_sleep_ms(10);
-		get_entry(fd, n, &e);
+		h_get_entry(fd, n, &e);
 		found = e.cur_pid == (uint32_t)child && !e.cur_idle;
 	}
 	H_CHECK(found, "CPU %d's entry never named the busy child", n);
 	H_CHECK(e.cur_mask == 0, "the child had a watch mask before any watch existed");
 	a0 = synced(b);
-	s0 = schedstat_s(child);
-	add_watch(&h, "busy", child);
-	get_entry(fd, n, &e2);
+	s0 = h_schedstat_s(child);
+	h_add_watch(&h, "busy", child);
+	h_get_entry(fd, n, &e2);
 	printf("after the add: CPU %d mask %#llx, %llu switches since, synced %llu\n", n,
 	       (unsigned long long)e2.cur_mask, (unsigned long long)(e2.switches - e.switches),
 	       (unsigned long long)(synced(b) - a0));
@@ -188,9 +130,9 @@ int main(void)
 	h_declare(&h);
 	h_sleep_ms(500);
 	h_sample(&h);
-	s1 = schedstat_s(child);
+	s1 = h_schedstat_s(child);
 	secs = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
-	get_entry(fd, n, &e);
+	h_get_entry(fd, n, &e);
 	printf("busy: task.cpu.seconds %.4f s, schedstat since the add %.4f s (CPU %d: %llu switches, %llu "
 	       "unreported)\n",
 	       secs, s1 - s0, n, (unsigned long long)(e.switches - e2.switches),
@@ -199,10 +141,10 @@ int main(void)
 		secs, s1 - s0);
 
 	/* 3: this thread, running on its own CPU while the daemon code adds the watch */
-	get_entry(fd, me, &e);
+	h_get_entry(fd, me, &e);
 	a0 = synced(b);
-	add_watch(&h, "self", getpid());
-	get_entry(fd, me, &e2);
+	h_add_watch(&h, "self", getpid());
+	h_get_entry(fd, me, &e2);
 	printf("after the add: CPU %d pid %u mask %#llx, %llu switches since, synced %llu\n", me, e2.cur_pid,
 	       (unsigned long long)e2.cur_mask, (unsigned long long)(e2.switches - e.switches),
 	       (unsigned long long)(synced(b) - a0));

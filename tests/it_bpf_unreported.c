@@ -29,53 +29,19 @@
  *    each tick's sample runs ir_cpu_sync on the CPUs whose entry names a busy task. On
  *    N it finds the child running, counts an unreported switch, and charges the whole
  *    open interval (since N's last switch) to the child's watch, to the nanosecond,
- *    without waiting for the next switch on N. A round in which a real switch on N came first is
- *    retried.
+ *    without waiting for the next switch on N. A round in which a real switch on N
+ *    came first is retried.
  *
  * A real switch on N can land between our write and the check (N's own program writes
  * the same entry); the entry's switch counter shows it, and that round is retried.
  */
 #include <sched.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "it_bpf_harness.h"
+#include "it_bpf_entry.h"
 #include "inforeg.skel.h"
 
 #define FAKE_PID 0x7ffffff0u
-
-static void get_entry(int fd, int cpu, struct ir_cpu *e)
-{
-	__u32 k = (__u32)cpu;
-
-	if (bpf_map_lookup_elem(fd, &k, e) != 0)
-		H_FAIL("lookup cpus[%d]: %s", cpu, strerror(errno));
-}
-
-static void put_entry(int fd, int cpu, const struct ir_cpu *e)
-{
-	__u32 k = (__u32)cpu;
-
-	if (bpf_map_update_elem(fd, &k, e, BPF_ANY) != 0)
-		H_FAIL("update cpus[%d]: %s", cpu, strerror(errno));
-}
-
-/* A child pinned to CPU that sleeps N times: at least 2N switches there. */
-static void switches_on(int cpu, int n)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		h_pin(cpu);
-		for (int i = 0; i < n; i++)
-			h_sleep_ms(2);
-		_exit(0);
-	}
-	if (pid < 0)
-		H_FAIL("fork: %s", strerror(errno));
-	waitpid(pid, NULL, 0);
-}
 
 static pid_t child;
 
@@ -86,45 +52,6 @@ static void kill_child(void)
 		waitpid(child, NULL, 0);
 		child = 0;
 	}
-}
-
-/* A child pinned to CPU that never sleeps. */
-static void busy_child(int cpu)
-{
-	child = fork();
-	if (child == 0) {
-		h_pin(cpu);
-		for (;;)
-			__asm__ volatile("" ::: "memory");
-	}
-	if (child < 0)
-		H_FAIL("fork: %s", strerror(errno));
-	atexit(kill_child);
-}
-
-static double schedstat_s(pid_t pid)
-{
-	char path[64];
-	unsigned long long ns;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	if (!(f = fopen(path, "re")) || fscanf(f, "%llu", &ns) != 1)
-		H_FAIL("%s: %s", path, strerror(errno));
-	fclose(f);
-	return (double)ns / 1e9;
-}
-
-static void add_watch(struct harness *h, const char *name, pid_t pid)
-{
-	char spec[32], err[256];
-	struct watch_spec w;
-
-	snprintf(spec, sizeof(spec), "pid:%d", (int)pid);
-	if (watch_spec_parse(name, spec, &w, err, sizeof(err)) != 0 ||
-	    ctl_watch_add(&w, err, sizeof(err)) != 0)
-		H_FAIL("watch %s: %s", name, err);
-	h_sample(h); /* ebpf.task applies it here */
 }
 
 static int run_cpu_idle(int prog_fd, int cpu, unsigned int state)
@@ -162,13 +89,13 @@ int main(void)
 	n = b->online[0];
 	h_pin(me);
 	printf("faking on CPU %d, running on CPU %d\n", n, me);
-	switches_on(n, 2); /* N has switched since load: its entry is live */
+	h_switches_on(n, 2); /* N has switched since load: its entry is live */
 
 	/* 1: cpu_idle (loaded, not attached yet) closes a busy interval never switched out of */
 	for (int round = 0; round < 5 && !done; round++) {
 		uint64_t busy0, now;
 
-		get_entry(fd, n, &e);
+		h_get_entry(fd, n, &e);
 		now = h_now_ns();
 		e.cur_idle = 0;
 		e.cur_pid = FAKE_PID;
@@ -176,11 +103,11 @@ int main(void)
 		e.last_clk = now - e.clk_off - 20000000ull; /* busy for the last 20 ms */
 		e.last_switch_ns = now - 20000000ull;
 		busy0 = e.busy_ns;
-		put_entry(fd, n, &e);
+		h_put_entry(fd, n, &e);
 		/* an idle exit must not touch it */
 		if (run_cpu_idle(prog_fd, n, (unsigned int)-1) != 0)
 			H_FAIL("test run of ir_cpu_idle on CPU %d: %s", n, strerror(errno));
-		get_entry(fd, n, &e2);
+		h_get_entry(fd, n, &e2);
 		if (e2.switches != e.switches)
 			continue; /* a real switch on N got in between */
 		H_CHECK(e2.cur_idle == 0 && e2.unreported == e.unreported && e2.busy_ns == busy0,
@@ -188,7 +115,7 @@ int main(void)
 		/* an idle entry repairs it */
 		if (run_cpu_idle(prog_fd, n, 1) != 0)
 			H_FAIL("test run of ir_cpu_idle on CPU %d: %s", n, strerror(errno));
-		get_entry(fd, n, &e2);
+		h_get_entry(fd, n, &e2);
 		if (e2.switches != e.switches)
 			continue;
 		printf("repaired: busy +%.3f ms, unreported %llu -> %llu\n",
@@ -202,7 +129,7 @@ int main(void)
 		/* a second idle entry finds it idle and leaves it */
 		if (run_cpu_idle(prog_fd, n, 1) != 0)
 			H_FAIL("test run of ir_cpu_idle on CPU %d: %s", n, strerror(errno));
-		get_entry(fd, n, &e);
+		h_get_entry(fd, n, &e);
 		if (e.switches != e2.switches)
 			continue;
 		H_CHECK(e.busy_ns == e2.busy_ns && e.unreported == e2.unreported,
@@ -213,11 +140,11 @@ int main(void)
 	done = 0;
 	/* 2: sched_switch finds the task it was told runs there is not PREV */
 	for (int round = 0; round < 5 && !done; round++) {
-		get_entry(fd, n, &e);
+		h_get_entry(fd, n, &e);
 		e.cur_pid = FAKE_PID;
-		put_entry(fd, n, &e);
-		switches_on(n, 3);
-		get_entry(fd, n, &e2);
+		h_put_entry(fd, n, &e);
+		h_switches_on(n, 3);
+		h_get_entry(fd, n, &e2);
 		if (e2.unreported > e.unreported && e2.cur_pid != FAKE_PID)
 			done = 1;
 	}
@@ -230,40 +157,41 @@ int main(void)
 	/* 3: attached, the defences repair a faked entry on their own, within 200 ms */
 	done = 0;
 	for (int round = 0; round < 5 && !done; round++) {
-		get_entry(fd, n, &e);
+		h_get_entry(fd, n, &e);
 		e.cur_idle = 0;
 		e.cur_pid = FAKE_PID;
-		put_entry(fd, n, &e);
+		h_put_entry(fd, n, &e);
 		h_sleep_ms(200);
-		get_entry(fd, n, &e2);
+		h_get_entry(fd, n, &e2);
 		done = e2.cur_pid != FAKE_PID && e2.unreported > e.unreported;
 	}
 	H_CHECK(done, "the faked entry on CPU %d was not repaired", n);
 
 	/* 4: a watched task's switch-in the kernel did not report */
-	busy_child(n);
-	add_watch(&h, "busy", child);
+	child = h_busy_child(n);
+	atexit(kill_child);
+	h_add_watch(&h, "busy", child);
 	h_declare(&h);
 	done = 0;
 	for (int i = 0; i < 100 && !done; i++) {
 		h_sleep_ms(10);
-		get_entry(fd, n, &e);
+		h_get_entry(fd, n, &e);
 		done = e.cur_pid == (uint32_t)child && e.cur_mask != 0; /* on N, switched in since the add */
 	}
 	H_CHECK(done, "the watched child never ran on CPU %d", n);
 	h_sample(&h);
 	w0 = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
-	s0 = schedstat_s(child);
-	get_entry(fd, n, &e);
+	s0 = h_schedstat_s(child);
+	h_get_entry(fd, n, &e);
 	e.cur_pid = FAKE_PID;
 	e.cur_mask = 0;
-	put_entry(fd, n, &e);
+	h_put_entry(fd, n, &e);
 	h_sleep_ms(100);
-	switches_on(n, 1); /* the child is switched out by now: PREV is not FAKE_PID */
-	get_entry(fd, n, &e2);
+	h_switches_on(n, 1); /* the child is switched out by now: PREV is not FAKE_PID */
+	h_get_entry(fd, n, &e2);
 	h_sample(&h);
 	w1 = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
-	s1 = schedstat_s(child);
+	s1 = h_schedstat_s(child);
 	printf(
 	    "unreported switch-in of the watched child: watch +%.4f s, schedstat +%.4f s, unreported %llu -> "
 	    "%llu\n",
@@ -279,21 +207,21 @@ int main(void)
 
 		for (int i = 0; i < 100; i++) {
 			h_sleep_ms(10);
-			get_entry(fd, n, &e);
+			h_get_entry(fd, n, &e);
 			if (e.cur_pid == (uint32_t)child && e.cur_mask != 0)
 				break;
 		}
 		h_sleep_ms(50);
-		get_entry(fd, n, &e);
+		h_get_entry(fd, n, &e);
 		if (e.cur_pid != (uint32_t)child || !e.cur_mask)
 			continue;
 		bit = __builtin_ctzll(e.cur_mask);
 		e.cur_pid = FAKE_PID;
 		e.cur_mask = 0;
-		put_entry(fd, n, &e);
+		h_put_entry(fd, n, &e);
 		synced0 = __atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED);
 		h_sample(&h); /* the collectors' cbpf_repair(): ir_cpu_sync on every busy CPU */
-		get_entry(fd, n, &e2);
+		h_get_entry(fd, n, &e2);
 		if (e2.switches != e.switches)
 			continue; /* a real switch on N came first */
 		printf("tick sync: CPU %d names %u again, closed %.3f ms, charged %.3f ms to the watch\n", n,

@@ -37,33 +37,57 @@ curl -fsS -X PUT -H 'Content-Type: application/json' -H "Authorization: Bearer $
 for _ in $(seq 30); do get 'task.cpu.seconds{watch="runtime"}' >/dev/null 2>&1 && break; sleep 0.1; done
 # the kernel's own run time of the child (ns), the reference: the child shares its CPU
 # with whatever else runs, so it need not gain a whole CPU second per second
+# SERIES's samples over the last SINCE (e.g. -1s) from the ring, over REST (JSON)
+hist() { curl -fsS "$IR_URL/v1/metrics/$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1")/history?since=$2&limit=1000"; }
+# on failure: what the ring held for the config watch, to tell a stalled tick from a lag
+show_hist() {
+	hist 'task.cpu.seconds{watch="fromconf"}' -3s | python3 -c '
+import json, sys
+for x in json.load(sys.stdin)["samples"]:
+    print("    seq %d ts %s value %s" % (x["seq"], x["ts"], x["value"]))' >&2
+	"$IRCLI" status --shm "$IR_SHM" | python3 -c 'import json, sys; print("    ring:", json.load(sys.stdin)["ring"])' >&2
+}
 rt() { awk '{ print $1 / 1e9 }' "/proc/$burner/schedstat"; }
-sleep 0.3 # past the new watch's first samples
-s0=$(rt)
-a=$(value 'task.cpu.seconds{watch="runtime"}')
-c=$(value 'task.cpu.seconds{watch="fromconf"}')
-sleep 1
-b=$(value 'task.cpu.seconds{watch="runtime"}')
-d=$(value 'task.cpu.seconds{watch="fromconf"}')
-s1=$(rt)
-echo "runtime watch: $a -> $b s, config watch: $c -> $d s; schedstat: $s0 -> $s1 s"
-# The published values are a tick old (0-100 ms) at each end, so each delta may be off by
-# the run time of up to one period (0.1 s) against the schedstat reads.
-python3 -c "
+# One window of 1 s: each watch's gain against the child's own run time. The published
+# values are a tick old (0-100 ms) at each end, so each delta may be off by the run time
+# of up to one period (0.1 s) against the schedstat reads.
+window() {
+	local a b c d s0 s1
+	s0=$(rt)
+	a=$(value 'task.cpu.seconds{watch="runtime"}')
+	c=$(value 'task.cpu.seconds{watch="fromconf"}')
+	sleep 1
+	b=$(value 'task.cpu.seconds{watch="runtime"}')
+	d=$(value 'task.cpu.seconds{watch="fromconf"}')
+	s1=$(rt)
+	echo "runtime watch: $a -> $b s, config watch: $c -> $d s; schedstat: $s0 -> $s1 s; unreported switches $(value cpu.usage.exact.unreported_switches)"
+	python3 -c "
 import sys
 a, b, c, d, s0, s1 = map(float, sys.argv[1:])
 ref = s1 - s0
 assert ref > 0.2, 'the child barely ran: %.3f s' % ref
 for w, x in (('runtime', b - a), ('fromconf', d - c)):
     assert abs(x - ref) <= 0.12 + 0.1 * ref, '%s gained %.3f s, schedstat %.3f s' % (w, x, ref)
-" "$a" "$b" "$c" "$d" "$s0" "$s1" || ir_fail "the watches disagree with the child's own run time"
+" "$a" "$b" "$c" "$d" "$s0" "$s1"
+}
+sleep 0.3 # past the new watch's first samples
+# This VM's kernel drops some context switches (cpu.usage.exact.unreported_switches).
+# The daemon repairs what it can see (kernel/inforeg.bpf.c: ir_cpu_idle, ir_cpu_sync),
+# but under heavy load a busy watched task was seen, rarely (1 run in 8 under a bursty
+# load), to go uncounted for 0.2-0.4 s. So a window that disagrees is shown with the
+# ring's history and measured once more; a lasting error fails both windows (the
+# exact per-task checks are it_bpf_task, it_bpf_cpu_sync and it_bpf_unreported).
+if ! window; then
+	show_hist
+	echo "window 1 disagreed (above); measuring a second window"
+	window || ir_fail "the watches disagree with the child's own run time"
+fi
 # task.cpu.usage is the rate of task.cpu.seconds over each period: over the last second
 # of samples (from the ring, over REST) its time-weighted mean is the seconds gained
 # divided by the time elapsed. The child's share of a CPU in any one period depends on
 # what else runs, so that is not compared with a fixed figure here (it_bpf_task does).
-hist() { curl -fsS "$IR_URL/v1/metrics/$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1")/history?since=-1s&limit=100"; }
-hu=$(hist 'task.cpu.usage{watch="runtime"}') || ir_fail "history of task.cpu.usage failed"
-hs=$(hist 'task.cpu.seconds{watch="runtime"}') || ir_fail "history of task.cpu.seconds failed"
+hu=$(hist 'task.cpu.usage{watch="runtime"}' -1s) || ir_fail "history of task.cpu.usage failed"
+hs=$(hist 'task.cpu.seconds{watch="runtime"}' -1s) || ir_fail "history of task.cpu.seconds failed"
 python3 -c "
 import json, sys
 u = {x['seq']: (float(x['ts']), x['value']) for x in json.loads(sys.argv[1])['samples']}
