@@ -47,7 +47,7 @@
 #define MAXR 64
 #define NCOL 5
 
-static int iters = 20000, rounds = 11, use_perf, pin_cpu = -1, pin_cpu2 = -1;
+static int iters = 20000, rounds = 11, use_perf, sync_only, pin_cpu = -1, pin_cpu2 = -1;
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -249,38 +249,62 @@ static double prog_ns_per_run(int fd, uint64_t *cnt)
 
 /*
  * What cbpf_sync_cpus() costs the daemon: once at load and per watch add on every CPU,
- * and per tick on the busy CPUs of a kernel that drops switches. Timed with one CPU
- * kept busy by a child, so the busy-only pass sends an IPI there.
+ * and per tick on the busy CPUs of a kernel that drops switches. The caller stays on its
+ * CPU (a direct call there); another CPU is first kept busy by a child (an IPI to a
+ * running CPU), then left idle (an IPI that wakes it, which the per-tick pass skips).
  */
-static void sync_cost(struct cbpf *b)
+static double sync_median(struct cbpf *b, int busy_only)
 {
 	enum { N = 2000 };
-	double all[N], busy[N];
-	pid_t pid = fork();
+	double v[N];
 
+	for (int i = 0; i < N; i++) {
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+
+		cbpf_sync_cpus(b, busy_only ? now_ns(CLOCK_MONOTONIC) : 0);
+		v[i] = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e3;
+	}
+	return median(v, N);
+}
+
+static void sync_cost(struct cbpf *b)
+{
+	int me = sched_getcpu(), other = -1;
+	cpu_set_t old, set;
+	pid_t pid;
+
+	for (int i = 0; i < b->nonline && other < 0; i++)
+		if (b->online[i] != me)
+			other = b->online[i];
+	if (other < 0 || sched_getaffinity(0, sizeof(old), &old) != 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(me, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	pid = fork();
 	if (pid == 0) {
+		CPU_ZERO(&set);
+		CPU_SET(other, &set);
+		sched_setaffinity(0, sizeof(set), &set);
 		for (;;)
 			__asm__ volatile("" ::: "memory");
 	}
 	if (pid < 0)
 		return;
 	usleep(100000);
-	for (int i = 0; i < N; i++) {
-		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-
-		cbpf_sync_cpus(b, 0);
-		all[i] = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e3;
-		t0 = now_ns(CLOCK_MONOTONIC);
-		cbpf_sync_cpus(b, 1);
-		busy[i] = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e3;
-	}
+	printf("\n== ir_cpu_sync through BPF_PROG_TEST_RUN: CPU %d direct, others by IPI (%d CPUs), median "
+	       "of 2000 ==\n",
+	       me, b->nonline);
+	printf("CPU %d busy: all CPUs (load, watch add) %6.2f us, busy CPUs that did not switch (per tick) "
+	       "%6.2f us\n",
+	       other, sync_median(b, 0), sync_median(b, 1));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	printf("\n== ir_cpu_sync through BPF_PROG_TEST_RUN (the caller's CPU direct, others by IPI), %d CPUs "
-	       "==\n",
-	       b->nonline);
-	printf("all CPUs (load, watch add)      %6.2f us median\n", median(all, N));
-	printf("busy CPUs only (per tick, drops) %6.2f us median\n", median(busy, N));
+	usleep(100000);
+	printf("CPU %d idle: all CPUs (load, watch add) %6.2f us, busy CPUs that did not switch (per tick) "
+	       "%6.2f us\n",
+	       other, sync_median(b, 0), sync_median(b, 1));
+	sched_setaffinity(0, sizeof(old), &old);
 }
 
 int main(int argc, char **argv)
@@ -300,6 +324,8 @@ int main(int argc, char **argv)
 			iters = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--perf"))
 			use_perf = 1;
+		else if (!strcmp(argv[i], "--sync"))
+			sync_only = 1;
 		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
 			const char *comma;
 
@@ -330,6 +356,19 @@ int main(int argc, char **argv)
 			mounted = 1;
 	}
 	libbpf_set_print(NULL);
+	if (sync_only) { /* the cost of ir_cpu_sync alone */
+		struct cbpf *b;
+
+		load_all(&l);
+		memset(&dummy, 0, sizeof(dummy));
+		b = cbpf_get(&dummy, &l.cfg);
+		if (b) {
+			sync_cost(b);
+			cbpf_put(b);
+		}
+		unload_all(&l);
+		return 0;
+	}
 	if (pin_cpu2 >= 0 && !use_perf)
 		shape = "the two ends on two CPUs";
 	else if (pin_cpu >= 0)

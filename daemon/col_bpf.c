@@ -284,8 +284,9 @@ void cbpf_repair(struct cbpf *b, uint64_t tick_ns)
 		return;
 	b->drops = 1;
 	if (tick_ns != b->synced_tick) { /* once per tick, whichever collector comes first */
+		/* busy CPUs with no reported switch since the last tick (at first: since now) */
+		cbpf_sync_cpus(b, b->synced_tick ? b->synced_tick : tick_ns);
 		b->synced_tick = tick_ns;
-		cbpf_sync_cpus(b, 1);
 	}
 	if (b->idle_link || b->idle_failed)
 		return;
@@ -302,16 +303,23 @@ void cbpf_repair(struct cbpf *b, uint64_t tick_ns)
 		"unreported switches to idle (cpu.usage.exact.unreported_switches counts them)");
 }
 
-int cbpf_sync_cpus(struct cbpf *b, int busy_only)
+int cbpf_sync_cpus(struct cbpf *b, uint64_t quiet_since)
 {
 	int fd = bpf_program__fd(b->skel->progs.ir_cpu_sync), err = 0;
 
 	for (int i = 0; i < b->nonline; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = (__u32)b->online[i]);
+		const struct ir_cpu *c = &b->cpus[b->online[i]];
 
-		/* relaxed: an entry that turns busy meanwhile is looked at next tick */
-		if (busy_only && __atomic_load_n(&b->cpus[b->online[i]].cur_idle, __ATOMIC_RELAXED))
-			continue; /* an IPI would wake it for nothing */
+		/*
+		 * Relaxed loads, no seqlock: a stale pair only moves this CPU's check to the
+		 * next tick. An idle entry is left alone (an IPI would wake the CPU for
+		 * nothing), and so is one a switch has written since QUIET_SINCE: that switch
+		 * already told the truth about what runs there.
+		 */
+		if (quiet_since && (__atomic_load_n(&c->cur_idle, __ATOMIC_RELAXED) ||
+				    __atomic_load_n(&c->last_switch_ns, __ATOMIC_RELAXED) >= quiet_since))
+			continue;
 		/* a CPU that went offline since load has no running task */
 		if (bpf_prog_test_run_opts(fd, &o) != 0 && errno != ENXIO && !err)
 			err = -errno;

@@ -78,23 +78,24 @@ static inline int cbpf_require(struct collector *c, int on, const char *why)
  * switch. Once sched_switch has found a switch the kernel did not report, it
  *  - attaches the cpu_idle program that repairs the ones to idle (kernel/inforeg.bpf.c,
  *    ir_cpu_idle) and logs it, once;
- *  - runs ir_cpu_sync on every CPU whose entry names a busy task, once per tick, so an
- *    entry left naming a task that stopped at a dropped switch names the task running
- *    now before the tick's figures are read (an IPI per busy CPU; idle ones are left
- *    alone).
+ *  - runs ir_cpu_sync, once per tick, on every CPU whose entry names a busy task and
+ *    has seen no switch since the previous tick, so an entry left naming a task that
+ *    stopped at a dropped switch names the task running now before the tick's figures
+ *    are read (an IPI each; idle CPUs and CPUs that switched are left alone).
  */
 void cbpf_repair(struct cbpf *b, uint64_t tick_ns);
 
 /*
- * Runs ir_cpu_sync on every online CPU (BUSY_ONLY: those whose entry names a busy task):
- * entries no switch has written yet start with the task running there (done once at
- * load, so a CPU whose busy thread never switches is measured from the start), a task
- * running when a watch went live (ebpf.task calls it then) is charged to the watch from
- * now on, not from its next switch-in, and an entry naming a task other than the one
- * running (a dropped switch) is set to it (see cbpf_repair). Returns 0, or the first
- * error (-errno) of BPF_PROG_TEST_RUN.
+ * Runs ir_cpu_sync on every online CPU, or, with QUIET_SINCE (CLOCK_MONOTONIC ns), on
+ * those whose entry names a busy task and has seen no switch since then: entries no
+ * switch has written yet start with the task running there (done once at load, so a CPU
+ * whose busy thread never switches is measured from the start), a task running when a
+ * watch went live (ebpf.task calls it then) is charged to the watch from now on, not
+ * from its next switch-in, and an entry naming a task other than the one running (a
+ * dropped switch) is set to it (see cbpf_repair). Returns 0, or the first error (-errno)
+ * of BPF_PROG_TEST_RUN.
  */
-int cbpf_sync_cpus(struct cbpf *b, int busy_only);
+int cbpf_sync_cpus(struct cbpf *b, uint64_t quiet_since);
 
 /* The fields of a CPU's entry that only make sense together (read under its seqlock). */
 struct cbpf_open {

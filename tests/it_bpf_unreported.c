@@ -26,7 +26,8 @@
  *    Other tasks on N switch the child out sooner, and the interval at stake shrinks
  *    with them; the check still holds, it only proves less on a loaded machine.
  * 5. The same fake, and at once a tick: once the kernel is known to drop switches,
- *    each tick's sample runs ir_cpu_sync on the CPUs whose entry names a busy task. On
+ *    each tick's sample runs ir_cpu_sync on the CPUs whose entry names a busy task
+ *    and has seen no switch since the previous tick (the child switched in before). On
  *    N it finds the child running, counts an unreported switch, and charges the whole
  *    open interval (since N's last switch) to the child's watch, to the nanosecond,
  *    without waiting for the next switch on N. A round in which a real switch on N
@@ -71,7 +72,7 @@ int main(void)
 	struct cbpf *b;
 	struct ir_cpu e, e2;
 	double s0, s1, w0, w1;
-	uint64_t synced0;
+	uint64_t synced0, t1;
 	int fd, prog_fd, me, n = -1, done = 0;
 
 	h_init(&h, names);
@@ -211,16 +212,19 @@ int main(void)
 			if (e.cur_pid == (uint32_t)child && e.cur_mask != 0)
 				break;
 		}
+		t1 = h_now_ns();
+		h_sample(&h); /* a tick at t1 or just after it */
 		h_sleep_ms(50);
 		h_get_entry(fd, n, &e);
-		if (e.cur_pid != (uint32_t)child || !e.cur_mask)
+		/* the child on N, switched in before that tick: the next tick looks at N */
+		if (e.cur_pid != (uint32_t)child || !e.cur_mask || e.last_switch_ns >= t1)
 			continue;
 		bit = __builtin_ctzll(e.cur_mask);
 		e.cur_pid = FAKE_PID;
 		e.cur_mask = 0;
 		h_put_entry(fd, n, &e);
 		synced0 = __atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED);
-		h_sample(&h); /* the collectors' cbpf_repair(): ir_cpu_sync on every busy CPU */
+		h_sample(&h); /* cbpf_repair(): ir_cpu_sync on the busy CPUs with no switch since t1 */
 		h_get_entry(fd, n, &e2);
 		if (e2.switches != e.switches)
 			continue; /* a real switch on N came first */
