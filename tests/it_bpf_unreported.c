@@ -31,7 +31,7 @@
  *    N it finds the child running, counts an unreported switch, and charges the whole
  *    open interval (since N's last switch) to the child's watch, to the nanosecond,
  *    without waiting for the next switch on N. A round in which a real switch on N
- *    came first is retried.
+ *    came first is retried (the two ticks are about 100 us apart).
  *
  * A real switch on N can land between our write and the check (N's own program writes
  * the same entry); the entry's switch counter shows it, and that round is retried.
@@ -203,18 +203,18 @@ int main(void)
 
 	/* 5: the same, found by the tick's sync before any switch on N */
 	done = 0;
-	for (int round = 0; round < 10 && !done; round++) {
+	for (int round = 0; round < 20 && !done; round++) {
 		int bit;
 
-		for (int i = 0; i < 100; i++) {
-			h_sleep_ms(10);
+		h_sleep_ms(20); /* the child's interval on N grows, unless something else runs there */
+		for (int i = 0; i < 1000; i++) {
 			h_get_entry(fd, n, &e);
 			if (e.cur_pid == (uint32_t)child && e.cur_mask != 0)
 				break;
+			h_sleep_ms(1);
 		}
 		t1 = h_now_ns();
 		h_sample(&h); /* a tick at t1 or just after it */
-		h_sleep_ms(50);
 		h_get_entry(fd, n, &e);
 		/* the child on N, switched in before that tick: the next tick looks at N */
 		if (e.cur_pid != (uint32_t)child || !e.cur_mask || e.last_switch_ns >= t1)
