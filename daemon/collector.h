@@ -75,7 +75,7 @@ struct col_env {
 struct col_now {
 	uint64_t mono_ns; /* CLOCK_MONOTONIC of this tick */
 	uint64_t real_ns; /* CLOCK_REALTIME of this tick */
-	double dt;	  /* seconds since this collector's previous sample; 0 at the first */
+	double dt;        /* seconds since this collector's previous sample; 0 at the first */
 };
 
 struct collector;
@@ -99,15 +99,15 @@ struct collector_ops {
 struct collector {
 	const struct collector_ops *ops;
 	void *priv;
-	int enabled; /* 0: off (see off_reason) */
+	int enabled;            /* 0: off (see off_reason) */
 	char off_reason[160];
 	/* health, maintained by the main loop */
 	uint64_t runs, failures;
 	uint64_t last_ok_real_ns, last_err_real_ns;
-	int last_err;	       /* -errno of the last failure */
-	char last_errmsg[160]; /* set by the collector (col_error) or the loop */
-	uint64_t cost_ns;      /* CPU time of the last sample() */
-	int errmsg_fresh;      /* col_error() called during this sample() */
+	int last_err;           /* -errno of the last failure */
+	char last_errmsg[160];  /* set by the collector (col_error) or the loop */
+	uint64_t cost_ns;       /* CPU time of the last sample() */
+	int errmsg_fresh;       /* col_error() called during this sample() */
 };
 
 /* Asks the main loop to re-declare all series before the next tick (main-loop thread only). */

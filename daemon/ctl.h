@@ -19,21 +19,22 @@
 enum watch_kind { WATCH_PID = 1, WATCH_COMM = 2, WATCH_CGROUP = 3 };
 
 #define WATCH_NAME_MAX 48
-#define WATCH_MAX      64
+#define WATCH_MAX 64
 
 struct watch_spec {
 	char name[WATCH_NAME_MAX]; /* [a-z0-9_.-]+, used as the label value watch="NAME" */
 	enum watch_kind kind;
-	pid_t pid;	  /* WATCH_PID: the task group (process) id */
-	char comm[16];	  /* WATCH_COMM: exact command name (task->comm, 15 chars max) */
-	char cgroup[256]; /* WATCH_CGROUP: v2 path, absolute or relative to the v2 mount */
+	pid_t pid;                 /* WATCH_PID: the task group (process) id */
+	char comm[16];             /* WATCH_COMM: exact command name (task->comm, 15 chars max) */
+	char cgroup[256];          /* WATCH_CGROUP: v2 path, absolute or relative to the v2 mount */
 };
 
 /*
  * Parses "pid:1234", "comm:python3" or "cgroup:/sys/fs/cgroup/unified/x" for watch
  * NAME. Returns 0, or -EINVAL with a message in ERR.
  */
-int watch_spec_parse(const char *name, const char *spec, struct watch_spec *out, char *err, size_t errlen);
+int watch_spec_parse(const char *name, const char *spec, struct watch_spec *out, char *err,
+		     size_t errlen);
 
 /*
  * Queues a watch for the next tick. Returns 0, -EEXIST (name taken), -ENOSPC (WATCH_MAX),
