@@ -279,10 +279,10 @@ void cbpf_repair(struct cbpf *b, uint64_t tick_ns)
 {
 	int err;
 
-	/* relaxed: a flag the programs set, publishing no data with it (a tick late is fine) */
-	if (!b->drops && !__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED))
+	/* relaxed: a flag the programs set once and never clear, publishing no data with it
+	 * (a tick late is fine) */
+	if (!__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED))
 		return;
-	b->drops = 1;
 	if (tick_ns != b->synced_tick) { /* once per tick, whichever collector comes first */
 		/* busy CPUs with no reported switch since the last tick (at first: since now) */
 		cbpf_sync_cpus(b, b->synced_tick ? b->synced_tick : tick_ns);

@@ -46,7 +46,6 @@ struct cbpf {
 	int *online;
 	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() */
 	int idle_failed;	    /* attaching it failed (reported once) */
-	int drops;		    /* the kernel was seen dropping a switch */
 	uint64_t synced_tick;	    /* col_now.mono_ns of the last per-tick cbpf_sync_cpus() */
 };
 

@@ -53,7 +53,7 @@ volatile __u32 cg_levels; /* bit L: some watch selects a cgroup at v2 level L */
  * which then attaches ir_cpu_idle (a relaxed flag: one tick late costs nothing). */
 volatile __u32 switch_unreported;
 
-/* Entries ir_cpu_sync started or gave a new watch mask (for tests). */
+/* Entries ir_cpu_sync started, gave a new watch mask or repaired (for tests). */
 volatile __u64 cpu_synced;
 
 struct comm_key {
@@ -257,6 +257,18 @@ static __always_inline struct rq *this_rq(struct task_struct *cur)
 }
 
 /*
+ * The program's clock at CLOCK_MONOTONIC MONO, for the programs that run outside
+ * sched_switch (cpu_idle, cpu_sync), where rq->clock may be as old as the last switch or
+ * tick. Never before last_clk: the two clocks drift apart by parts per million.
+ */
+static __always_inline __u64 clk_at(const struct ir_cpu *c, __u64 mono)
+{
+	__u64 clk = mono - c->clk_off;
+
+	return clk < c->last_clk ? c->last_clk : clk;
+}
+
+/*
  * The one writer of an entry's seq-protected fields (for sched_switch, and for cpu_idle's
  * repair, and for cpu_sync), on the CPU the entry belongs to: closes the interval open
  * since last_clk at CLK, adding it to busy time when BUSY and to the watches of CHARGE
@@ -420,12 +432,9 @@ int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
 		return 0;
 	/* rq->clock may be as old as the unreported switch: take CLOCK_MONOTONIC instead */
 	mono = bpf_ktime_get_ns();
-	clk = mono - c->clk_off;
+	clk = clk_at(c, mono);
 	if (do_task)
 		live = live_mask;
-
-	if (clk < c->last_clk) /* the two clocks drift apart by ppm: never step back */
-		clk = c->last_clk;
 	/* the entry's task ran until now (busy, charged to its watches); the idle task from now */
 	switch_entry(c, clk, mono, live, 1, c->cur_mask, 0, 1, 0, c->cur_period);
 	c->unreported++;
@@ -433,9 +442,9 @@ int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
 }
 
 /*
- * Brings this CPU's entry in line with the task running now, for the two cases where
+ * Brings this CPU's entry in line with the task running now, for the three cases where
  * waiting for the next switch would be wrong, and is otherwise a no-op. The daemon runs
- * it on every online CPU (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU: an IPI, or a
+ * it on online CPUs (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU: an IPI, or a
  * direct call with preemption off on its own CPU), where the current task is the one
  * that was interrupted:
  *
@@ -450,10 +459,11 @@ int BPF_PROG(ir_cpu_idle, unsigned int state, unsigned int cpu_id)
  *   watches it matches have changed, the open interval is closed now (charged as
  *   before) and a new one opens with the new mask;
  * - at every tick on a kernel that drops switches (switch_unreported), on the CPUs
- *   whose entry names a busy task: the entry may name a task that stopped running at a
- *   dropped switch, while the task now running (a watched one, say) goes uncounted
- *   until the next reported switch there, which on a CPU with one busy task can be
- *   hundreds of milliseconds off. The entry is set to the task running now.
+ *   whose entry names a busy task and has seen no switch since the previous tick (the
+ *   daemon picks them, cbpf_sync_cpus): the entry may name a task that stopped running
+ *   at a dropped switch, while the task now running (a watched one, say) goes
+ *   uncounted until the next reported switch there, which on a CPU with one busy task
+ *   can be hundreds of milliseconds off. The entry is set to the task running now.
  *
  * Runs on the CPU whose entry it writes, never interleaved with that CPU's sched_switch
  * or cpu_idle (interrupts or preemption off), and writes through switch_entry().
@@ -486,10 +496,7 @@ int ir_cpu_sync(void *ctx)
 	/* the entry names this task, which is idle or matches the same watches: nothing to do */
 	if (c->cur_pid == pid && (c->cur_idle || mask == (c->cur_mask & live)))
 		return 0;
-	/* rq->clock is as old as the last switch or tick: take CLOCK_MONOTONIC instead */
-	clk = mono - c->clk_off;
-	if (clk < c->last_clk) /* the two clocks drift apart by ppm: never step back */
-		clk = c->last_clk;
+	clk = clk_at(c, mono);
 	if (c->cur_pid == pid) {
 		/* a watch went live: close the interval as before, reopen it with the new mask */
 		switch_entry(c, clk, mono, live, 1, c->cur_mask, pid, 0, mask, c->cur_period);
