@@ -32,11 +32,7 @@ static pid_t child;
 
 static void cleanup(void)
 {
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		child = 0;
-	}
+	h_reap(&child);
 }
 
 static uint64_t synced(const struct cbpf *b)

@@ -8,8 +8,6 @@
 #ifndef IT_BPF_ENTRY_H
 #define IT_BPF_ENTRY_H
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include "it_bpf_harness.h"
 

@@ -14,11 +14,13 @@
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include "col_bpf.h"
 #include "config.h"
 
@@ -71,6 +73,16 @@ static inline void h_pin(int cpu)
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) != 0)
 		H_FAIL("sched_setaffinity(%d): %s", cpu, strerror(errno));
+}
+
+/* Kills and reaps the child *PID if there is one, and forgets it. */
+static inline void h_reap(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
 }
 
 static inline void h_sleep_ms(unsigned ms)

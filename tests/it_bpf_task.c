@@ -11,11 +11,9 @@
  * delete (the deleted watch's series go at the next declare).
  */
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include "it_bpf_harness.h"
 
 static char cg_top[256], cg_leaf[300];
@@ -23,11 +21,7 @@ static pid_t child;
 
 static void cleanup(void)
 {
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		child = 0;
-	}
+	h_reap(&child);
 	if (cg_leaf[0])
 		rmdir(cg_leaf);
 	if (cg_top[0])

@@ -48,11 +48,7 @@ static pid_t child;
 
 static void kill_child(void)
 {
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		child = 0;
-	}
+	h_reap(&child);
 }
 
 static int run_cpu_idle(int prog_fd, int cpu, unsigned int state)
