@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_col_cpu.c - the "cpu" collector: /proc/stat snapshots with known deltas give
+ * test_procfs_cpu.c - the "cpu" collector: /proc/stat snapshots with known deltas give
  * exact percentages and rates; first samples, offline CPUs, counters stepping back,
  * truncated and garbage input give NaN or in-range values and never crash; and the
  * collector run for real on this machine gives sane numbers.
  */
 #include <unistd.h>
 
-#include "test_col_harness.h"
+#include "test_procfs_harness.h"
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
@@ -342,7 +342,7 @@ static void garbage_never_crashes_and_stays_in_range(void)
 static void live_proc_stat_through_tick_files(void)
 {
 	struct t_live l;
-	int e = t_live_start(&l, &col_cpu_ops);
+	int e = t_live_start(&l, &procfs_cpu_ops);
 	if (e == 77) {
 		t_live_stop(&l);
 		return;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_col_mem.c - the "mem" collector: a /proc/meminfo fixture gives exact bytes and
+ * test_procfs_mem.c - the "mem" collector: a /proc/meminfo fixture gives exact bytes and
  * the documented mem.used; missing, repeated, look-alike and cut lines give NaN (never
  * a plausible wrong number); garbage never crashes; the real file is consistent.
  */
-#include "test_col_harness.h"
+#include "test_procfs_harness.h"
 
 #define KB 1024.0
 
@@ -133,7 +133,7 @@ static void garbage_never_crashes(void)
 static void live_proc_meminfo_through_tick_files(void)
 {
 	struct t_live l;
-	int e = t_live_start(&l, &col_mem_ops);
+	int e = t_live_start(&l, &procfs_mem_ops);
 	CHECK(e == 0 || e == 77);
 	if (e == 0) {
 		static const char *const pfx[] = {"mem.", NULL};

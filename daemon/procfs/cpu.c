@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_cpu.c - "cpu": CPU time split, usage and free cores from /proc/stat.
+ * cpu.c - "cpu": CPU time split, usage and free cores from /proc/stat.
  *
  * /proc/stat gives cumulative jiffies (USER_HZ, 10 ms) per state for the whole
  * machine ("cpu") and per online CPU ("cpuN"). Each field is reported as a percent of
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 const char *const cpu_field_name[CPU_NFIELDS] = {
     "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
@@ -442,7 +442,7 @@ static void cpu_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_cpu_ops = {
+const struct collector_ops procfs_cpu_ops = {
     .name = "cpu",
     .init = cpu_init,
     .declare = cpu_declare,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_mem.c - "mem": memory and swap in bytes from /proc/meminfo.
+ * mem.c - "mem": memory and swap in bytes from /proc/meminfo.
  *
  * Every value is a gauge in bytes (the file's kB are KiB). mem.used follows the
  * classic free(1) definition (procps-ng 3.3.10 to 4.0.0): MemTotal - MemFree -
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -183,7 +183,7 @@ static void mem_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_mem_ops = {
+const struct collector_ops procfs_mem_ops = {
     .name = "mem",
     .init = mem_init,
     .declare = mem_declare,
