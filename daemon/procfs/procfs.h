@@ -151,7 +151,7 @@ struct cpu_snap {
 	unsigned online; /* cpuN lines */
 };
 
-/* Results of one update: percent of the elapsed jiffies, NaN when unknown. */
+/* Results of the last closed window: percent of its jiffies, NaN when unknown. */
 struct cpu_pct {
 	double field[CPU_NFIELDS];
 	double usage; /* 100 - idle - iowait */
@@ -161,6 +161,9 @@ struct cpustat {
 	unsigned cap; /* CPU ids 0..cap-1 are tracked */
 	struct cpu_snap snap[2];
 	struct cpu_snap *prev, *cur; /* point into snap[] */
+	/* per line, where its open window starts: the snapshot at which its last window
+	 * closed (a jiffy had elapsed), invalid when the line has no window open */
+	struct cpu_times base_total, *base_cpu; /* base_cpu[cap] */
 	struct cpu_pct all, *cpu;    /* results, cpu[cap] */
 	double count, free, ctxt_per_s, forks_per_s, running, blocked;
 	unsigned ignored; /* cpuN lines with N >= cap in the last update */
@@ -170,9 +173,12 @@ struct cpustat {
 struct cpustat *cpustat_new(unsigned cap);
 void cpustat_free(struct cpustat *s);
 /*
- * Parses TEXT (/proc/stat) as the new snapshot and computes the results against the
- * previous one; DT (seconds since the previous) is for the ctxt and forks rates. TEXT
- * NULL records a failed read (the next update has no previous). Returns 0, or
+ * Parses TEXT (/proc/stat) as the new snapshot. Each line's percentages cover the
+ * window since that line's last closed window, closed now if at least one jiffy
+ * elapsed on it; otherwise the window stays open and the line keeps the figures of
+ * its last closed window (NaN if none). DT (seconds since the previous snapshot) is
+ * for the ctxt and forks rates. TEXT NULL records a failed read (every window and the
+ * previous snapshot are dropped). Returns 0, or
  * -EINVAL when there is no valid total "cpu" line (all results NaN). No allocation.
  */
 int cpustat_update(struct cpustat *s, const char *text, double dt);
