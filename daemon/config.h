@@ -14,22 +14,24 @@
 #include "ctl.h"
 
 #define CFG_LISTEN_MAX 8
-#define CFG_PATH_MAX 256
+#define CFG_PATH_MAX   256
 
 struct ird_config {
-	char shm_name[64];         /* registry object: /dev/shm/<shm_name> */
-	uint32_t period_ms;        /* sampling period, default 100 */
-	uint32_t history_s;        /* ring keeps at least this many seconds, default 60 */
-	uint32_t shm_mode;         /* default 0644 */
-	gid_t shm_gid;             /* (gid_t)-1: unchanged */
+	char shm_name[64];  /* registry object: /dev/shm/<shm_name> */
+	uint32_t period_ms; /* sampling period, default 100 */
+	uint32_t history_s; /* ring keeps at least this many seconds, default 60 */
+	uint32_t shm_mode;  /* default 0644 */
+	gid_t shm_gid;	    /* (gid_t)-1: unchanged */
 	char listen[CFG_LISTEN_MAX][80];
-	int n_listen;              /* 0 with listen_none: REST disabled */
+	int n_listen; /* 0 with listen_none: REST disabled */
 	int listen_none;
-	int workers;               /* REST evloop threads, default 1 */
+	int workers; /* REST evloop threads, default 1 */
 	char token_file[CFG_PATH_MAX];
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
-	int no_ebpf;               /* --no-ebpf / ebpf = off */
-	char disabled[256];        /* comma-separated collector names to turn off */
+	int no_ebpf;			/* --no-ebpf / ebpf = off */
+	char disabled[256];		/* comma-separated collector names to turn off */
+	char cgroup[CFG_PATH_MAX];	/* container scope: cpu.* and mem.* of this cgroup ("" none) */
+	char cgroup_root[CFG_PATH_MAX]; /* where cgroup hierarchies are mounted ("" /sys/fs/cgroup) */
 	struct watch_spec watches[WATCH_MAX];
 	int n_watches;
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */
@@ -46,6 +48,9 @@ void cfg_defaults(struct ird_config *cfg);
 int cfg_parse(struct ird_config *cfg, const char *name, const char *text, char *err, size_t errlen);
 /* Reads and parses PATH. Returns 0, -errno with "PATH: strerror" or a parse error in ERR. */
 int cfg_load_file(struct ird_config *cfg, const char *path, char *err, size_t errlen);
+/* "host." when a cgroup scope is configured (host-wide cpu.* and mem.* move there), else "".
+ * CFG may be NULL (tests driving a collector alone). */
+const char *cfg_host_prefix(const struct ird_config *cfg);
 /* 1 if collector NAME is listed in cfg->disabled. */
 int cfg_collector_disabled(const struct ird_config *cfg, const char *name);
 
