@@ -14,23 +14,23 @@
 #include "ctl.h"
 
 #define CFG_LISTEN_MAX 8
-#define CFG_PATH_MAX   256
+#define CFG_PATH_MAX 256
 
 struct ird_config {
-	char shm_name[64];  /* registry object: /dev/shm/<shm_name> */
-	uint32_t period_ms; /* sampling period, default 100 */
-	uint32_t history_s; /* ring keeps at least this many seconds, default 60 */
-	uint32_t shm_mode;  /* default 0644 */
-	gid_t shm_gid;	    /* (gid_t)-1: unchanged */
+	char shm_name[64];         /* registry object: /dev/shm/<shm_name> */
+	uint32_t period_ms;        /* sampling period, default 100 */
+	uint32_t history_s;        /* ring keeps at least this many seconds, default 60 */
+	uint32_t shm_mode;         /* default 0644 */
+	gid_t shm_gid;             /* (gid_t)-1: unchanged */
 	char listen[CFG_LISTEN_MAX][80];
-	int n_listen; /* 0 with listen_none: REST disabled */
+	int n_listen;              /* 0 with listen_none: REST disabled */
 	int listen_none;
-	int workers; /* REST evloop threads, default 1 */
+	int workers;               /* REST evloop threads, default 1 */
 	char token_file[CFG_PATH_MAX];
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
-	int no_ebpf;			/* --no-ebpf / ebpf = off */
-	char disabled[256];		/* comma-separated collector names to turn off */
-	char cgroup[CFG_PATH_MAX];	/* container scope: cpu.* and mem.* of this cgroup ("" none) */
+	int no_ebpf;               /* --no-ebpf / ebpf = off */
+	char disabled[256];        /* comma-separated collector names to turn off */
+	char cgroup[CFG_PATH_MAX]; /* container scope: cpu.* and mem.* of this cgroup ("" none) */
 	char cgroup_root[CFG_PATH_MAX]; /* where cgroup hierarchies are mounted ("" /sys/fs/cgroup) */
 	struct watch_spec watches[WATCH_MAX];
 	int n_watches;

@@ -33,32 +33,19 @@ struct ird {
 	uint64_t col_last_mono[IRD_COLLECTORS_MAX];
 	int ncols;
 	struct series_reg reg;
-	double *values; /* the sample under construction, reg.count doubles */
+	double *values;      /* the sample under construction, reg.count doubles */
 	struct shm_object obj;
 
 	uint64_t ticks, dropped;
 	uint64_t last_tick_cost_ns;
 	uint64_t last_read_cost_ns; /* tick_files_read_all() of the last tick */
 	uint64_t last_status_mono;
-	int argc; /* the command line, re-applied over the file at reload */
+	int argc;            /* the command line, re-applied over the file at reload */
 	char **argv;
 };
 
-enum {
-	OPT_CONFIG = 256,
-	OPT_SHM,
-	OPT_PERIOD,
-	OPT_HISTORY,
-	OPT_LISTEN,
-	OPT_WORKERS,
-	OPT_TOKEN,
-	OPT_NO_EBPF,
-	OPT_HELP,
-	OPT_VERSION,
-	OPT_TLS_CERT,
-	OPT_TLS_KEY,
-	OPT_CGROUP
-};
+enum { OPT_CONFIG = 256, OPT_SHM, OPT_PERIOD, OPT_HISTORY, OPT_LISTEN, OPT_WORKERS, OPT_TOKEN,
+       OPT_NO_EBPF, OPT_HELP, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CGROUP };
 extern const struct option ird_opts[];
 
 /* Applies command-line flags (flags.c) over CFG. Returns 0 or -EINVAL with ERR set. */
