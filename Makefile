@@ -74,7 +74,7 @@ all: $(BINS) $(LIBS) $(B)/inforeg.pc
 tests: $(TESTS) $(if $(SAN),,$(ITESTS))
 benches: $(BENCHES)
 
-.PHONY: all deps run test tests benches bench install clean check-format
+.PHONY: all deps run test tests benches bench experiment install clean check-format
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/debian-packages.txt scripts/install-deps.sh
@@ -166,6 +166,10 @@ endif
 
 bench: all benches
 	$(Q)bench/run.sh $(B)
+
+# The scheduling experiment (root: it makes cgroups); QUICK=1 is the short form.
+experiment: all benches | $(DEPS_STAMP)
+	$(Q)QUICK=$(QUICK) /usr/bin/python3 bench/experiment.py --build $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
