@@ -38,6 +38,9 @@
 #define API_STREAMS_MAX	      256	/* SSE streams per worker before 503 */
 #define API_HISTORY_LIMIT_MAX 10000
 #define API_STALE_PERIODS     5 /* /healthz says 503 past this age */
+#define API_ACCEPT_PAUSE_MS   100 /* accept stopped this long after EMFILE/ENFILE/ENOBUFS */
+#define API_CONNS_AUTO_MAX    16384 /* default max_connections never exceeds this */
+#define API_TOKEN_MAX	      4096  /* longest bearer token (bytes); a longer file refuses to start */
 
 /* ---- counters shared by every worker -------------------------------------- */
 
@@ -53,6 +56,8 @@ struct api_stats {
 	atomic_uint_fast64_t bodies_reused; /* bulk bodies served from the cache */
 	atomic_uint_fast64_t snapshots;	    /* samples copied out of the ring */
 	atomic_uint_fast64_t limited;	    /* 429s */
+	atomic_uint_fast64_t conns_refused; /* closed at accept: over max_connections */
+	atomic_uint_fast64_t accept_pauses; /* accept stopped for a while: out of fds or memory */
 	uint64_t started_realtime_ns;
 };
 extern struct api_stats api_stats;
@@ -151,6 +156,12 @@ struct api_worker {
 	h2o_socket_t *stop_sock;
 	atomic_int stopping;
 	int64_t conns_open; /* this worker's connections (own thread only) */
+	int64_t max_conns;  /* all workers' open connections past which accept() closes at once */
+
+	/* accept paused after EMFILE & co.: listeners stop reading until the timer fires */
+	int accept_paused;
+	h2o_timeout_t accept_timeout;
+	h2o_timeout_entry_t accept_resume;
 
 	struct inforeg_reader *r;
 	uint64_t period_ns;

@@ -13,6 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- files the user names (util.c) ---------------------------------------- */
+
+/*
+ * Opens PATH read-only for reading a whole file and checks that it is a regular file
+ * (a FIFO or a device would block or never end): O_NONBLOCK, so opening a FIFO does
+ * not wait for a writer. Returns the fd (blocking again), or -errno with
+ * "WHAT PATH: reason" in ERR (-EINVAL: "not a regular file").
+ */
+int api_open_regular(const char *what, const char *path, char *err, size_t errlen);
+
 /* ---- string buffer (util.c) ----------------------------------------------- */
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * util.c - the REST server's pure text helpers: a growable string buffer, JSON
- * string and number output, percent decoding, constant-time comparison.
+ * string and number output, percent decoding, constant-time comparison, and the
+ * regular-file check for the files a user names (token, TLS).
  *
  * Numbers: a double is written with the fewest significant digits (15, 16 or 17) that
  * strtod() reads back bit-exactly, so values keep full double precision without the
@@ -9,12 +10,41 @@
  * and NaN/+Inf/-Inf in the Prometheus text format.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "api_util.h"
+
+/* ---- files ------------------------------------------------------------------ */
+
+int api_open_regular(const char *what, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), e;
+
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: not a regular file", what, path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0) { /* reads of a regular file never block anyway */
+		e = errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
 
 /* ---- string buffer ---------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ struct ird_config {
 	int n_listen;              /* 0 with listen_none: REST disabled */
 	int listen_none;
 	int workers;               /* REST evloop threads, default 1 */
+	int max_connections;       /* REST connections past which new ones are refused; 0: auto */
 	char token_file[CFG_PATH_MAX];
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	int no_ebpf;               /* --no-ebpf / ebpf = off */

@@ -20,6 +20,7 @@ const struct option ird_opts[] = {
     {"history", required_argument, 0, OPT_HISTORY},
     {"listen", required_argument, 0, OPT_LISTEN},
     {"workers", required_argument, 0, OPT_WORKERS},
+    {"max-connections", required_argument, 0, OPT_MAX_CONNS},
     {"token-file", required_argument, 0, OPT_TOKEN},
     {"no-ebpf", no_argument, 0, OPT_NO_EBPF},
     {"tls-cert", required_argument, 0, OPT_TLS_CERT},
@@ -73,6 +74,9 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 			break;
 		case OPT_WORKERS:
 			e = flag_to_cfg(cfg, "workers", "workers", optarg, err, errlen);
+			break;
+		case OPT_MAX_CONNS:
+			e = flag_to_cfg(cfg, "max-connections", "max_connections", optarg, err, errlen);
 			break;
 		case OPT_TOKEN:
 			e = flag_to_cfg(cfg, "token-file", "token_file", optarg, err, errlen);
