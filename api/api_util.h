@@ -23,6 +23,17 @@
  */
 int api_open_regular(const char *what, const char *path, char *err, size_t errlen);
 
+/* ---- HTTP/1.1 message framing (util.c) ----------------------------------- */
+
+/*
+ * Scans the header block at the start of BUF (request line, header lines, up to the
+ * empty line) for the framing conflicts RFC 9112 section 6.3 says a server must refuse:
+ * Content-Length together with Transfer-Encoding, and Content-Length values that
+ * disagree (repeated headers or a comma list). Returns 0 when framing is unambiguous
+ * (or BUF holds no complete header block), else -EINVAL with a static reason in *WHY.
+ */
+int api_h1_framing_check(const char *buf, size_t len, const char **why);
+
 /* ---- string buffer (util.c) ----------------------------------------------- */
 
 /*

@@ -268,6 +268,30 @@ static int inflight_enter(struct api_worker *w, h2o_req_t *req)
 	return 0;
 }
 
+/* ---- HTTP/1.1 framing --------------------------------------------------------- */
+
+/*
+ * h2o 2.2.5 keeps Content-Length and Transfer-Encoding out of req->headers and picks
+ * one of them; the raw header block is still at the start of the connection's input
+ * buffer while the handler runs (h2o consumes it after the response). An HTTP/1
+ * request whose framing is ambiguous is refused and its connection closed, since the
+ * peer and we may disagree on where the next request starts. Returns the reason, or
+ * NULL when the framing is unambiguous.
+ */
+static const char *framing_conflict(h2o_req_t *req)
+{
+	const char *why = NULL;
+	h2o_socket_t *sock;
+
+	if (req->version >= 0x200 || !req->conn->callbacks->get_socket)
+		return NULL;
+	sock = req->conn->callbacks->get_socket(req->conn);
+	if (!sock || !sock->input || api_h1_framing_check(sock->input->bytes, sock->input->size, &why) == 0)
+		return NULL;
+	req->http1_is_persistent = 0;
+	return why;
+}
+
 /* ---- dispatch ------------------------------------------------------------------- */
 
 int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -277,6 +301,7 @@ int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
 	size_t lens[SEGS_MAX], plen;
 	unsigned allowed = 0;
 	struct api_call call;
+	const char *why;
 	int i, n, param_seg, head;
 
 	(void)self;
@@ -287,6 +312,8 @@ int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
 	call.method = method_of(req, &head);
 	call.head_only = head;
 
+	if ((why = framing_conflict(req)))
+		return api_error(&call, 400, "bad_request", "ambiguous message framing: %s", why);
 	if (req->path.len > API_PATH_MAX)
 		return api_error(&call, 414, "uri_too_long", "request target longer than %d bytes",
 				 API_PATH_MAX);

@@ -170,9 +170,17 @@ static void refuse(struct api_worker *w, h2o_socket_t *sock)
 				   "Content-Length: 90\r\n\r\n" REFUSE_BODY;
 	_Static_assert(sizeof(REFUSE_BODY) - 1 == 90, "Content-Length of the 503 body");
 
-	if (!w->accept_ctx.ssl_ctx && send(h2o_socket_get_fd(sock), resp, sizeof(resp) - 1,
-					   MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		/* nothing to do: the client only sees the close */
+	int fd = h2o_socket_get_fd(sock), k;
+	char sink[4096];
+
+	if (!w->accept_ctx.ssl_ctx) {
+		/* what already arrived is read first: closing over unread bytes sends a reset,
+		 * which can overtake the 503 (a request arriving later still can) */
+		for (k = 0; k < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; k++)
+			;
+		if (send(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			/* nothing more to do: the client only sees the close */
+		}
 	}
 	atomic_fetch_add_explicit(&api_stats.conns_refused, 1, memory_order_relaxed);
 	h2o_socket_close(sock);
