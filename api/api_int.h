@@ -278,7 +278,8 @@ const struct api_body *api_snap_body(struct api_worker *w, enum api_body_kind ki
 void api_snap_free(struct api_worker *w);
 /* Builds the Prometheus line plan of the current directory (prom.c). Returns 0 or -errno. */
 int api_prom_plan(struct api_dir *d);
-void api_prom_plan_free(struct api_dir *d);
+/* Frees D's Prometheus line plan (snapshot.c: the directory owns it). */
+void api_dir_plan_free(struct api_dir *d);
 /* Writes the JSON object of series I of the snapshot into SB (metrics.c). */
 void api_series_json(struct sbuf *sb, const struct api_worker *w, uint32_t i);
 /* Builds the SSE "data:" payload for the snapshot (stream.c). */
