@@ -213,6 +213,25 @@ void api_routes_reset(void);
 int api_routes_register_all(void);
 /* Route i (0..n-1): its pattern and method mask. Returns -ENOENT past the end. */
 int api_route_get(int i, const char **pattern, unsigned *methods);
+/* What api_route_match() found: the raw (still percent-encoded) {name} segment. */
+struct api_route_match {
+	const char *param; /* inside PATH, or NULL when the route has no placeholder */
+	size_t param_len;
+	unsigned allowed; /* -EPERM: the methods the path has */
+};
+/*
+ * Matches PATH (LEN bytes, no query string) against the route table for METHOD.
+ * Returns the route index, -ENOENT when no route has this path, -EPERM when some
+ * route has it under other methods (M->allowed says which). Pure: the fuzz target
+ * tests/fuzz/router.c drives it.
+ */
+int api_route_match(const char *path, size_t len, unsigned method, struct api_route_match *m);
+/*
+ * Next "k=v" pair of a query string: *P walks to END; K/V point into it (still
+ * percent-encoded; V empty for a bare key). Returns 0 at the end.
+ */
+int api_query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
+		   size_t *vlen);
 /* The h2o on_req entry point (one handler at "/"; this router does the rest). */
 int api_router_on_req(h2o_handler_t *self, h2o_req_t *req);
 

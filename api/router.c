@@ -150,6 +150,34 @@ static int route_matches(const struct route *rt, int n, const char **segs, const
 	return 1;
 }
 
+int api_route_match(const char *path, size_t len, unsigned method, struct api_route_match *m)
+{
+	const char *segs[SEGS_MAX];
+	size_t lens[SEGS_MAX];
+	int i, n, param_seg;
+
+	memset(m, 0, sizeof(*m));
+	n = split_path(path, len, segs, lens);
+	if (n < 0)
+		return -ENOENT;
+	for (i = 0; i < n_routes; i++) {
+		const struct route *rt = &routes[i];
+
+		if (!route_matches(rt, n, segs, lens, &param_seg))
+			continue;
+		if (!(rt->methods & method)) {
+			m->allowed |= rt->methods;
+			continue;
+		}
+		if (param_seg >= 0) {
+			m->param = segs[param_seg];
+			m->param_len = lens[param_seg];
+		}
+		return i;
+	}
+	return m->allowed ? -EPERM : -ENOENT;
+}
+
 static enum api_method method_of(h2o_req_t *req, int *head)
 {
 	h2o_iovec_t m = req->method;
@@ -297,12 +325,11 @@ static const char *framing_conflict(h2o_req_t *req)
 int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct api_worker *w = api_worker_of(req);
-	const char *segs[SEGS_MAX];
-	size_t lens[SEGS_MAX], plen;
-	unsigned allowed = 0;
+	struct api_route_match m;
 	struct api_call call;
 	const char *why;
-	int i, n, param_seg, head;
+	size_t plen;
+	int rc, head;
 
 	(void)self;
 	atomic_fetch_add_explicit(&api_stats.requests, 1, memory_order_relaxed);
@@ -324,35 +351,22 @@ int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
 				 "more than %d requests in flight on this connection", API_CONN_INFLIGHT_MAX);
 	}
 	plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-	n = split_path(req->path.base, plen, segs, lens);
-	if (n < 0)
-		return api_error(&call, 404, "not_found", "no such resource");
-	for (i = 0; i < n_routes; i++) {
-		const struct route *rt = &routes[i];
-
-		if (!route_matches(rt, n, segs, lens, &param_seg))
-			continue;
-		if (!(rt->methods & call.method)) {
-			allowed |= rt->methods;
-			continue;
-		}
-		if (param_seg >= 0) {
-			size_t cap = lens[param_seg] + 1;
-			char *p = h2o_mem_alloc_pool(&req->pool, cap);
-
-			if (api_url_decode(segs[param_seg], lens[param_seg], p, cap, 0) < 0)
-				return api_error(&call, 400, "bad_request",
-						 "bad percent-encoding in the path");
-			call.param = p;
-		}
-		return rt->fn(&call);
-	}
-	if (allowed) {
-		allow_header(req, allowed);
+	rc = api_route_match(req->path.base, plen, call.method, &m);
+	if (rc == -EPERM) {
+		allow_header(req, m.allowed);
 		return api_error(&call, 405, "method_not_allowed", "method %.*s not allowed here",
 				 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base);
 	}
-	return api_error(&call, 404, "not_found", "no such resource");
+	if (rc < 0)
+		return api_error(&call, 404, "not_found", "no such resource");
+	if (m.param) {
+		char *p = h2o_mem_alloc_pool(&req->pool, m.param_len + 1);
+
+		if (api_url_decode(m.param, m.param_len, p, m.param_len + 1, 0) < 0)
+			return api_error(&call, 400, "bad_request", "bad percent-encoding in the path");
+		call.param = p;
+	}
+	return routes[rc].fn(&call);
 }
 
 /* ---- responses -------------------------------------------------------------------- */
@@ -530,8 +544,7 @@ int api_error_req(h2o_req_t *req, int status, const char *type, const char *fmt,
 
 /* ---- query strings ------------------------------------------------------------------ */
 
-/* Next "k=v" of the query; returns 0 at the end. */
-static int query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
+int api_query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
 		      size_t *vlen)
 {
 	const char *s = *p, *amp, *eq;
@@ -561,7 +574,7 @@ int api_query_get(h2o_req_t *req, const char *key, const char **value)
 		return 0;
 	p = req->path.base + req->query_at + 1;
 	end = req->path.base + req->path.len;
-	while (query_next(&p, end, &k, &klen, &v, &vlen)) {
+	while (api_query_next(&p, end, &k, &klen, &v, &vlen)) {
 		char *out;
 
 		if (klen != keylen || memcmp(k, key, klen) != 0)
@@ -584,7 +597,7 @@ const char *api_query_unknown(h2o_req_t *req, const char *const *allowed)
 		return NULL;
 	p = req->path.base + req->query_at + 1;
 	end = req->path.base + req->path.len;
-	while (query_next(&p, end, &k, &klen, &v, &vlen)) {
+	while (api_query_next(&p, end, &k, &klen, &v, &vlen)) {
 		const char *const *a;
 		int ok = 0;
 
