@@ -37,8 +37,8 @@
 #define API_H2_STREAMS_MAX    100	/* what we advertise in SETTINGS_MAX_CONCURRENT_STREAMS */
 #define API_STREAMS_MAX	      256	/* SSE streams per worker before 503 */
 #define API_HISTORY_LIMIT_MAX 10000
-#define API_STALE_PERIODS     5 /* /healthz says 503 past this age */
-#define API_ACCEPT_PAUSE_MS   100 /* accept stopped this long after EMFILE/ENFILE/ENOBUFS */
+#define API_STALE_PERIODS     5	    /* /healthz says 503 past this age */
+#define API_ACCEPT_PAUSE_MS   100   /* accept stopped this long after EMFILE/ENFILE/ENOBUFS */
 #define API_CONNS_AUTO_MAX    16384 /* default max_connections never exceeds this */
 #define API_TOKEN_MAX	      4096  /* longest bearer token (bytes); a longer file refuses to start */
 

@@ -56,7 +56,8 @@ int api_auth_load(const char *token_file, char *err, size_t errlen)
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
 		n--;
 	if (n > API_TOKEN_MAX) {
-		snprintf(err, errlen, "token file %s: token of %zu bytes, longer than %d (the longest accepted)",
+		snprintf(err, errlen,
+			 "token file %s: token of %zu bytes, longer than %d (the longest accepted)",
 			 token_file, n, API_TOKEN_MAX);
 		return -EINVAL;
 	}

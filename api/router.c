@@ -545,7 +545,7 @@ int api_error_req(h2o_req_t *req, int status, const char *type, const char *fmt,
 /* ---- query strings ------------------------------------------------------------------ */
 
 int api_query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
-		      size_t *vlen)
+		   size_t *vlen)
 {
 	const char *s = *p, *amp, *eq;
 

@@ -162,8 +162,8 @@ static void accept_pause(struct api_worker *w)
 /* Over max_connections: a cleartext client gets a 503 it can read, then the close. */
 static void refuse(struct api_worker *w, h2o_socket_t *sock)
 {
-#define REFUSE_BODY                                                                                  \
-	"{\"error\":{\"code\":503,\"type\":\"too_many_connections\",\"message\":\"connection limit " \
+#define REFUSE_BODY                                                                                          \
+	"{\"error\":{\"code\":503,\"type\":\"too_many_connections\",\"message\":\"connection limit "         \
 	"reached\"}}\n"
 	static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
 				   "Retry-After: 1\r\nContent-Type: application/json\r\n"
@@ -431,8 +431,7 @@ int api_preflight(const struct api_config *cfg, char *err, size_t errlen)
 	}
 	if (rc == 0)
 		rc = addrs_try_bind(cfg, err, errlen);
-	if (rc < 0 && rc != -EADDRINUSE && rc != -EACCES && rc != -ENOMEM && rc != -EMFILE &&
-	    rc != -ENFILE)
+	if (rc < 0 && rc != -EADDRINUSE && rc != -EACCES && rc != -ENOMEM && rc != -EMFILE && rc != -ENFILE)
 		rc = -EINVAL; /* a missing or unreadable file, a bad address: the user's to fix */
 	memset(&srv, 0, sizeof(srv));
 	return rc;

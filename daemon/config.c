@@ -138,7 +138,8 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 	} else if (!strcmp(key, "max_connections")) {
 		if (parse_uint(val, 0, 1000000, 10, &x))
 			return perr(c, vcol,
-				    "max_connections: expected an integer from 0 (auto) to 1000000, got '%s'", val);
+				    "max_connections: expected an integer from 0 (auto) to 1000000, got '%s'",
+				    val);
 		cfg->max_connections = (int)x;
 	} else if (!strcmp(key, "token_file")) {
 		if (copy_str(cfg->token_file, sizeof(cfg->token_file), val))

@@ -5,8 +5,9 @@
  * Configuration comes in three layers, later ones winning: the embedded default,
  * the --config file, the command-line flags. A bad flag or file exits with status 2
  * and a message naming the file, line and column; so does a REST listen address,
- * token file or TLS file that does not work, checked before the object is published. Signals are blocked in every thread
- * before any thread starts; the main loop takes them synchronously (sigtimedwait).
+ * token file or TLS file that does not work, checked before the object is published.
+ * Signals are blocked in every thread before any thread starts; the main loop takes
+ * them synchronously (sigtimedwait).
  */
 #include <errno.h>
 #include <getopt.h>
