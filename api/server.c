@@ -14,6 +14,15 @@
  * spreads connections over the workers. One port speaks HTTP/1.1 and h2c with prior
  * knowledge in cleartext, or TLS with ALPN (h2, http/1.1) when TLS is configured.
  *
+ * Connections: past max_connections open ones (all workers; by default three quarters
+ * of RLIMIT_NOFILE) a new connection is accepted and closed at once, with a 503 for a
+ * cleartext client. When accept() fails for lack of descriptors or memory the worker
+ * stops reading its listeners for API_ACCEPT_PAUSE_MS instead of retrying at once (the
+ * listener stays readable while the backlog is full, so retrying spins a core).
+ *
+ * api_preflight() runs the checks of what the user wrote (addresses, token, TLS files)
+ * before inforegd publishes anything, so that those errors exit 2 like a bad flag.
+ *
  * Stopping: api_stop() writes each worker's eventfd; the worker closes its listeners
  * and leaves its loop. h2o_evloop_run() returns -1 on EINTR, so the loop runs until
  * that flag is set whatever it returns.

@@ -157,6 +157,18 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 			cfg->no_ebpf = 1;
 		else
 			return perr(c, vcol, "ebpf: expected on or off, got '%s'", val);
+	} else if (!strcmp(key, "cgroup")) {
+		if (val[0] != '/')
+			return perr(
+			    c, vcol,
+			    "cgroup: expected an absolute cgroup path such as /kubepods/pod1, got '%s'", val);
+		if (strstr(val, "/../") || (strlen(val) >= 3 && !strcmp(val + strlen(val) - 3, "/..")))
+			return perr(c, vcol, "cgroup: '..' is not allowed in '%s'", val);
+		if (copy_str(cfg->cgroup, sizeof(cfg->cgroup), val))
+			return perr(c, vcol, "cgroup: path too long");
+	} else if (!strcmp(key, "cgroup_root")) {
+		if (copy_str(cfg->cgroup_root, sizeof(cfg->cgroup_root), val))
+			return perr(c, vcol, "cgroup_root: path too long");
 	} else if (!strcmp(key, "disable")) {
 		if (copy_str(cfg->disabled, sizeof(cfg->disabled), val))
 			return perr(c, vcol, "disable: list too long");
@@ -291,6 +303,11 @@ int cfg_load_file(struct ird_config *cfg, const char *path, char *err, size_t er
 	int r = cfg_parse(cfg, path, buf, err, errlen);
 	free(buf);
 	return r;
+}
+
+const char *cfg_host_prefix(const struct ird_config *cfg)
+{
+	return cfg && cfg->cgroup[0] ? "host." : "";
 }
 
 int cfg_collector_disabled(const struct ird_config *cfg, const char *name)

@@ -31,6 +31,8 @@ struct ird_config {
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	int no_ebpf;               /* --no-ebpf / ebpf = off */
 	char disabled[256];        /* comma-separated collector names to turn off */
+	char cgroup[CFG_PATH_MAX]; /* container scope: cpu.* and mem.* of this cgroup ("" none) */
+	char cgroup_root[CFG_PATH_MAX]; /* where cgroup hierarchies are mounted ("" /sys/fs/cgroup) */
 	struct watch_spec watches[WATCH_MAX];
 	int n_watches;
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */
@@ -47,6 +49,9 @@ void cfg_defaults(struct ird_config *cfg);
 int cfg_parse(struct ird_config *cfg, const char *name, const char *text, char *err, size_t errlen);
 /* Reads and parses PATH. Returns 0, -errno with "PATH: strerror" or a parse error in ERR. */
 int cfg_load_file(struct ird_config *cfg, const char *path, char *err, size_t errlen);
+/* "host." when a cgroup scope is configured (host-wide cpu.* and mem.* move there), else "".
+ * CFG may be NULL (tests driving a collector alone). */
+const char *cfg_host_prefix(const struct ird_config *cfg);
 /* 1 if collector NAME is listed in cfg->disabled. */
 int cfg_collector_disabled(const struct ird_config *cfg, const char *name);
 

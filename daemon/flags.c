@@ -20,11 +20,12 @@ const struct option ird_opts[] = {
     {"history", required_argument, 0, OPT_HISTORY},
     {"listen", required_argument, 0, OPT_LISTEN},
     {"workers", required_argument, 0, OPT_WORKERS},
-    {"max-connections", required_argument, 0, OPT_MAX_CONNS},
     {"token-file", required_argument, 0, OPT_TOKEN},
     {"no-ebpf", no_argument, 0, OPT_NO_EBPF},
     {"tls-cert", required_argument, 0, OPT_TLS_CERT},
     {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"cgroup", required_argument, 0, OPT_CGROUP},
+    {"max-connections", required_argument, 0, OPT_MAX_CONNS},
     {"help", no_argument, 0, OPT_HELP},
     {"version", no_argument, 0, OPT_VERSION},
     {0, 0, 0, 0},
@@ -86,6 +87,9 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 			break;
 		case OPT_TLS_KEY:
 			e = flag_to_cfg(cfg, "tls-key", "tls_key", optarg, err, errlen);
+			break;
+		case OPT_CGROUP:
+			e = flag_to_cfg(cfg, "cgroup", "cgroup", optarg, err, errlen);
 			break;
 		case OPT_NO_EBPF:
 			cfg->no_ebpf = 1;

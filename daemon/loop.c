@@ -236,6 +236,13 @@ int loop_setup(struct ird *d, char *err, size_t errlen)
 	int e = collectors_init(d, err, errlen);
 	if (e < 0)
 		return e;
+	for (int i = 0; d->cfg.cgroup[0] && i < d->ncols; i++) {
+		/* a scope that cannot be honoured would publish the host's figures as the container's */
+		if (d->cols[i].ops == &procfs_cgroup_ops && !d->cols[i].enabled) {
+			snprintf(err, errlen, "cgroup %s: %s", d->cfg.cgroup, d->cols[i].off_reason);
+			return -ENOENT;
+		}
+	}
 	return publish_primed(d, err, errlen);
 }
 

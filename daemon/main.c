@@ -42,6 +42,8 @@ static const char usage[] =
     "  --token-file FILE bearer token for REST write endpoints\n"
     "  --tls-cert FILE --tls-key FILE  serve TLS (ALPN h2, http/1.1) on every listener\n"
     "  --no-ebpf         do not load the eBPF collectors\n"
+    "  --cgroup PATH     container scope: cpu.* and mem.* of cgroup PATH (as in\n"
+    "                    /proc/PID/cgroup), host-wide ones under host.*\n"
     "  --help            this text\n"
     "  --version         print the version\n"
     "Signals: TERM/INT exit (the registry is retired and unlinked), HUP reloads.\n";
