@@ -114,6 +114,11 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 		else
 			return perr(c, vcol, "shm_group: no group named '%s'", val);
 	} else if (!strcmp(key, "listen")) {
+		if (strncmp(cfg->listen_layer, c->name, sizeof(cfg->listen_layer) - 1) != 0) {
+			/* the first listen of a layer replaces the list the layer below set */
+			snprintf(cfg->listen_layer, sizeof(cfg->listen_layer), "%s", c->name);
+			cfg->n_listen = 0;
+		}
 		if (!strcmp(val, "none")) {
 			cfg->listen_none = 1;
 			cfg->n_listen = 0;

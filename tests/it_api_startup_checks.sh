@@ -6,6 +6,7 @@
 #    the file named), never a hang;
 #  - a bad or foreign listen address, a missing token file, a bad TLS file, the same
 #    --listen twice: exit 2 before the object is published (no "publishing" line);
+#  - a file's listen replaces the embedded default's (one listener, not two);
 #  - a token of API_TOKEN_MAX (4096) bytes works whole (its 511-byte prefix is
 #    refused: no truncation); 4097 bytes refuses to start, saying so;
 #  - HTTP/1.1 with two disagreeing Content-Length headers, or Content-Length with
@@ -48,6 +49,21 @@ start_fails 2 "given twice" --listen "127.0.0.1:$PORT" --listen "127.0.0.1:$PORT
 start_fails 2 "given twice" --listen "127.0.0.1:$PORT" --listen "127.0.0.1:0$PORT"
 printf 'listen = 127.0.0.1:%s\nlisten = 127.0.0.1:%s\n' "$PORT" "$PORT" >"$IR_TMP/twice.conf"
 start_fails 2 "twice.conf:2:10: listen: '127.0.0.1:$PORT' is given twice" --config "$IR_TMP/twice.conf"
+
+# a file's listen replaces the embedded default's (it was added to it, so the sample
+# configuration's own 127.0.0.1:9470 became "given twice")
+printf 'listen = 127.0.0.1:%s\n' "$PORT" >"$IR_TMP/one.conf"
+"$IRD" --shm "$SHM" --no-ebpf --config "$IR_TMP/one.conf" >"$IR_TMP/one.log" 2>&1 &
+one=$!
+IR_PIDS+=("$one")
+for _ in $(seq 100); do grep -q "listening" "$IR_TMP/one.log" && break; sleep 0.1; done
+sleep 0.2
+n=$(grep -c "REST server listening" "$IR_TMP/one.log")
+grep -q "listening on http://127.0.0.1:$PORT\$" "$IR_TMP/one.log" && [ "$n" = 1 ] ||
+	ir_fail "a file's listen did not replace the default: $(cat "$IR_TMP/one.log")"
+kill -TERM "$one"; wait "$one" 2>/dev/null
+rm -f "/dev/shm/$SHM" "/dev/shm/$SHM.lock"
+echo "ok: the file's listen replaces the embedded default"
 
 # tokens: 4097 bytes refuses to start; 4096 bytes works whole
 head -c 3100 /dev/urandom | base64 -w0 | head -c 4097 >"$IR_TMP/long"
