@@ -89,6 +89,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "inforegd: %s\n%s", err, "Try 'inforegd --help'.\n");
 		return 2;
 	}
+	if (loop_check_config(&d->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "inforegd: %s\n", err);
+		return 2;
+	}
 	if (!d->cfg.tls_cert[0] != !d->cfg.tls_key[0]) {
 		fprintf(stderr, "inforegd: TLS needs both a certificate and a key (tls_cert, tls_key)\n");
 		return 2;
