@@ -111,16 +111,17 @@ static int res_of(const char *name)
 }
 
 /*
- * Adds the quantities of a ResourceList (a map: resource name -> quantity) to V, for
- * the resources not SEEN yet (marking them). PATH and WHAT name it in messages.
+ * Adds the quantities of a ResourceList (a map: resource name -> quantity) to V,
+ * skipping the names EXCEPT (another ResourceList, or NULL) has. PATH and WHAT name the
+ * list in messages.
  */
-static int list_add(const json_t *list, double v[EXT_RES_N], int seen[EXT_RES_N], const char *path,
+static int list_add(const json_t *list, const json_t *except, double v[EXT_RES_N], const char *path,
 		    const char *what, char *err, size_t errlen)
 {
 	const char *key;
 	json_t *q;
 
-	if (!list)
+	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_object(list))
 		return fail(err, errlen, "%s.%s: not an object", path, what);
@@ -128,7 +129,7 @@ static int list_add(const json_t *list, double v[EXT_RES_N], int seen[EXT_RES_N]
 		int r = res_of(key);
 		double x;
 
-		if (r < 0 || seen[r])
+		if (r < 0 || (json_is_object(except) && json_object_get(except, key)))
 			continue;
 		if (ext_quantity_json(q, &x) < 0)
 			return fail(err, errlen, "%s.%s[%s]: bad quantity %s%.40s%s", path, what, key,
@@ -137,15 +138,13 @@ static int list_add(const json_t *list, double v[EXT_RES_N], int seen[EXT_RES_N]
 		if (x < 0)
 			return fail(err, errlen, "%s.%s[%s]: negative quantity", path, what, key);
 		v[r] += x;
-		seen[r] = 1;
 	}
 	return 0;
 }
 
 static int container_requests(const json_t *c, double v[EXT_RES_N], const char *path, char *err, size_t errlen)
 {
-	int seen[EXT_RES_N] = {0};
-	json_t *res = ext_json_field(c, "resources");
+	json_t *res = ext_json_field(c, "resources"), *req;
 	int rc;
 
 	memset(v, 0, sizeof(double) * EXT_RES_N);
@@ -153,11 +152,12 @@ static int container_requests(const json_t *c, double v[EXT_RES_N], const char *
 		return 0;
 	if (!json_is_object(res))
 		return fail(err, errlen, "%s.resources: not an object", path);
-	rc = list_add(ext_json_field(res, "requests"), v, seen, path, "resources.requests", err, errlen);
+	req = ext_json_field(res, "requests");
+	rc = list_add(req, NULL, v, path, "resources.requests", err, errlen);
 	if (rc < 0)
 		return rc;
 	/* a limit without a request: the API server's defaulting makes the request equal */
-	return list_add(ext_json_field(res, "limits"), v, seen, path, "resources.limits", err, errlen);
+	return list_add(ext_json_field(res, "limits"), req, v, path, "resources.limits", err, errlen);
 }
 
 /* A field that must be an array: NULL when absent or null, *BAD when something else. */
@@ -235,10 +235,9 @@ int ext_pod_requirements(const json_t *pod, struct ext_req *r, char *err, size_t
 		}
 	}
 	{
-		int seen[EXT_RES_N] = {0};
 		double ov[EXT_RES_N] = {0};
 
-		rc = list_add(ext_json_field(spec, "overhead"), ov, seen, "spec", "overhead", err, errlen);
+		rc = list_add(ext_json_field(spec, "overhead"), NULL, ov, "spec", "overhead", err, errlen);
 		if (rc < 0)
 			return rc;
 		for (k = 0; k < EXT_RES_N; k++)
