@@ -101,21 +101,11 @@ static void fmt_res(char *b, size_t n, int k, double v)
 
 static const char *const res_unit[EXT_RES_N] = {" cores", "B", " devices"};
 
-/* The requested resource with the lowest perf (what limits the score), or -1. */
-static int limiting(const struct ext_req *q, const struct ext_result *r)
-{
-	int k, best = -1;
-
-	for (k = 0; k < EXT_RES_N; k++)
-		if (q->want[k] > 0 && !isnan(r->perf[k]) && (best < 0 || r->perf[k] < r->perf[best]))
-			best = k;
-	return best;
-}
-
-/* Why R does not pass (or "" when it does). */
+/* Why R does not pass (or "" when it does): the score and every requested resource short. */
 static void reason(char *b, size_t n, const struct ext_args *a, const struct ext_result *r, double min_score)
 {
-	int k;
+	size_t off;
+	int k, any = 0;
 
 	b[0] = '\0';
 	if (r->state != EXT_OK) {
@@ -124,19 +114,24 @@ static void reason(char *b, size_t n, const struct ext_args *a, const struct ext
 	}
 	if (r->score >= min_score)
 		return;
-	k = limiting(&a->req, r);
-	if (k >= 0) {
+	off = (size_t)snprintf(b, n, "inforeg score %.2f < min-score %.2f (", r->score, min_score);
+	for (k = 0; k < EXT_RES_N && off < n; k++) {
 		char fr[32], rq[32];
 
+		if (!(a->req.want[k] > 0) || isnan(r->perf[k]) || r->perf[k] >= 1)
+			continue;
 		fmt_res(fr, sizeof(fr), k, r->free[k]);
 		fmt_res(rq, sizeof(rq), k, a->req.want[k]);
-		snprintf(b, n, "inforeg score %.2f < min-score %.2f (%s: %s%s free of %s%s requested)%s", r->score,
-			 min_score, ext_res_name[k], fr, res_unit[k], rq, res_unit[k],
-			 r->source == EXT_SRC_METRICS ? " [computed by the extender from /v1/metrics]" : "");
-	} else {
-		snprintf(b, n, "inforeg score %.2f < min-score %.2f (%s%s)", r->score, min_score,
-			 r->source == EXT_SRC_PROFILE ? "profile " : "rule ", r->rule);
+		off += (size_t)snprintf(b + off, n - off, "%s%s: %s%s free of %s%s requested", any ? "; " : "",
+					ext_res_name[k], fr, res_unit[k], rq, res_unit[k]);
+		any = 1;
 	}
+	if (!any && off < n)
+		off += (size_t)snprintf(b + off, n - off, "%s%s", r->source == EXT_SRC_PROFILE ? "" : "rule ",
+					r->rule[0] ? r->rule : "?");
+	if (off < n)
+		snprintf(b + off, n - off, ")%s",
+			 r->source == EXT_SRC_METRICS ? " [computed by the extender from /v1/metrics]" : "");
 }
 
 /* ---- kube-scheduler's answers -------------------------------------------------------------- */
@@ -321,16 +316,17 @@ json_t *ext_table_json(const struct ext_ctx *c, const struct ext_args *a, const 
 void ext_log_decision(FILE *out, const char *verb, const struct ext_args *a, const struct ext_result *res,
 		      double min_score, double ms)
 {
-	size_t i, pass = 0, nsrc[4] = {0}, shown = 0;
+	size_t i, pass = 0, scored = 0, nsrc[4] = {0}, shown = 0;
 	char why[320];
 
 	for (i = 0; i < a->n; i++) {
 		pass += ext_passes(&res[i], min_score);
+		scored += res[i].state == EXT_OK;
 		nsrc[res[i].source]++;
 	}
-	fprintf(out, "%s %s: %zu nodes, %zu pass min-score %.2f, %.1f ms; sources: score %zu, profile %zu, "
-		     "metrics (formula here) %zu",
-		verb, a->req.pod, a->n, pass, min_score, ms, nsrc[EXT_SRC_SCORE], nsrc[EXT_SRC_PROFILE],
+	fprintf(out, "%s %s: %zu nodes, %zu scored, %zu pass min-score %.2f, %.1f ms; sources: score %zu, "
+		     "profile %zu, metrics (formula here) %zu",
+		verb, a->req.pod, a->n, scored, pass, min_score, ms, nsrc[EXT_SRC_SCORE], nsrc[EXT_SRC_PROFILE],
 		nsrc[EXT_SRC_METRICS]);
 	for (i = 0; i < a->n && shown < 3; i++) {
 		if (ext_passes(&res[i], min_score))

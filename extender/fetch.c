@@ -210,11 +210,10 @@ static int start(struct ext_fetcher *f, struct xfer *x, enum phase ph)
 {
 	CURL *e = x->easy;
 	char url[1024];
-	long left = (long)(f->deadline - now_ms());
+	/* libcurl's own timeouts only back up the deadline the fetch loop enforces */
+	long left = (long)ceil(f->deadline - now_ms()) + 5;
 	int n;
 
-	if (left < 1)
-		left = 1;
 	x->phase = ph;
 	x->len = 0;
 	x->overflow = 0;

@@ -98,7 +98,7 @@ static int cmd_score(const char *pod_file, const char **names, size_t n_names, i
 		goto oom;
 	if (as_json) {
 		json_t *j = ext_table_json(&c, &a, res);
-		char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
+		char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
 
 		json_decref(j);
 		if (!s)

@@ -258,7 +258,7 @@ static void test_replies(void)
 	CHECK(json_is_null(json_object_get(j, "NodeNames")));
 	CHECK(json_object_size(failed) == 2);
 	CHECK(strncmp(json_string_value(json_object_get(failed, "node-c")), "no fresh data", 13) == 0);
-	CHECKF(strstr(json_string_value(json_object_get(failed, "node-b")), "0.20 < min-score 0.30 (cpu: 0.5 cores free of 2.5") &&
+	CHECKF(strstr(json_string_value(json_object_get(failed, "node-b")), "0.20 < min-score 0.30 (cpu: 0.5 cores free of 2.5 cores requested)") &&
 		       strstr(json_string_value(json_object_get(failed, "node-b")), "computed by the extender"),
 	       "%s", json_string_value(json_object_get(failed, "node-b")));
 	CHECK(json_is_object(json_object_get(j, "FailedAndUnresolvableNodes")));
