@@ -185,8 +185,8 @@ run: all
 # stress tests) and ends with "N passed, N failed, N skipped".
 test: all tests
 ifeq ($(SAN),)
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg $(BUILD)-san-address-undefined/bin/inforeg-extender
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg $(BUILD)-san-thread/bin/inforeg-extender
 endif
 	$(Q)tests/run.sh $(B)
 

@@ -80,9 +80,7 @@ json_t *ext_json_field(const json_t *obj, const char *name)
 	if (!json_is_object(obj))
 		return NULL;
 	/* jansson iterates in insertion (document) order: the last match wins, as in Go */
-	json_object_foreach ((json_t *)obj, key, v)
-		if (key_folds_to(key, name))
-			found = v;
+	json_object_foreach((json_t *)obj, key, v) if (key_folds_to(key, name)) found = v;
 	return found;
 }
 
@@ -125,7 +123,8 @@ static int list_add(const json_t *list, const json_t *except, double v[EXT_RES_N
 		return 0;
 	if (!json_is_object(list))
 		return fail(err, errlen, "%s.%s: not an object", path, what);
-	json_object_foreach ((json_t *)list, key, q) {
+	json_object_foreach((json_t *)list, key, q)
+	{
 		int r = res_of(key);
 		double x;
 
@@ -133,7 +132,8 @@ static int list_add(const json_t *list, const json_t *except, double v[EXT_RES_N
 			continue;
 		if (ext_quantity_json(q, &x) < 0)
 			return fail(err, errlen, "%s.%s[%s]: bad quantity %s%.40s%s", path, what, key,
-				    json_is_string(q) ? "'" : "", json_is_string(q) ? json_string_value(q) : "(not a string)",
+				    json_is_string(q) ? "'" : "",
+				    json_is_string(q) ? json_string_value(q) : "(not a string)",
 				    json_is_string(q) ? "'" : "");
 		if (x < 0)
 			return fail(err, errlen, "%s.%s[%s]: negative quantity", path, what, key);
@@ -142,7 +142,8 @@ static int list_add(const json_t *list, const json_t *except, double v[EXT_RES_N
 	return 0;
 }
 
-static int container_requests(const json_t *c, double v[EXT_RES_N], const char *path, char *err, size_t errlen)
+static int container_requests(const json_t *c, double v[EXT_RES_N], const char *path, char *err,
+			      size_t errlen)
 {
 	json_t *res = ext_json_field(c, "resources"), *req;
 	int rc;
@@ -200,7 +201,8 @@ int ext_pod_requirements(const json_t *pod, struct ext_req *r, char *err, size_t
 	arr = field_array(spec, "containers", &bad);
 	if (bad)
 		return fail(err, errlen, "spec.containers: not an array");
-	json_array_foreach (arr, i, ctr) {
+	json_array_foreach(arr, i, ctr)
+	{
 		snprintf(path, sizeof(path), "spec.containers[%zu]", i);
 		rc = container_requests(ctr, c, path, err, errlen);
 		if (rc < 0)
@@ -211,7 +213,8 @@ int ext_pod_requirements(const json_t *pod, struct ext_req *r, char *err, size_t
 	arr = field_array(spec, "initContainers", &bad);
 	if (bad)
 		return fail(err, errlen, "spec.initContainers: not an array");
-	json_array_foreach (arr, i, ctr) {
+	json_array_foreach(arr, i, ctr)
+	{
 		const json_t *rp = ext_json_field(ctr, "restartPolicy");
 		int sidecar = json_is_string(rp) && strcmp(json_string_value(rp), "Always") == 0;
 
@@ -246,14 +249,17 @@ int ext_pod_requirements(const json_t *pod, struct ext_req *r, char *err, size_t
 
 	ann = ext_json_field(meta, "annotations");
 	if (json_is_object(ann)) {
-		const json_t *p = json_object_get(ann, EXT_ANN_PROFILE), *m = json_object_get(ann, EXT_ANN_MIN_SCORE);
+		const json_t *p = json_object_get(ann, EXT_ANN_PROFILE),
+			     *m = json_object_get(ann, EXT_ANN_MIN_SCORE);
 
 		if (p) {
 			const char *s = json_string_value(p);
 
 			if (!s || !s[0] || strlen(s) >= sizeof(r->profile) ||
-			    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(s))
-				return fail(err, errlen, "annotation %s: want 1-64 of [A-Za-z0-9_.-]", EXT_ANN_PROFILE);
+			    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+				strlen(s))
+				return fail(err, errlen, "annotation %s: want 1-64 of [A-Za-z0-9_.-]",
+					    EXT_ANN_PROFILE);
 			strcpy(r->profile, s);
 		}
 		if (m) {
@@ -286,7 +292,8 @@ static int nodes_from_list(const json_t *list, struct ext_args *a, char *err, si
 	a->nodes = calloc(a->n ? a->n : 1, sizeof(*a->nodes));
 	if (!a->names || !a->nodes)
 		return -ENOMEM;
-	json_array_foreach (items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		const json_t *nm = ext_json_field(field_obj(it, "metadata"), "name");
 
 		if (!json_is_string(nm) || !json_string_length(nm)) {
@@ -311,7 +318,8 @@ static int nodes_from_names(const json_t *names, struct ext_args *a, char *err, 
 	a->names = calloc(a->n ? a->n : 1, sizeof(*a->names));
 	if (!a->names)
 		return -ENOMEM;
-	json_array_foreach (names, i, it) {
+	json_array_foreach(names, i, it)
+	{
 		if (!json_is_string(it) || !json_string_length(it)) {
 			a->n = i;
 			return fail(err, errlen, "NodeNames[%zu]: not a node name", i);

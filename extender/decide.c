@@ -122,8 +122,8 @@ static void reason(char *b, size_t n, const struct ext_args *a, const struct ext
 			continue;
 		fmt_res(fr, sizeof(fr), k, r->free[k]);
 		fmt_res(rq, sizeof(rq), k, a->req.want[k]);
-		off += (size_t)snprintf(b + off, n - off, "%s%s: %s%s free of %s%s requested", any ? "; " : "",
-					ext_res_name[k], fr, res_unit[k], rq, res_unit[k]);
+		off += (size_t)snprintf(b + off, n - off, "%s%s: %s%s free of %s%s requested",
+					any ? "; " : "", ext_res_name[k], fr, res_unit[k], rq, res_unit[k]);
 		any = 1;
 	}
 	if (!any && off < n)
@@ -185,8 +185,9 @@ json_t *ext_prioritize_json(const struct ext_args *a, const struct ext_result *r
 	size_t i;
 
 	for (i = 0; out && i < a->n; i++)
-		json_array_append_new(out, json_pack("{s:s,s:I}", "Host", a->names[i], "Score",
-						     (json_int_t)(res[i].state == EXT_OK ? ext_priority(res[i].score) : 0)));
+		json_array_append_new(
+		    out, json_pack("{s:s,s:I}", "Host", a->names[i], "Score",
+				   (json_int_t)(res[i].state == EXT_OK ? ext_priority(res[i].score) : 0)));
 	return out;
 }
 
@@ -213,7 +214,8 @@ static void pod_line(FILE *out, const struct ext_ctx *c, const struct ext_args *
 		isnan(a->req.min_score) ? "--min-score" : "annotation", c->deadline_ms);
 }
 
-void ext_table_print(FILE *out, const struct ext_ctx *c, const struct ext_args *a, const struct ext_result *res)
+void ext_table_print(FILE *out, const struct ext_ctx *c, const struct ext_args *a,
+		     const struct ext_result *res)
 {
 	double ms = ext_min_score(c, a);
 	int any_metrics = 0;
@@ -227,7 +229,10 @@ void ext_table_print(FILE *out, const struct ext_ctx *c, const struct ext_args *
 	fprintf(out, "%-*s  %-8s %8s", (int)w, "NODE", "SOURCE", "SEQ");
 	for (k = 0; k < EXT_RES_N; k++)
 		if (a->req.want[k] > 0)
-			fprintf(out, "  %-17s", k == EXT_CPU ? "CPU free/req perf" : k == EXT_MEM ? "MEM free/req perf" : "GPU free/req perf");
+			fprintf(out, "  %-17s",
+				k == EXT_CPU   ? "CPU free/req perf"
+				: k == EXT_MEM ? "MEM free/req perf"
+					       : "GPU free/req perf");
 	fprintf(out, "  %5s  %4s  %s\n", "SCORE", "PRIO", "FILTER");
 	for (i = 0; i < a->n; i++) {
 		const struct ext_result *r = &res[i];
@@ -259,8 +264,10 @@ void ext_table_print(FILE *out, const struct ext_ctx *c, const struct ext_args *
 		any_metrics |= r->source == EXT_SRC_METRICS;
 	}
 	if (any_metrics)
-		fprintf(out, "* metrics: the node has no POST /v1/score; the extender computed the paper's formula "
-			     "from its /v1/metrics (perf = 1 if free >= req else free/req, score = min)\n");
+		fprintf(
+		    out,
+		    "* metrics: the node has no POST /v1/score; the extender computed the paper's formula "
+		    "from its /v1/metrics (perf = 1 if free >= req else free/req, score = min)\n");
 }
 
 static json_t *num_or_null(double v)
@@ -275,8 +282,9 @@ json_t *ext_table_json(const struct ext_ctx *c, const struct ext_args *a, const 
 	size_t i;
 	int k;
 
-	out = json_pack("{s:s,s:s,s:f,s:s,s:i}", "pod", a->req.pod, "profile", a->req.profile, "min_score", ms,
-			"min_score_from", isnan(a->req.min_score) ? "flag" : "annotation", "deadline_ms", c->deadline_ms);
+	out = json_pack("{s:s,s:s,s:f,s:s,s:i}", "pod", a->req.pod, "profile", a->req.profile, "min_score",
+			ms, "min_score_from", isnan(a->req.min_score) ? "flag" : "annotation", "deadline_ms",
+			c->deadline_ms);
 	nodes = json_array();
 	want = json_object();
 	if (!out || !nodes || !want) {
@@ -304,9 +312,9 @@ json_t *ext_table_json(const struct ext_ctx *c, const struct ext_args *a, const 
 		o = json_pack("{s:s,s:s,s:s,s:o,s:i,s:b,s:s,s:I,s:s,s:o,s:f}", "node", a->names[i], "state",
 			      state_name[r->state], "source", ext_source_name[r->source], "score",
 			      r->state == EXT_OK ? json_real(r->score) : json_null(), "priority",
-			      r->state == EXT_OK ? ext_priority(r->score) : 0, "passes", ext_passes(r, ms), "reason",
-			      why, "seq", (json_int_t)r->seq, "rule", r->rule, "resources", rs ? rs : json_object(),
-			      "ms", r->ms);
+			      r->state == EXT_OK ? ext_priority(r->score) : 0, "passes", ext_passes(r, ms),
+			      "reason", why, "seq", (json_int_t)r->seq, "rule", r->rule, "resources",
+			      rs ? rs : json_object(), "ms", r->ms);
 		json_array_append_new(nodes, o);
 	}
 	json_object_set_new(out, "nodes", nodes);
@@ -324,10 +332,11 @@ void ext_log_decision(FILE *out, const char *verb, const struct ext_args *a, con
 		scored += res[i].state == EXT_OK;
 		nsrc[res[i].source]++;
 	}
-	fprintf(out, "%s %s: %zu nodes, %zu scored, %zu pass min-score %.2f, %.1f ms; sources: score %zu, "
-		     "profile %zu, metrics (formula here) %zu",
-		verb, a->req.pod, a->n, scored, pass, min_score, ms, nsrc[EXT_SRC_SCORE], nsrc[EXT_SRC_PROFILE],
-		nsrc[EXT_SRC_METRICS]);
+	fprintf(out,
+		"%s %s: %zu nodes, %zu scored, %zu pass min-score %.2f, %.1f ms; sources: score %zu, "
+		"profile %zu, metrics (formula here) %zu",
+		verb, a->req.pod, a->n, scored, pass, min_score, ms, nsrc[EXT_SRC_SCORE],
+		nsrc[EXT_SRC_PROFILE], nsrc[EXT_SRC_METRICS]);
 	for (i = 0; i < a->n && shown < 3; i++) {
 		if (ext_passes(&res[i], min_score))
 			continue;

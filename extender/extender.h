@@ -51,10 +51,10 @@ enum ext_res { EXT_CPU, EXT_MEM, EXT_GPU, EXT_RES_N };
 extern const char *const ext_res_name[EXT_RES_N]; /* "cpu", "mem", "gpu": /v1/score keys */
 
 struct ext_req {
-	double want[EXT_RES_N];	  /* cores, bytes, devices; 0 = not requested */
-	char pod[256];		  /* namespace/name, for logs and the table */
-	char profile[65];	  /* inforeg.io/profile, "" if none */
-	double min_score;	  /* inforeg.io/min-score, or NAN when absent */
+	double want[EXT_RES_N]; /* cores, bytes, devices; 0 = not requested */
+	char pod[256];		/* namespace/name, for logs and the table */
+	char profile[65];	/* inforeg.io/profile, "" if none */
+	double min_score;	/* inforeg.io/min-score, or NAN when absent */
 };
 
 /*
@@ -75,13 +75,13 @@ json_t *ext_json_field(const json_t *obj, const char *name);
 int ext_pod_requirements(const json_t *pod, struct ext_req *r, char *err, size_t errlen);
 
 struct ext_args {
-	json_t *root;	      /* the decoded body; everything below borrows from it */
+	json_t *root; /* the decoded body; everything below borrows from it */
 	json_t *pod;
 	struct ext_req req;
-	size_t n;	      /* candidates */
-	const char **names;   /* node names, n of them */
-	json_t **nodes;	      /* the Node objects when the request had Nodes, else NULL */
-	int by_names;	      /* the request had NodeNames (nodeCacheCapable) */
+	size_t n;	    /* candidates */
+	const char **names; /* node names, n of them */
+	json_t **nodes;	    /* the Node objects when the request had Nodes, else NULL */
+	int by_names;	    /* the request had NodeNames (nodeCacheCapable) */
 };
 
 /*
@@ -139,19 +139,19 @@ extern const char *const ext_source_name[]; /* "-", "score", "metrics", "profile
 struct ext_result {
 	enum ext_state state;
 	enum ext_source source;
-	double score;			/* [0, 1] when state == EXT_OK */
-	double free[EXT_RES_N];		/* what the node reported free; NAN when unknown */
-	double perf[EXT_RES_N];		/* per-resource perf; NAN when not reported */
-	uint64_t seq;			/* the node's sample sequence, 0 when unknown */
-	char rule[80];			/* the node's score rule ("default"), "" when unknown */
-	char why[192];			/* the reason when state != EXT_OK */
-	double ms;			/* time to the answer (or to the deadline) */
+	double score;		/* [0, 1] when state == EXT_OK */
+	double free[EXT_RES_N]; /* what the node reported free; NAN when unknown */
+	double perf[EXT_RES_N]; /* per-resource perf; NAN when not reported */
+	uint64_t seq;		/* the node's sample sequence, 0 when unknown */
+	char rule[80];		/* the node's score rule ("default"), "" when unknown */
+	char why[192];		/* the reason when state != EXT_OK */
+	double ms;		/* time to the answer (or to the deadline) */
 };
 
 struct ext_fetch_opts {
-	int deadline_ms;     /* whole decision, both fetch phases included */
-	const char *cacert;  /* for https:// nodes; NULL = system store */
-	long max_conns;	     /* connection cache size; 0 = 1024 */
+	int deadline_ms;    /* whole decision, both fetch phases included */
+	const char *cacert; /* for https:// nodes; NULL = system store */
+	long max_conns;	    /* connection cache size; 0 = 1024 */
 };
 
 struct ext_fetcher;
@@ -177,7 +177,7 @@ double ext_perf(double free, double req);
 struct ext_ctx {
 	const struct ext_nodemap *map;
 	struct ext_fetcher *fetch;
-	double min_score;	/* the default when the pod has no annotation */
+	double min_score; /* the default when the pod has no annotation */
 	int deadline_ms;
 };
 
@@ -215,10 +215,10 @@ void ext_log_decision(FILE *out, const char *verb, const struct ext_args *a, con
 /* ---- server.c ------------------------------------------------------------------------- */
 
 struct ext_server_opts {
-	const char *listen;	/* HOST:PORT, [V6]:PORT, *:PORT */
+	const char *listen; /* HOST:PORT, [V6]:PORT, *:PORT */
 	int workers;
-	size_t max_body;	/* bytes */
-	int quiet;		/* no log line per decision */
+	size_t max_body; /* bytes */
+	int quiet;	 /* no log line per decision */
 	const struct ext_nodemap *map;
 	struct ext_fetch_opts fetch;
 	double min_score;

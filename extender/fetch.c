@@ -120,8 +120,8 @@ struct ext_fetcher *ext_fetcher_new(const struct ext_fetch_opts *o)
 	 * included) and every later one is an HTTP/2 stream on it, as with prior knowledge.
 	 */
 	f->cleartext_h2 = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000
-				  ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-				  : (long)CURL_HTTP_VERSION_2_0;
+			      ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+			      : (long)CURL_HTTP_VERSION_2_0;
 	curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, f->o.max_conns > 0 ? f->o.max_conns : 1024L);
 	return f;
 }
@@ -193,7 +193,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static void set_failed(struct xfer *x, enum ext_state st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_failed(struct xfer *x, enum ext_state st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void set_failed(struct xfer *x, enum ext_state st, const char *fmt, ...)
 {
@@ -222,7 +223,8 @@ static int start(struct ext_fetcher *f, struct xfer *x, enum phase ph)
 	else if (ph == PH_PROFILE)
 		n = snprintf(url, sizeof(url), "%s%s", x->base, f->profile_path);
 	else
-		n = snprintf(url, sizeof(url), "%s/v1/metrics?match=cpu.free,mem.available,gpu.free", x->base);
+		n = snprintf(url, sizeof(url), "%s/v1/metrics?match=cpu.free,mem.available,gpu.free",
+			     x->base);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return -ENAMETOOLONG;
 	/* a clean slate: nothing of the previous phase (POST fields, headers) carries over */
@@ -372,7 +374,8 @@ static void parse_metrics(struct ext_fetcher *f, struct xfer *x)
 		return;
 	take_seq(r, root);
 	arr = json_object_get(root, "series");
-	json_array_foreach (arr, i, s) {
+	json_array_foreach(arr, i, s)
+	{
 		const char *name = json_string_value(json_object_get(s, "name"));
 
 		for (k = 0; name && k < EXT_RES_N; k++) {
@@ -438,7 +441,9 @@ static void on_done(struct ext_fetcher *f, struct xfer *x, CURLcode rc)
 	}
 	if (code != 200) {
 		set_failed(x, EXT_BAD, "%s: HTTP %ld",
-			   x->phase == PH_SCORE ? "POST /v1/score" : x->phase == PH_PROFILE ? "GET profile score" : "GET /v1/metrics",
+			   x->phase == PH_SCORE	    ? "POST /v1/score"
+			   : x->phase == PH_PROFILE ? "GET profile score"
+						    : "GET /v1/metrics",
 			   code);
 		return;
 	}
@@ -461,8 +466,8 @@ static void build_body(struct ext_fetcher *f, const struct ext_req *req)
 	for (k = 0; k < EXT_RES_N; k++) {
 		if (!(req->want[k] > 0))
 			continue;
-		off += (size_t)snprintf(f->body + off, sizeof(f->body) - off, "%s\"%s\":%.17g", first ? "" : ",",
-					ext_res_name[k], req->want[k]);
+		off += (size_t)snprintf(f->body + off, sizeof(f->body) - off, "%s\"%s\":%.17g",
+					first ? "" : ",", ext_res_name[k], req->want[k]);
 		first = 0;
 	}
 	snprintf(f->body + off, sizeof(f->body) - off, "}]");

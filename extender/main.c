@@ -15,22 +15,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: inforeg-extender [serve] [--listen ADDR:PORT] [--workers N] [--quiet] [--max-body BYTES]\n"
-		"                        (--nodes FILE | --node-pattern URL) [--deadline-ms MS] [--min-score X]\n"
-		"                        [--cacert FILE]\n"
-		"       inforeg-extender score POD.json [--node NAME ...] [--json] (--nodes FILE | --node-pattern URL)\n"
-		"                        [--deadline-ms MS] [--min-score X]     (also: --dry-run POD.json)\n"
-		"  serve: POST .../filter and .../prioritize (kube-scheduler extender protocol), GET /healthz;\n"
-		"         listens on %s by default.\n"
-		"  score: POD.json is a Pod or an ExtenderArgs; candidates are its Nodes/NodeNames, else the\n"
-		"         --node names, else every node of --nodes FILE.\n"
-		"  --nodes FILE        lines 'NODE-NAME URL' ('#' comments), e.g. 'gpu-1 http://10.0.0.7:9470'\n"
-		"  --node-pattern URL  e.g. 'http://{node}:9470' for nodes not in the file\n"
-		"  --deadline-ms MS    how long a decision waits for the nodes (default %d)\n"
-		"  --min-score X       filter: least score in [0,1] to pass, unless the pod's annotation\n"
-		"                      inforeg.io/min-score says otherwise (default %.2f)\n",
-		EXT_DEFAULT_LISTEN, EXT_DEFAULT_DEADLINE_MS, EXT_DEFAULT_MIN_SCORE);
+	fprintf(
+	    f,
+	    "usage: inforeg-extender [serve] [--listen ADDR:PORT] [--workers N] [--quiet] [--max-body "
+	    "BYTES]\n"
+	    "                        (--nodes FILE | --node-pattern URL) [--deadline-ms MS] [--min-score X]\n"
+	    "                        [--cacert FILE]\n"
+	    "       inforeg-extender score POD.json [--node NAME ...] [--json] (--nodes FILE | "
+	    "--node-pattern URL)\n"
+	    "                        [--deadline-ms MS] [--min-score X]     (also: --dry-run POD.json)\n"
+	    "  serve: POST .../filter and .../prioritize (kube-scheduler extender protocol), GET /healthz;\n"
+	    "         listens on %s by default.\n"
+	    "  score: POD.json is a Pod or an ExtenderArgs; candidates are its Nodes/NodeNames, else the\n"
+	    "         --node names, else every node of --nodes FILE.\n"
+	    "  --nodes FILE        lines 'NODE-NAME URL' ('#' comments), e.g. 'gpu-1 http://10.0.0.7:9470'\n"
+	    "  --node-pattern URL  e.g. 'http://{node}:9470' for nodes not in the file\n"
+	    "  --deadline-ms MS    how long a decision waits for the nodes (default %d)\n"
+	    "  --min-score X       filter: least score in [0,1] to pass, unless the pod's annotation\n"
+	    "                      inforeg.io/min-score says otherwise (default %.2f)\n",
+	    EXT_DEFAULT_LISTEN, EXT_DEFAULT_DEADLINE_MS, EXT_DEFAULT_MIN_SCORE);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -121,31 +124,44 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_WORKERS, O_NODES, O_PATTERN, O_DEADLINE, O_MIN, O_BODY, O_CACERT, O_NODE,
-	       O_JSON, O_QUIET, O_DRY, O_VERSION };
+	enum {
+		O_LISTEN = 256,
+		O_WORKERS,
+		O_NODES,
+		O_PATTERN,
+		O_DEADLINE,
+		O_MIN,
+		O_BODY,
+		O_CACERT,
+		O_NODE,
+		O_JSON,
+		O_QUIET,
+		O_DRY,
+		O_VERSION
+	};
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, O_LISTEN},
-		{"workers", required_argument, NULL, O_WORKERS},
-		{"nodes", required_argument, NULL, O_NODES},
-		{"node-pattern", required_argument, NULL, O_PATTERN},
-		{"deadline-ms", required_argument, NULL, O_DEADLINE},
-		{"min-score", required_argument, NULL, O_MIN},
-		{"max-body", required_argument, NULL, O_BODY},
-		{"cacert", required_argument, NULL, O_CACERT},
-		{"node", required_argument, NULL, O_NODE},
-		{"json", no_argument, NULL, O_JSON},
-		{"quiet", no_argument, NULL, O_QUIET},
-		{"dry-run", required_argument, NULL, O_DRY},
-		{"version", no_argument, NULL, O_VERSION},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"listen", required_argument, NULL, O_LISTEN},
+	    {"workers", required_argument, NULL, O_WORKERS},
+	    {"nodes", required_argument, NULL, O_NODES},
+	    {"node-pattern", required_argument, NULL, O_PATTERN},
+	    {"deadline-ms", required_argument, NULL, O_DEADLINE},
+	    {"min-score", required_argument, NULL, O_MIN},
+	    {"max-body", required_argument, NULL, O_BODY},
+	    {"cacert", required_argument, NULL, O_CACERT},
+	    {"node", required_argument, NULL, O_NODE},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"quiet", no_argument, NULL, O_QUIET},
+	    {"dry-run", required_argument, NULL, O_DRY},
+	    {"version", no_argument, NULL, O_VERSION},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ext_server_opts so = {
-		.listen = EXT_DEFAULT_LISTEN,
-		.workers = 1,
-		.max_body = 32u << 20,
-		.min_score = EXT_DEFAULT_MIN_SCORE,
-		.fetch = {.deadline_ms = EXT_DEFAULT_DEADLINE_MS},
+	    .listen = EXT_DEFAULT_LISTEN,
+	    .workers = 1,
+	    .max_body = 32u << 20,
+	    .min_score = EXT_DEFAULT_MIN_SCORE,
+	    .fetch = {.deadline_ms = EXT_DEFAULT_DEADLINE_MS},
 	};
 	const char *nodes_file = NULL, *pattern = NULL, *dry = NULL, *cmd = "serve";
 	const char **names = NULL;

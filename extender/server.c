@@ -52,6 +52,7 @@ struct worker {
 	atomic_int stopping; /* relaxed: only ends the loop; no data is published with it */
 	struct ext_fetcher *fetch;
 	const char *fetch_err;
+	int conns_open; /* this thread only */
 };
 
 static struct {
@@ -162,7 +163,8 @@ static int handle_verb(struct worker *w, h2o_req_t *req, int is_filter)
 	}
 	if (rc < 0) {
 		if (!o->quiet)
-			fprintf(stderr, "%s %s: cannot judge: %s\n", verb, a.req.pod[0] ? a.req.pod : "(no pod)", err);
+			fprintf(stderr, "%s %s: cannot judge: %s\n", verb,
+				a.req.pod[0] ? a.req.pod : "(no pod)", err);
 		if (is_filter) {
 			j = ext_filter_json(&a, NULL, 0, err);
 		} else if (!a.names) {
@@ -274,6 +276,11 @@ static int listen_socket(int reuseport)
 
 /* ---- workers ---------------------------------------------------------------------------- */
 
+static void on_conn_close(void *data)
+{
+	((struct worker *)data)->conns_open--;
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
 	struct worker *w = listener->data;
@@ -286,6 +293,9 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 		if (!sock)
 			break;
+		w->conns_open++;
+		sock->on_close.cb = on_conn_close;
+		sock->on_close.data = w;
 		h2o_accept(&w->accept_ctx, sock);
 	}
 }
@@ -327,7 +337,12 @@ static void *worker_main(void *arg)
 	h2o_socket_close(listener);
 	h2o_socket_close(stop);
 	h2o_evloop_run(loop, 0);
-	/* connections still open are left to process exit (as inforegd does) */
+	/* with clients still connected the context is left to process exit (as inforegd does:
+	 * h2o 2.2.5's graceful shutdown arms timers that would outlive it) */
+	if (w->conns_open == 0) {
+		h2o_context_dispose(&w->ctx);
+		h2o_evloop_destroy(loop);
+	}
 	ext_fetcher_free(w->fetch);
 	w->fetch = NULL;
 	return NULL;

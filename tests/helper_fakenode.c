@@ -43,7 +43,8 @@ static void reply(h2o_req_t *req, int status, const char *reason, const char *bo
 	req->res.status = status;
 	req->res.reason = reason;
 	req->res.content_length = b.len;
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+		       H2O_STRLIT("application/json"));
 	h2o_start_response(req, &generator);
 	h2o_send(req, &b, 1, H2O_SEND_STATE_FINAL);
 }
@@ -72,7 +73,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		reply(req, 200, "OK", bodies[(size_t)node_of(req) % n_bodies]);
 		return 0;
 	}
-	reply(req, 404, "Not Found", "{\"error\":{\"code\":404,\"type\":\"not_found\",\"message\":\"no such resource\"}}");
+	reply(req, 404, "Not Found",
+	      "{\"error\":{\"code\":404,\"type\":\"not_found\",\"message\":\"no such resource\"}}");
 	return 0;
 }
 
@@ -122,9 +124,11 @@ static int read_bodies(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"count", required_argument, NULL, 'n'},   {"nodes-out", required_argument, NULL, 'o'},
-		{"bodies", required_argument, NULL, 'b'},  {"name-prefix", required_argument, NULL, 'p'},
-		{NULL, 0, NULL, 0},
+	    {"count", required_argument, NULL, 'n'},
+	    {"nodes-out", required_argument, NULL, 'o'},
+	    {"bodies", required_argument, NULL, 'b'},
+	    {"name-prefix", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *bodies_file = NULL, *prefix = "fake-";
 	h2o_hostconf_t *host;
@@ -152,7 +156,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (n_nodes < 1 || n_nodes > NODES_MAX || !out || !bodies_file) {
-		fprintf(stderr, "usage: helper_fakenode --count N --nodes-out FILE --bodies FILE [--name-prefix P]\n");
+		fprintf(
+		    stderr,
+		    "usage: helper_fakenode --count N --nodes-out FILE --bodies FILE [--name-prefix P]\n");
 		return 2;
 	}
 	if (read_bodies(bodies_file) < 0) {

@@ -51,7 +51,9 @@ static void test_field_folding(void)
 	CHECK(json_integer_value(ext_json_field(o, "Pod")) == 3);
 	json_decref(o);
 	/* a non-ASCII letter that does not fold to ASCII never matches */
-	o = json_loads("{\"P\xc3\xb6" "d\":1}", 0, NULL);
+	o = json_loads("{\"P\xc3\xb6"
+		       "d\":1}",
+		       0, NULL);
 	CHECK(ext_json_field(o, "Pod") == NULL);
 	json_decref(o);
 }
@@ -97,10 +99,12 @@ static void test_odd_casing_from_go_peers(void)
 {
 	struct ext_args a;
 	char err[256] = "";
-	int rc = parse("{\"pod\":{\"Metadata\":{\"NAME\":\"p\",\"Annotations\":{\"inforeg.io/profile\":\"resnet50\"}},"
-		       "\"SPEC\":{\"Containers\":[{\"Resources\":{\"Requests\":{\"cpu\":\"250m\",\"memory\":\"1G\"}}}]}},"
-		       "\"nodenames\":[\"n1\",\"n2\"],\"nodes\":null}",
-		       &a, err, sizeof(err));
+	int rc = parse(
+	    "{\"pod\":{\"Metadata\":{\"NAME\":\"p\",\"Annotations\":{\"inforeg.io/profile\":\"resnet50\"}},"
+	    "\"SPEC\":{\"Containers\":[{\"Resources\":{\"Requests\":{\"cpu\":\"250m\",\"memory\":\"1G\"}}}]}}"
+	    ","
+	    "\"nodenames\":[\"n1\",\"n2\"],\"nodes\":null}",
+	    &a, err, sizeof(err));
 
 	CHECKF(rc == 0, "%s", err);
 	CHECK(a.by_names && a.n == 2);
@@ -110,10 +114,11 @@ static void test_odd_casing_from_go_peers(void)
 	CHECK(isnan(a.req.min_score));
 	ext_args_free(&a);
 	/* map keys are exact: "CPU" is not a resource, "Inforeg.io/min-score" not our annotation */
-	rc = parse("{\"Pod\":{\"metadata\":{\"annotations\":{\"Inforeg.io/min-score\":\"x\"}},"
-		   "\"spec\":{\"containers\":[{\"resources\":{\"requests\":{\"CPU\":\"4\",\"cpu\":\"1\"}}}]}},"
-		   "\"NodeNames\":[]}",
-		   &a, err, sizeof(err));
+	rc =
+	    parse("{\"Pod\":{\"metadata\":{\"annotations\":{\"Inforeg.io/min-score\":\"x\"}},"
+		  "\"spec\":{\"containers\":[{\"resources\":{\"requests\":{\"CPU\":\"4\",\"cpu\":\"1\"}}}]}},"
+		  "\"NodeNames\":[]}",
+		  &a, err, sizeof(err));
 	CHECKF(rc == 0 && a.req.want[EXT_CPU] == 1 && isnan(a.req.min_score) && a.n == 0, "%s", err);
 	ext_args_free(&a);
 }
@@ -142,14 +147,16 @@ static void test_kubernetes_arithmetic(void)
 		     "{\"resources\":{\"requests\":{\"cpu\":\"1\"}}}],"
 		     "\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]}") == 4);
 	/* a sidecar (restartPolicy Always) adds to the containers and to later init containers */
-	CHECK(cpu_of("{\"initContainers\":[{\"restartPolicy\":\"Always\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}},"
+	CHECK(cpu_of("{\"initContainers\":[{\"restartPolicy\":\"Always\",\"resources\":{\"requests\":{"
+		     "\"cpu\":\"1\"}}},"
 		     "{\"resources\":{\"requests\":{\"cpu\":\"3\"}}}],"
 		     "\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]}") == 4);
-	CHECK(cpu_of("{\"initContainers\":[{\"restartPolicy\":\"Always\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}],"
+	CHECK(cpu_of("{\"initContainers\":[{\"restartPolicy\":\"Always\",\"resources\":{\"requests\":{"
+		     "\"cpu\":\"1\"}}}],"
 		     "\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]}") == 3);
 	/* the pod overhead is added */
-	CHECK(cpu_of("{\"overhead\":{\"cpu\":\"250m\"},\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]}") ==
-	      1.25);
+	CHECK(cpu_of("{\"overhead\":{\"cpu\":\"250m\"},\"containers\":[{\"resources\":{\"requests\":{\"cpu\":"
+		     "\"1\"}}}]}") == 1.25);
 	/* a limit without a request is the request (API server defaulting) */
 	CHECK(cpu_of("{\"containers\":[{\"resources\":{\"limits\":{\"cpu\":\"3\"}}},"
 		     "{\"resources\":{\"limits\":{\"cpu\":\"9\"},\"requests\":{\"cpu\":\"1\"}}}]}") == 4);
@@ -161,21 +168,24 @@ static void test_gpu_vendors(void)
 {
 	struct ext_args a;
 	char err[256] = "";
-	int rc = parse("{\"Pod\":{\"spec\":{\"containers\":[{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"2\","
-		       "\"amd.com/gpu\":1,\"example.com/foo\":\"7\",\"ephemeral-storage\":\"1Gi\"}}}]}},\"NodeNames\":[]}",
-		       &a, err, sizeof(err));
+	int rc = parse(
+	    "{\"Pod\":{\"spec\":{\"containers\":[{\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"2\","
+	    "\"amd.com/gpu\":1,\"example.com/"
+	    "foo\":\"7\",\"ephemeral-storage\":\"1Gi\"}}}]}},\"NodeNames\":[]}",
+	    &a, err, sizeof(err));
 
 	CHECKF(rc == 0 && a.req.want[EXT_GPU] == 3 && a.req.want[EXT_MEM] == 0, "%s", err);
 	ext_args_free(&a);
 }
 
-#define REFUSED(body, want)                                                                               \
-	do {                                                                                              \
-		struct ext_args a_;                                                                       \
-		char err_[256] = "";                                                                      \
-		int rc_ = parse(body, &a_, err_, sizeof(err_));                                           \
-		CHECKF(rc_ == -EINVAL && strstr(err_, want), "rc %d, message '%s', want '%s'", rc_, err_, want); \
-		ext_args_free(&a_);                                                                       \
+#define REFUSED(body, want)                                                                                  \
+	do {                                                                                                 \
+		struct ext_args a_;                                                                          \
+		char err_[256] = "";                                                                         \
+		int rc_ = parse(body, &a_, err_, sizeof(err_));                                              \
+		CHECKF(rc_ == -EINVAL && strstr(err_, want), "rc %d, message '%s', want '%s'", rc_, err_,    \
+		       want);                                                                                \
+		ext_args_free(&a_);                                                                          \
 	} while (0)
 
 static void test_refusals(void)
@@ -187,17 +197,22 @@ static void test_refusals(void)
 	REFUSED("{\"Pod\":null,\"NodeNames\":[\"a\"]}", "no Pod");
 	REFUSED("{\"Pod\":{\"spec\":{}},\"Nodes\":null,\"NodeNames\":null}", "neither Nodes nor NodeNames");
 	REFUSED("{\"Pod\":{\"spec\":{}},\"NodeNames\":[\"a\",7]}", "NodeNames[1]");
-	REFUSED("{\"Pod\":{\"spec\":{}},\"Nodes\":{\"items\":[{\"metadata\":{}}]}}", "Nodes.items[0]: no metadata.name");
+	REFUSED("{\"Pod\":{\"spec\":{}},\"Nodes\":{\"items\":[{\"metadata\":{}}]}}",
+		"Nodes.items[0]: no metadata.name");
 	REFUSED("{\"Pod\":{},\"NodeNames\":[]}", "no spec");
 	REFUSED("{\"Pod\":{\"spec\":{\"containers\":{}}},\"NodeNames\":[]}", "spec.containers: not an array");
-	REFUSED("{\"Pod\":{\"spec\":{\"containers\":[{},{\"resources\":{\"requests\":{\"memory\":\"12Q\"}}}]}},"
+	REFUSED(
+	    "{\"Pod\":{\"spec\":{\"containers\":[{},{\"resources\":{\"requests\":{\"memory\":\"12Q\"}}}]}},"
+	    "\"NodeNames\":[]}",
+	    "spec.containers[1].resources.requests[memory]: bad quantity '12Q'");
+	REFUSED("{\"Pod\":{\"spec\":{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"-1\"}}}]}},"
 		"\"NodeNames\":[]}",
-		"spec.containers[1].resources.requests[memory]: bad quantity '12Q'");
-	REFUSED("{\"Pod\":{\"spec\":{\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"-1\"}}}]}},\"NodeNames\":[]}",
 		"negative");
-	REFUSED("{\"Pod\":{\"metadata\":{\"annotations\":{\"inforeg.io/min-score\":\"1.5\"}},\"spec\":{}},\"NodeNames\":[]}",
+	REFUSED("{\"Pod\":{\"metadata\":{\"annotations\":{\"inforeg.io/"
+		"min-score\":\"1.5\"}},\"spec\":{}},\"NodeNames\":[]}",
 		"inforeg.io/min-score: '1.5' is not a number in [0, 1]");
-	REFUSED("{\"Pod\":{\"metadata\":{\"annotations\":{\"inforeg.io/profile\":\"a b\"}},\"spec\":{}},\"NodeNames\":[]}",
+	REFUSED("{\"Pod\":{\"metadata\":{\"annotations\":{\"inforeg.io/profile\":\"a "
+		"b\"}},\"spec\":{}},\"NodeNames\":[]}",
 		"inforeg.io/profile");
 }
 
@@ -213,7 +228,8 @@ static void test_partial_shape_kept(void)
 		    &a, err, sizeof(err)) == -EINVAL);
 	CHECK(a.by_names && a.n == 2);
 	j = ext_filter_json(&a, NULL, 0.5, err);
-	CHECK(json_is_array(json_object_get(j, "NodeNames")) && json_array_size(json_object_get(j, "NodeNames")) == 0);
+	CHECK(json_is_array(json_object_get(j, "NodeNames")) &&
+	      json_array_size(json_object_get(j, "NodeNames")) == 0);
 	CHECK(json_is_null(json_object_get(j, "Nodes")));
 	CHECK(strstr(json_string_value(json_object_get(j, "Error")), "bad quantity") != NULL);
 	json_decref(j);
@@ -258,8 +274,9 @@ static void test_replies(void)
 	CHECK(json_is_null(json_object_get(j, "NodeNames")));
 	CHECK(json_object_size(failed) == 2);
 	CHECK(strncmp(json_string_value(json_object_get(failed, "node-c")), "no fresh data", 13) == 0);
-	CHECKF(strstr(json_string_value(json_object_get(failed, "node-b")), "0.20 < min-score 0.30 (cpu: 0.5 cores free of 2.5 cores requested)") &&
-		       strstr(json_string_value(json_object_get(failed, "node-b")), "computed by the extender"),
+	CHECKF(strstr(json_string_value(json_object_get(failed, "node-b")),
+		      "0.20 < min-score 0.30 (cpu: 0.5 cores free of 2.5 cores requested)") &&
+		   strstr(json_string_value(json_object_get(failed, "node-b")), "computed by the extender"),
 	       "%s", json_string_value(json_object_get(failed, "node-b")));
 	CHECK(json_is_object(json_object_get(j, "FailedAndUnresolvableNodes")));
 	CHECK(strcmp(json_string_value(json_object_get(j, "Error")), "") == 0);
@@ -303,14 +320,17 @@ static void test_nodemap(void)
 	if (fd < 0)
 		return;
 	f = fdopen(fd, "w");
-	fprintf(f, "# node addresses\nnode-a http://10.0.0.1:9470/\n\n  node-b\thttps://10.0.0.2:9470  # tls\n");
+	fprintf(f,
+		"# node addresses\nnode-a http://10.0.0.1:9470/\n\n  node-b\thttps://10.0.0.2:9470  # tls\n");
 	fclose(f);
 	m = ext_nodemap_load(path, "http://{node}.nodes.example:9470", err, sizeof(err));
 	CHECKF(m != NULL, "%s", err);
 	if (m) {
 		CHECK(ext_nodemap_count(m) == 2 && strcmp(ext_nodemap_name(m, 1), "node-b") == 0);
-		CHECK(ext_nodemap_url(m, "node-a", url, sizeof(url)) == 0 && strcmp(url, "http://10.0.0.1:9470") == 0);
-		CHECK(ext_nodemap_url(m, "node-b", url, sizeof(url)) == 0 && strcmp(url, "https://10.0.0.2:9470") == 0);
+		CHECK(ext_nodemap_url(m, "node-a", url, sizeof(url)) == 0 &&
+		      strcmp(url, "http://10.0.0.1:9470") == 0);
+		CHECK(ext_nodemap_url(m, "node-b", url, sizeof(url)) == 0 &&
+		      strcmp(url, "https://10.0.0.2:9470") == 0);
 		CHECK(ext_nodemap_url(m, "gpu-7.zone-b", url, sizeof(url)) == 0 &&
 		      strcmp(url, "http://gpu-7.zone-b.nodes.example:9470") == 0);
 		CHECK(ext_nodemap_url(m, "evil@host/x", url, sizeof(url)) == -EINVAL);

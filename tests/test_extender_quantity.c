@@ -9,19 +9,19 @@
 #include "extender.h"
 #include "tap.h"
 
-#define IS(s, want)                                                                                    \
-	do {                                                                                           \
-		double v_ = NAN;                                                                       \
-		int rc_ = ext_quantity_parse(s, &v_);                                                  \
-		CHECKF(rc_ == 0 && fabs(v_ - (double)(want)) <= 1e-12 * fabs((double)(want)), "'%s' -> rc %d %.17g, want %.17g", \
-		       s, rc_, v_, (double)(want));                                                    \
+#define IS(s, want)                                                                                          \
+	do {                                                                                                 \
+		double v_ = NAN;                                                                             \
+		int rc_ = ext_quantity_parse(s, &v_);                                                        \
+		CHECKF(rc_ == 0 && fabs(v_ - (double)(want)) <= 1e-12 * fabs((double)(want)),                \
+		       "'%s' -> rc %d %.17g, want %.17g", s, rc_, v_, (double)(want));                       \
 	} while (0)
 
-#define BAD(s)                                                                                         \
-	do {                                                                                           \
-		double v_ = 42;                                                                        \
-		int rc_ = ext_quantity_parse(s, &v_);                                                  \
-		CHECKF(rc_ == -EINVAL && v_ == 42, "'%s' accepted (rc %d, %g)", s ? s : "(null)", rc_, v_); \
+#define BAD(s)                                                                                               \
+	do {                                                                                                 \
+		double v_ = 42;                                                                              \
+		int rc_ = ext_quantity_parse(s, &v_);                                                        \
+		CHECKF(rc_ == -EINVAL && v_ == 42, "'%s' accepted (rc %d, %g)", s ? s : "(null)", rc_, v_);  \
 	} while (0)
 
 static void test_cpu_forms(void)
@@ -96,7 +96,8 @@ static void test_malformed(void)
 
 static void test_json_values(void)
 {
-	json_t *s = json_string("750m"), *n = json_real(1.25), *i = json_integer(3), *b = json_true(), *z = json_null();
+	json_t *s = json_string("750m"), *n = json_real(1.25), *i = json_integer(3), *b = json_true(),
+	       *z = json_null();
 	double v = 0;
 
 	CHECK(ext_quantity_json(s, &v) == 0 && v == 0.75);

@@ -4,7 +4,7 @@
 #   ext_start_hang                             # accepts and never answers; sets EXT_HANG_URL
 #   ext_start_extender FLAGS...                # sets EXT_URL EXT_PID EXT_LOG
 # Every process started is stopped by tests/lib.sh's cleanup.
-IREXT=$INFOREG_BUILD/bin/inforeg-extender
+IREXT=${IREXT:-$INFOREG_BUILD/bin/inforeg-extender}  # override: a sanitized build
 IRFAKE=$INFOREG_BUILD/tests/helper_fakenode
 PY=/usr/bin/python3
 
