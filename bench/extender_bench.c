@@ -13,7 +13,12 @@
  * extender's, not inforegd's. The client posts ExtenderArgs with NodeNames to /filter
  * over HTTP/1.1 with keep-alive, one decision at a time, as kube-scheduler does.
  *
+ * Besides rate and latency it gives the CPU each decision costs the process that
+ * decides (the extender; this process for the baselines), which this shared 2-core VM
+ * disturbs far less than wall-clock figures.
+ *
  *   extender_bench [--build DIR] [--nodes 10,100] [--decisions K] [--deadline-ms MS]
+ *                  [--node-delay-ms D]   (stand-ins answer D ms late, like a network)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -50,8 +56,33 @@ static int cmp_double(const void *a, const void *b)
 }
 
 struct stats {
-	double per_s, p50, p99;
+	double per_s, p50, p99, cpu_us; /* cpu_us: CPU per decision of the deciding process */
 };
+
+/* CPU seconds (user + system) of PID, 0 = this process. */
+static double cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	struct rusage ru;
+	FILE *f;
+
+	if (pid == 0) {
+		getrusage(RUSAGE_SELF, &ru);
+		return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return NAN;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL; /* fields after the command name */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return NAN;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 /* LAT (K latencies, ms) and the wall time they took -> rate and percentiles. */
 static struct stats summarize(double *lat, size_t k, double wall_ms)
@@ -137,10 +168,11 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 
 /* ---- one node count ---------------------------------------------------------------- */
 
-static int run(const char *build, int n, size_t k, int deadline_ms)
+static int run(const char *build, int n, size_t k, int deadline_ms, int node_delay_ms)
 {
 	char dir[] = "/tmp/extender_bench.XXXXXX", bodies[600], nodes[600], log1[600], log2[600];
-	char helper[600], ext[600], count[16], listen[64], url[128], dl[16];
+	char helper[600], ext[600], count[16], listen[64], url[128], dl[16], nd[16];
+	double c0 = 0;
 	pid_t fake = -1, extd = -1;
 	struct ext_nodemap *map = NULL;
 	struct ext_fetcher *f = NULL;
@@ -154,7 +186,7 @@ static int run(const char *build, int n, size_t k, int deadline_ms)
 	CURL *c = NULL;
 	FILE *f_out;
 	size_t i, bad = 0, warm = k / 10 + 10;
-	int port, rc = 1;
+	int port, rc = 1, keep_logs = 0;
 
 	if (!mkdtemp(dir))
 		return 1;
@@ -183,13 +215,20 @@ static int run(const char *build, int n, size_t k, int deadline_ms)
 	if (!f_out || fclose(f_out))
 		goto out;
 	snprintf(count, sizeof(count), "%d", n);
+	snprintf(nd, sizeof(nd), "%d", node_delay_ms);
 	{
-		char *argv[] = {helper, "--count", count, "--bodies", bodies, "--nodes-out", nodes, NULL};
+		char *argv[] = {helper,	       "--count", count,	"--bodies", bodies,
+				"--nodes-out", nodes,	  "--delay-ms", nd,	    NULL};
 
 		fake = spawn(argv, log1);
 	}
 	for (i = 0; i < 200 && access(nodes, R_OK); i++)
 		usleep(20000);
+	if (access(nodes, R_OK)) {
+		fprintf(stderr, "extender_bench: the stand-in nodes did not start (log %s)\n", log1);
+		keep_logs = 1;
+		goto out;
+	}
 	port = free_port();
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	snprintf(dl, sizeof(dl), "%d", deadline_ms);
@@ -234,14 +273,17 @@ static int run(const char *build, int n, size_t k, int deadline_ms)
 	}
 	if (i == 250) {
 		fprintf(stderr, "extender_bench: the extender did not answer (log %s)\n", log2);
+		keep_logs = 1;
 		goto out;
 	}
 	for (i = 0; i < warm + k; i++) {
 		double t = now_ms();
 		long code = 0;
 
-		if (i == warm)
+		if (i == warm) {
 			t0 = t;
+			c0 = cpu_s(extd);
+		}
 		answer.len = 0;
 		if (curl_easy_perform(c) != CURLE_OK ||
 		    (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code), code != 200) ||
@@ -251,6 +293,7 @@ static int run(const char *build, int n, size_t k, int deadline_ms)
 			lat[i - warm] = now_ms() - t;
 	}
 	s_ext = summarize(lat, k, now_ms() - t0);
+	s_ext.cpu_us = (cpu_s(extd) - c0) * 1e6 / (double)k;
 
 	/* baselines: the same nodes, from this process, through the same fetch code */
 	{
@@ -280,8 +323,10 @@ static int run(const char *build, int n, size_t k, int deadline_ms)
 		double t = now_ms();
 		size_t j;
 
-		if (i == warm)
+		if (i == warm) {
 			t0 = t;
+			c0 = cpu_s(0);
+		}
 		ext_fetch_scores(f, &req, urls, (size_t)n, res);
 		for (j = 0; j < (size_t)n; j++)
 			bad += res[j].state != EXT_OK;
@@ -289,12 +334,15 @@ static int run(const char *build, int n, size_t k, int deadline_ms)
 			lat[i - warm] = now_ms() - t;
 	}
 	s_fan = summarize(lat, k, now_ms() - t0);
+	s_fan.cpu_us = (cpu_s(0) - c0) * 1e6 / (double)k;
 	for (i = 0; i < warm + k / 4; i++) {
 		double t = now_ms();
 		size_t j;
 
-		if (i == warm)
+		if (i == warm) {
 			t0 = t;
+			c0 = cpu_s(0);
+		}
 		for (j = 0; j < (size_t)n; j++) {
 			ext_fetch_scores(f, &req, &urls[j], 1, &res[j]);
 			bad += res[j].state != EXT_OK;
@@ -303,13 +351,14 @@ static int run(const char *build, int n, size_t k, int deadline_ms)
 			lat[i - warm] = now_ms() - t;
 	}
 	s_one = summarize(lat, k / 4, now_ms() - t0);
+	s_one.cpu_us = (cpu_s(0) - c0) * 1e6 / (double)(k / 4);
 
-	printf("%5d  %-44s %10.0f %9.3f %9.3f\n", n, "extender POST /filter (HTTP/1.1 keep-alive)",
-	       s_ext.per_s, s_ext.p50, s_ext.p99);
-	printf("%5d  %-44s %10.0f %9.3f %9.3f\n", n, "baseline: fan-out alone, in-process (floor)",
-	       s_fan.per_s, s_fan.p50, s_fan.p99);
-	printf("%5d  %-44s %10.0f %9.3f %9.3f\n", n, "baseline: nodes asked one by one", s_one.per_s,
-	       s_one.p50, s_one.p99);
+	printf("%5d  %-44s %9.0f %9.3f %9.3f %9.0f\n", n, "extender POST /filter (HTTP/1.1 keep-alive)",
+	       s_ext.per_s, s_ext.p50, s_ext.p99, s_ext.cpu_us);
+	printf("%5d  %-44s %9.0f %9.3f %9.3f %9.0f\n", n, "baseline: fan-out alone, in-process (floor)",
+	       s_fan.per_s, s_fan.p50, s_fan.p99, s_fan.cpu_us);
+	printf("%5d  %-44s %9.0f %9.3f %9.3f %9.0f\n", n, "baseline: nodes asked one by one", s_one.per_s,
+	       s_one.p50, s_one.p99, s_one.cpu_us);
 	if (bad)
 		printf("       WARNING: %zu node answers missing or failed (deadline %d ms): figures not "
 		       "valid\n",
@@ -330,24 +379,37 @@ out:
 	reap(fake);
 	unlink(bodies);
 	unlink(nodes);
-	unlink(log1);
-	unlink(log2);
-	rmdir(dir);
+	if (!keep_logs) {
+		unlink(log1);
+		unlink(log2);
+		rmdir(dir);
+	}
 	return rc;
+}
+
+static const char *loadavg(void)
+{
+	static char buf[128] = "?\n";
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			snprintf(buf, sizeof(buf), "?\n");
+		fclose(f);
+	}
+	return buf;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"build", required_argument, NULL, 'b'},
-	    {"nodes", required_argument, NULL, 'n'},
-	    {"decisions", required_argument, NULL, 'k'},
-	    {"deadline-ms", required_argument, NULL, 'd'},
-	    {NULL, 0, NULL, 0},
+	    {"build", required_argument, NULL, 'b'},	     {"nodes", required_argument, NULL, 'n'},
+	    {"decisions", required_argument, NULL, 'k'},     {"deadline-ms", required_argument, NULL, 'd'},
+	    {"node-delay-ms", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0},
 	};
 	char build[512], *list = NULL, *save = NULL, *tok;
 	long k = 0;
-	int c, deadline = 1000, rc = 0;
+	int c, deadline = 1000, node_delay = 0, rc = 0;
 
 	snprintf(build, sizeof(build), "%s", argv[0]);
 	if (strrchr(build, '/'))
@@ -369,6 +431,9 @@ int main(int argc, char **argv)
 		case 'd':
 			deadline = atoi(optarg);
 			break;
+		case 'l':
+			node_delay = atoi(optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -377,7 +442,9 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	list = strdup(list ? list : "10,100");
 	printf("# inforeg-extender: decisions through the extender vs the fan-out alone, same run\n");
-	printf("%5s  %-44s %10s %9s %9s\n", "nodes", "what", "per s", "p50 ms", "p99 ms");
+	printf("# stand-in nodes answer %d ms late; load average %s", node_delay, loadavg());
+	printf("%5s  %-44s %9s %9s %9s %9s\n", "nodes", "what", "per s", "p50 ms", "p99 ms", "CPU us");
+	fflush(stdout);
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int n = atoi(tok);
 		size_t kk = k > 0 ? (size_t)k : (size_t)(n <= 10 ? 2000 : 400);
@@ -385,7 +452,7 @@ int main(int argc, char **argv)
 
 		if (n < 1 || n > 4096)
 			continue;
-		r = run(build, n, kk, deadline);
+		r = run(build, n, kk, deadline, node_delay);
 		if (r == 77)
 			return 77;
 		rc |= r;

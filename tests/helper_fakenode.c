@@ -7,7 +7,10 @@
  * Upgrade and h2c prior knowledge, like inforegd.
  *
  *   helper_fakenode --count N --nodes-out FILE --bodies FILE [--name-prefix fake-]
+ *                   [--delay-ms D]
  *
+ * --delay-ms answers each score D ms late (an h2o timer; other requests go on
+ * meanwhile), as a node across a network would.
  * It writes FILE (the extender's --nodes format, "fake-0 http://127.0.0.1:PORT" lines)
  * once every listener is bound, then serves until SIGTERM/SIGINT. Not a test: run.sh
  * does not run helper_* programs.
@@ -33,6 +36,14 @@ static char **bodies;
 static size_t n_bodies;
 static int ports[NODES_MAX], n_nodes;
 static volatile sig_atomic_t stop;
+static h2o_timeout_t delay;
+static int delay_ms;
+
+/* A score answer waiting for its delay; freed with the request. */
+struct late {
+	h2o_timeout_entry_t entry;
+	h2o_req_t *req;
+};
 
 static h2o_generator_t generator = {NULL, NULL};
 
@@ -65,12 +76,38 @@ static int node_of(h2o_req_t *req)
 	return 0;
 }
 
+static void on_late(h2o_timeout_entry_t *entry)
+{
+	struct late *l = H2O_STRUCT_FROM_MEMBER(struct late, entry, entry);
+
+	reply(l->req, 200, "OK", bodies[(size_t)node_of(l->req) % n_bodies]);
+}
+
+/* the request went away (client reset) before its delay ended */
+static void late_dispose(void *p)
+{
+	struct late *l = p;
+
+	if (h2o_timeout_is_linked(&l->entry))
+		h2o_timeout_unlink(&l->entry);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	(void)self;
 	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")) &&
 	    h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/v1/score"))) {
-		reply(req, 200, "OK", bodies[(size_t)node_of(req) % n_bodies]);
+		struct late *l;
+
+		if (!delay_ms) {
+			reply(req, 200, "OK", bodies[(size_t)node_of(req) % n_bodies]);
+			return 0;
+		}
+		l = h2o_mem_alloc_shared(&req->pool, sizeof(*l), late_dispose);
+		memset(l, 0, sizeof(*l));
+		l->req = req;
+		l->entry.cb = on_late;
+		h2o_timeout_link(ctx.loop, &delay, &l->entry);
 		return 0;
 	}
 	reply(req, 404, "Not Found",
@@ -124,11 +161,9 @@ static int read_bodies(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"count", required_argument, NULL, 'n'},
-	    {"nodes-out", required_argument, NULL, 'o'},
-	    {"bodies", required_argument, NULL, 'b'},
-	    {"name-prefix", required_argument, NULL, 'p'},
-	    {NULL, 0, NULL, 0},
+	    {"count", required_argument, NULL, 'n'},	{"nodes-out", required_argument, NULL, 'o'},
+	    {"bodies", required_argument, NULL, 'b'},	{"name-prefix", required_argument, NULL, 'p'},
+	    {"delay-ms", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *bodies_file = NULL, *prefix = "fake-";
 	h2o_hostconf_t *host;
@@ -150,6 +185,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			prefix = optarg;
+			break;
+		case 'd':
+			delay_ms = atoi(optarg);
 			break;
 		default:
 			return 2;
@@ -175,6 +213,7 @@ int main(int argc, char **argv)
 	h2o_context_init(&ctx, loop, &config);
 	accept_ctx.ctx = &ctx;
 	accept_ctx.hosts = config.hosts;
+	h2o_timeout_init(loop, &delay, (uint64_t)(delay_ms > 0 ? delay_ms : 0));
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	f = fopen(tmp, "we");
