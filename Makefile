@@ -82,7 +82,7 @@ BINS := $(B)/bin/inforegd $(B)/bin/inforeg $(B)/bin/inforeg-extender
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
 tests: $(TESTS) $(if $(SAN),,$(ITESTS) $(HELPERS))
-benches: $(BENCHES)
+benches: $(BENCHES) $(if $(SAN),,$(HELPERS))
 
 .PHONY: all deps run test tests benches bench install clean check-format
 
