@@ -42,13 +42,13 @@ for attempt in (1, 2):   # the second decision reuses (or replaces) the dead con
     if r.get("NodeNames") != ["live-0"]: fail("live node not passed: %s" % r)
     why = r.get("FailedNodes", {}).get("hang-0", "")
     if why != "no fresh data: no answer within 500 ms": fail("hang reason %r" % why)
-    if not (0.5 <= dt < 2.5): fail("decision took %.3f s with a 500 ms deadline" % dt)
+    if not (0.5 <= dt < 3.5): fail("decision took %.3f s with a 500 ms deadline" % dt)
 
 hangs = ["hang-%d" % i for i in range(8)]
 dt, r = filt(["live-0"] + hangs)
 print("8 hanging nodes: %.3f s" % dt)
 if sorted(r.get("FailedNodes", {})) != hangs or r.get("NodeNames") != ["live-0"]: fail("8 hangs: %s" % r)
-if not (0.5 <= dt < 2.5): fail("8 hanging nodes took %.3f s: not in parallel under one deadline" % dt)
+if not (0.5 <= dt < 3.5): fail("8 hanging nodes took %.3f s: not in parallel under one deadline" % dt)
 
 # the default deadline, through the score command
 t0 = time.monotonic()
