@@ -314,7 +314,7 @@ static int run(const char *build, int n, size_t k, int deadline_ms, int node_del
 			char nm[32];
 
 			snprintf(nm, sizeof(nm), "fake-%zu", i);
-			if (ext_nodemap_url(map, nm, ubuf[i], sizeof(ubuf[i])) < 0)
+			if (ext_nodemap_url(map, nm, NULL, ubuf[i], sizeof(ubuf[i])) < 0)
 				goto out;
 			urls[i] = ubuf[i];
 		}

@@ -278,6 +278,22 @@ int ext_pod_requirements(const json_t *pod, struct ext_req *r, char *err, size_t
 
 /* ---- ExtenderArgs ---------------------------------------------------------------------- */
 
+const char *ext_node_address(const json_t *node)
+{
+	const json_t *addrs = ext_json_field(ext_json_field(node, "status"), "addresses"), *a;
+	size_t i;
+
+	json_array_foreach(addrs, i, a)
+	{
+		const json_t *type = ext_json_field(a, "type"), *addr = ext_json_field(a, "address");
+
+		if (json_is_string(type) && strcmp(json_string_value(type), "InternalIP") == 0 &&
+		    json_is_string(addr))
+			return json_string_value(addr);
+	}
+	return NULL;
+}
+
 static int nodes_from_list(const json_t *list, struct ext_args *a, char *err, size_t errlen)
 {
 	const json_t *items = ext_json_field(list, "items"), *it;

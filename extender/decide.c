@@ -59,7 +59,8 @@ int ext_decide(const struct ext_ctx *c, const struct ext_args *a, struct ext_res
 		memset(r, 0, sizeof(*r));
 		for (k = 0; k < EXT_RES_N; k++)
 			r->free[k] = r->perf[k] = NAN;
-		rc = ext_nodemap_url(c->map, a->names[i], buf + i * 512, 512);
+		rc = ext_nodemap_url(c->map, a->names[i], a->nodes ? ext_node_address(a->nodes[i]) : NULL,
+				     buf + i * 512, 512);
 		if (rc == 0) {
 			urls[i] = buf + i * 512;
 			continue;
@@ -67,7 +68,10 @@ int ext_decide(const struct ext_ctx *c, const struct ext_args *a, struct ext_res
 		r->state = EXT_NOADDR;
 		snprintf(r->why, sizeof(r->why), "%s",
 			 rc == -ENOENT	 ? "no address for the node (not in --nodes, and no --node-pattern)"
-			 : rc == -EINVAL ? "the node name is not a DNS name: not put into a URL"
+			 : rc == -ENXIO	 ? "no address for the node: --node-pattern wants {address}, the "
+					   "request has no InternalIP "
+					   "for it (NodeNames only: use --nodes or a {node} pattern)"
+			 : rc == -EINVAL ? "the node's name or address is not fit for a URL: not used"
 					 : "the node's URL is too long");
 	}
 	rc = ext_fetch_scores(c->fetch, &a->req, urls, a->n, out);

@@ -91,6 +91,9 @@ struct ext_args {
  */
 int ext_args_parse(const char *body, size_t len, struct ext_args *a, char *err, size_t errlen);
 
+/* The first InternalIP in a Node object's status.addresses, or NULL. */
+const char *ext_node_address(const json_t *node);
+
 /* Decodes a bare Pod or an ExtenderArgs document from a file (the `score` command). */
 int ext_args_load_file(const char *path, struct ext_args *a, char *err, size_t errlen);
 
@@ -101,19 +104,23 @@ void ext_args_free(struct ext_args *a);
 struct ext_nodemap;
 
 /*
- * FILE: lines "NAME URL" ('#' comments, blank lines); PATTERN: a URL with "{node}" in
- * it, e.g. "http://{node}:9470". Either may be NULL, not both. The file wins where both
- * name a node. Returns NULL with a message (FILE:LINE: ...) in ERR.
+ * FILE: lines "NAME URL" ('#' comments, blank lines); PATTERN: a URL with "{node}" (the
+ * node's name) or "{address}" (its InternalIP) in it, e.g. "http://{node}:9470". Either
+ * may be NULL, not both. The file wins where both name a node. Returns NULL with a
+ * message (FILE:LINE: ...) in ERR.
  */
 struct ext_nodemap *ext_nodemap_load(const char *file, const char *pattern, char *err, size_t errlen);
 void ext_nodemap_free(struct ext_nodemap *m);
 
 /*
- * The base URL (no trailing slash) of NODE's inforegd in BUF. Returns 0, -ENOENT when
- * no entry and no pattern, -EINVAL when NODE is not a DNS name (pattern use only: a name
- * never becomes part of a URL unchecked), -ENAMETOOLONG when BUF is too small.
+ * The base URL (no trailing slash) of NODE's inforegd in BUF; ADDRESS is the node's
+ * InternalIP from the request, or NULL. Returns 0, -ENOENT when no entry and no pattern,
+ * -ENXIO when the pattern wants an address and there is none, -EINVAL when NODE is not a
+ * DNS name or ADDRESS not an IP address (nothing enters a URL unchecked), -ENAMETOOLONG
+ * when BUF is too small.
  */
-int ext_nodemap_url(const struct ext_nodemap *m, const char *node, char *buf, size_t len);
+int ext_nodemap_url(const struct ext_nodemap *m, const char *node, const char *address, char *buf,
+		    size_t len);
 
 /* The names listed in the file (for `score` without candidates). */
 size_t ext_nodemap_count(const struct ext_nodemap *m);

@@ -29,7 +29,8 @@ static void usage(FILE *f)
 	    "  score: POD.json is a Pod or an ExtenderArgs; candidates are its Nodes/NodeNames, else the\n"
 	    "         --node names, else every node of --nodes FILE.\n"
 	    "  --nodes FILE        lines 'NODE-NAME URL' ('#' comments), e.g. 'gpu-1 http://10.0.0.7:9470'\n"
-	    "  --node-pattern URL  e.g. 'http://{node}:9470' for nodes not in the file\n"
+	    "  --node-pattern URL  'http://{node}:9470' (name) or 'http://{address}:9470' (the Node's\n"
+	    "                      InternalIP in the request) for nodes not in the file\n"
 	    "  --deadline-ms MS    how long a decision waits for the nodes (default %d)\n"
 	    "  --min-score X       filter: least score in [0,1] to pass, unless the pod's annotation\n"
 	    "                      inforeg.io/min-score says otherwise (default %.2f)\n",

@@ -5,11 +5,17 @@
  *   --nodes FILE          lines "NAME URL" ('#' starts a comment), e.g.
  *                         "gpu-node-1 http://10.0.0.7:9470";
  *   --node-pattern URL    "{node}" replaced by the node's name, e.g.
- *                         "http://{node}.nodes.example:9470" (cluster DNS).
+ *                         "http://{node}.nodes.example:9470" (cluster DNS), or
+ *                         "{address}" by the InternalIP of the Node object the request
+ *                         carries (kube-scheduler sends whole Nodes unless
+ *                         nodeCacheCapable), e.g. "http://{address}:9470" for an
+ *                         inforegd DaemonSet on the host network.
  * A name only enters a URL through the pattern if it is a DNS subdomain (what
- * Kubernetes allows for node names), so a request cannot steer the extender elsewhere.
+ * Kubernetes allows for node names), an address only if it is an IP address, so a
+ * request cannot steer the extender elsewhere.
  * Loaded once at start; the table is read-only afterwards and shared by all workers.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +24,7 @@
 
 struct ext_nodemap {
 	char *pattern;
+	const char *hole; /* "{node}" or "{address}", in pattern */
 	size_t n;
 	char **name;
 	char **url;
@@ -51,6 +58,15 @@ static int is_dns_name(const char *s)
 
 	return n > 0 && n <= 253 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n && s[0] != '-' &&
 	       s[0] != '.';
+}
+
+static int count(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (s = strstr(s, what); s; s = strstr(s + 1, what))
+		n++;
+	return n;
 }
 
 static int add(struct ext_nodemap *m, const char *name, const char *url)
@@ -150,13 +166,15 @@ struct ext_nodemap *ext_nodemap_load(const char *file, const char *pattern, char
 		goto inval;
 	}
 	if (pattern) {
-		const char *at = strstr(pattern, "{node}");
+		int holes = count(pattern, "{node}") + count(pattern, "{address}");
 
-		if (!at || strstr(at + 1, "{node}") || !is_url(pattern)) {
-			snprintf(err, errlen, "--node-pattern '%.100s': want one {node} in an http[s]:// URL",
+		if (holes != 1 || !is_url(pattern)) {
+			snprintf(err, errlen,
+				 "--node-pattern '%.100s': want one {node} or {address} in an http[s]:// URL",
 				 pattern);
 			goto inval;
 		}
+		m->hole = strstr(pattern, "{node}") ? "{node}" : "{address}";
 		m->pattern = strdup(pattern);
 		if (!m->pattern) {
 			snprintf(err, errlen, "out of memory");
@@ -180,9 +198,11 @@ inval:
 	return NULL;
 }
 
-int ext_nodemap_url(const struct ext_nodemap *m, const char *node, char *buf, size_t len)
+int ext_nodemap_url(const struct ext_nodemap *m, const char *node, const char *address, char *buf, size_t len)
 {
-	const char *at;
+	const char *at, *fill = node;
+	char v6[INET6_ADDRSTRLEN + 2];
+	unsigned char bin[16];
 	size_t i;
 	int n;
 
@@ -194,10 +214,22 @@ int ext_nodemap_url(const struct ext_nodemap *m, const char *node, char *buf, si
 	}
 	if (!m->pattern)
 		return -ENOENT;
-	if (!is_dns_name(node))
+	if (strcmp(m->hole, "{address}") == 0) {
+		if (!address)
+			return -ENXIO;
+		if (inet_pton(AF_INET6, address, bin) == 1) {
+			snprintf(v6, sizeof(v6), "[%s]", address);
+			fill = v6;
+		} else if (inet_pton(AF_INET, address, bin) == 1) {
+			fill = address;
+		} else {
+			return -EINVAL;
+		}
+	} else if (!is_dns_name(node)) {
 		return -EINVAL;
-	at = strstr(m->pattern, "{node}");
-	n = snprintf(buf, len, "%.*s%s%s", (int)(at - m->pattern), m->pattern, node, at + 6);
+	}
+	at = strstr(m->pattern, m->hole);
+	n = snprintf(buf, len, "%.*s%s%s", (int)(at - m->pattern), m->pattern, fill, at + strlen(m->hole));
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
 	for (i = (size_t)n; i > 0 && buf[i - 1] == '/'; i--)

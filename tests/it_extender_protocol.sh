@@ -191,4 +191,25 @@ grep -q "filter inference/llm-0: 4 nodes, 3 scored, 1 pass" "$EXT_LOG" || IR_LOG
 code=$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code} %{http_version}' -H 'Content-Type: application/json' \
 	--data-binary @"$INFOREG_TOP/tests/extender/args_nodenames.json" "$EXT_URL/prioritize")
 [ "$code" = "200 2" ] || ir_fail "h2c prioritize: $code"
-echo "ok: filter, prioritize, table, profile and error conventions"
+
+# --node-pattern with {address}: the InternalIP in the Node objects kube-scheduler sends
+fake_port=$(sed -n 's|^node-gpu-0 http://127.0.0.1:||p' "$EXT_FAKE_NODES")
+ext_start_extender --node-pattern "http://{address}:$fake_port" --deadline-ms 2000
+export EXT_URL
+"$PY" - <<'PY' || IR_LOG=$EXT_LOG ir_fail "{address} pattern checks failed"
+import json, os, sys, urllib.request
+E, TOP = os.environ["EXT_URL"], os.environ["TOP"]
+def post(path, doc):
+    req = urllib.request.Request(E + path, data=json.dumps(doc).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+args = json.load(open(TOP + "/tests/extender/args_nodes.json"))
+for it in args["Nodes"]["items"]:
+    it["status"]["addresses"] = [{"type": "Hostname", "address": it["metadata"]["name"]}, {"type": "InternalIP", "address": "127.0.0.1"}]
+r = post("/prioritize", args)
+if {h["Score"] for h in r} != {9}: print("FAIL: {address} prioritize", r); sys.exit(1)
+names = json.load(open(TOP + "/tests/extender/args_nodenames.json"))
+r = post("/filter", names)
+if "wants {address}" not in r["FailedNodes"].get("node-a", ""): print("FAIL: NodeNames with {address}", r); sys.exit(1)
+PY
+echo "ok: filter, prioritize, table, profile, {address} pattern and error conventions"

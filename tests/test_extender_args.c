@@ -68,6 +68,9 @@ static void test_recorded_nodes_full(void)
 	CHECK(a.n == 3 && !a.by_names && a.nodes);
 	CHECK(a.n == 3 && strcmp(a.names[0], "node-a") == 0 && strcmp(a.names[2], "node-c") == 0);
 	CHECK(a.nodes && json_is_object(ext_json_field(a.nodes[1], "status")));
+	CHECK(a.nodes &&
+	      strcmp(ext_node_address(a.nodes[1]) ? ext_node_address(a.nodes[1]) : "", "10.0.0.2") == 0);
+	CHECK(ext_node_address(NULL) == NULL);
 	CHECK(strcmp(a.req.pod, "inference/llm-0") == 0);
 	/* server 2 + sidecar 0.5 cores; 4Gi + 512Mi; one GPU; the init container (1 core) is smaller */
 	CHECKF(a.req.want[EXT_CPU] == 2.5, "cpu %g", a.req.want[EXT_CPU]);
@@ -327,19 +330,19 @@ static void test_nodemap(void)
 	CHECKF(m != NULL, "%s", err);
 	if (m) {
 		CHECK(ext_nodemap_count(m) == 2 && strcmp(ext_nodemap_name(m, 1), "node-b") == 0);
-		CHECK(ext_nodemap_url(m, "node-a", url, sizeof(url)) == 0 &&
+		CHECK(ext_nodemap_url(m, "node-a", NULL, url, sizeof(url)) == 0 &&
 		      strcmp(url, "http://10.0.0.1:9470") == 0);
-		CHECK(ext_nodemap_url(m, "node-b", url, sizeof(url)) == 0 &&
+		CHECK(ext_nodemap_url(m, "node-b", NULL, url, sizeof(url)) == 0 &&
 		      strcmp(url, "https://10.0.0.2:9470") == 0);
-		CHECK(ext_nodemap_url(m, "gpu-7.zone-b", url, sizeof(url)) == 0 &&
+		CHECK(ext_nodemap_url(m, "gpu-7.zone-b", NULL, url, sizeof(url)) == 0 &&
 		      strcmp(url, "http://gpu-7.zone-b.nodes.example:9470") == 0);
-		CHECK(ext_nodemap_url(m, "evil@host/x", url, sizeof(url)) == -EINVAL);
-		CHECK(ext_nodemap_url(m, "Upper", url, sizeof(url)) == -EINVAL);
-		CHECK(ext_nodemap_url(m, "node-a", url, 8) == -ENAMETOOLONG);
+		CHECK(ext_nodemap_url(m, "evil@host/x", NULL, url, sizeof(url)) == -EINVAL);
+		CHECK(ext_nodemap_url(m, "Upper", NULL, url, sizeof(url)) == -EINVAL);
+		CHECK(ext_nodemap_url(m, "node-a", NULL, url, 8) == -ENAMETOOLONG);
 		ext_nodemap_free(m);
 	}
 	m = ext_nodemap_load(path, NULL, err, sizeof(err));
-	CHECK(m && ext_nodemap_url(m, "node-c", url, sizeof(url)) == -ENOENT);
+	CHECK(m && ext_nodemap_url(m, "node-c", NULL, url, sizeof(url)) == -ENOENT);
 	ext_nodemap_free(m);
 	f = fopen(path, "w");
 	fprintf(f, "node-a http://10.0.0.1:9470\nnode-b 10.0.0.2:9470\n");
@@ -353,6 +356,20 @@ static void test_nodemap(void)
 	CHECKF(!m && strstr(err, ":2:1: node 'node-a' listed twice"), "%s", err);
 	m = ext_nodemap_load(NULL, "http://node:9470", err, sizeof(err));
 	CHECKF(!m && strstr(err, "{node}"), "%s", err);
+	m = ext_nodemap_load(NULL, "http://{node}.{address}:9470", err, sizeof(err));
+	CHECK(!m);
+	/* {address}: the InternalIP the request's Node object carries */
+	m = ext_nodemap_load(NULL, "http://{address}:9470/", err, sizeof(err));
+	CHECKF(m != NULL, "%s", err);
+	if (m) {
+		CHECK(ext_nodemap_url(m, "n1", "10.0.0.7", url, sizeof(url)) == 0 &&
+		      strcmp(url, "http://10.0.0.7:9470") == 0);
+		CHECK(ext_nodemap_url(m, "n1", "fd00::7", url, sizeof(url)) == 0 &&
+		      strcmp(url, "http://[fd00::7]:9470") == 0);
+		CHECK(ext_nodemap_url(m, "n1", NULL, url, sizeof(url)) == -ENXIO);
+		CHECK(ext_nodemap_url(m, "n1", "evil.example/x?", url, sizeof(url)) == -EINVAL);
+		ext_nodemap_free(m);
+	}
 	m = ext_nodemap_load(NULL, NULL, err, sizeof(err));
 	CHECK(!m);
 	unlink(path);
