@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "extender.h"
 
 static void usage(FILE *f)
@@ -56,6 +57,26 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+/*
+ * One kept connection per node and worker: raise the descriptor limit to its hard limit
+ * and size the connection cache to it, so a large cluster is not cut at 1024 sockets.
+ */
+static long open_files_for_nodes(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
+		return 65536;
+	return rl.rlim_cur > 1124 ? (long)rl.rlim_cur - 100 : 1024;
 }
 
 /* The `score` command. Returns the exit status. */
@@ -252,6 +273,9 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		return bad("unexpected argument '%s'", argv[optind]);
 
+	so.fetch.max_conns = open_files_for_nodes() / so.workers; /* each worker keeps its own */
+	if (so.fetch.max_conns < 64)
+		so.fetch.max_conns = 64;
 	map = ext_nodemap_load(nodes_file, pattern, err, sizeof(err));
 	if (!map) {
 		fprintf(stderr, "inforeg-extender: %s\n", err);
