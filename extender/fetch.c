@@ -484,11 +484,16 @@ static void on_done(struct ext_fetcher *f, struct xfer *x, CURLcode rc)
 		return;
 	}
 	if (code != 200) {
-		set_failed(x, EXT_BAD, "%s: HTTP %ld",
+		/* inforegd's errors are {"error":{"code":..,"message":..}}: pass the message on */
+		json_t *e = json_loadb(x->buf ? x->buf : "", x->len, 0, NULL);
+		const char *msg = json_string_value(json_object_get(json_object_get(e, "error"), "message"));
+
+		set_failed(x, EXT_BAD, "%s: HTTP %ld%s%.120s",
 			   x->phase == PH_SCORE	    ? "POST /v1/score"
 			   : x->phase == PH_PROFILE ? "GET profile score"
 						    : "GET /v1/metrics",
-			   code);
+			   code, msg ? ": " : "", msg ? msg : "");
+		json_decref(e);
 		return;
 	}
 	if (x->phase == PH_SCORE)

@@ -7,10 +7,11 @@
  * Upgrade and h2c prior knowledge, like inforegd.
  *
  *   helper_fakenode --count N --nodes-out FILE --bodies FILE [--name-prefix fake-]
- *                   [--delay-ms D]
+ *                   [--delay-ms D] [--score-status CODE]
  *
  * --delay-ms answers each score D ms late (an h2o timer; other requests go on
- * meanwhile), as a node across a network would.
+ * meanwhile), as a node across a network would; --score-status answers it with that
+ * HTTP status (the body as recorded), as a node refusing the requirements would.
  * It writes FILE (the extender's --nodes format, "fake-0 http://127.0.0.1:PORT" lines)
  * once every listener is bound, then serves until SIGTERM/SIGINT. Not a test: run.sh
  * does not run helper_* programs.
@@ -37,7 +38,7 @@ static size_t n_bodies;
 static int ports[NODES_MAX], n_nodes;
 static volatile sig_atomic_t stop;
 static h2o_timeout_t delay;
-static int delay_ms;
+static int delay_ms, score_status = 200;
 
 /* A score answer waiting for its delay; freed with the request. */
 struct late {
@@ -80,7 +81,7 @@ static void on_late(h2o_timeout_entry_t *entry)
 {
 	struct late *l = H2O_STRUCT_FROM_MEMBER(struct late, entry, entry);
 
-	reply(l->req, 200, "OK", bodies[(size_t)node_of(l->req) % n_bodies]);
+	reply(l->req, score_status, "Score", bodies[(size_t)node_of(l->req) % n_bodies]);
 }
 
 /* the request went away (client reset) before its delay ended */
@@ -100,7 +101,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		struct late *l;
 
 		if (!delay_ms) {
-			reply(req, 200, "OK", bodies[(size_t)node_of(req) % n_bodies]);
+			reply(req, score_status, "Score", bodies[(size_t)node_of(req) % n_bodies]);
 			return 0;
 		}
 		l = h2o_mem_alloc_shared(&req->pool, sizeof(*l), late_dispose);
@@ -161,9 +162,13 @@ static int read_bodies(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"count", required_argument, NULL, 'n'},	{"nodes-out", required_argument, NULL, 'o'},
-	    {"bodies", required_argument, NULL, 'b'},	{"name-prefix", required_argument, NULL, 'p'},
-	    {"delay-ms", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0},
+	    {"count", required_argument, NULL, 'n'},
+	    {"nodes-out", required_argument, NULL, 'o'},
+	    {"bodies", required_argument, NULL, 'b'},
+	    {"name-prefix", required_argument, NULL, 'p'},
+	    {"delay-ms", required_argument, NULL, 'd'},
+	    {"score-status", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *bodies_file = NULL, *prefix = "fake-";
 	h2o_hostconf_t *host;
@@ -188,6 +193,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			delay_ms = atoi(optarg);
+			break;
+		case 's':
+			score_status = atoi(optarg);
 			break;
 		default:
 			return 2;

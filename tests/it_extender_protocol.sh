@@ -24,12 +24,15 @@ done
 cat >"$IR_TMP/bodies" <<'B'
 {"seq":4242,"rule":"default","scores":[{"score":0.9,"resources":{"cpu":{"free":2.25,"req":2.5,"perf":0.9},"mem":{"free":12000000000,"req":4831838208,"perf":1},"gpu":{"free":2,"req":1,"perf":1}}}]}
 B
+echo '{"error":{"code":400,"type":"bad_request","message":"unknown resource '"'"'gpu'"'"'"}}' >"$IR_TMP/bodies400"
+ext_start_fakenodes 1 "$IR_TMP/bodies400" node-old- --score-status 400
+refusing=$EXT_FAKE_NODES
 ext_start_fakenodes 1 "$IR_TMP/bodies" node-gpu-
 {
 	echo "node-a ${urls[0]}"
 	echo "node-b ${urls[1]}"
 	echo "node-c ${urls[2]}"
-	cat "$EXT_FAKE_NODES"
+	cat "$EXT_FAKE_NODES" "$refusing"
 } >"$IR_TMP/nodes"
 ext_start_extender --nodes "$IR_TMP/nodes" --deadline-ms 2000 --min-score 0.5
 
@@ -164,7 +167,12 @@ prof = copy.deepcopy(names_args); prof["Pod"]["metadata"]["annotations"]["infore
 st, r = post("/filter", prof)
 if "no profile 'resnet50'" not in r.get("FailedNodes", {}).get("node-a", ""): fail("profile: %s" % r)
 
-# 7. conventions: filter cannot judge -> 200 + Error; prioritize unreadable -> 400
+# 7. a node that refuses the requirements: its own message, not a made-up score
+r = post("/filter", dict(names_args, NodeNames=["node-old-0", "node-gpu-0"]))[1]
+if r.get("FailedNodes", {}).get("node-old-0") != "POST /v1/score: HTTP 400: unknown resource 'gpu'" or r.get("NodeNames") != ["node-gpu-0"]:
+    fail("refusing node: %s" % r)
+
+# 8. conventions: filter cannot judge -> 200 + Error; prioritize unreadable -> 400
 st, r = post("/filter", None, raw=b"{not json")
 if st != 200 or not r.get("Error", "").startswith("body is not JSON") or r.get("FailedNodes") != {}: fail("filter garbage: %s %s" % (st, r))
 badq = copy.deepcopy(names_args); badq["Pod"]["spec"]["containers"][0]["resources"]["requests"]["memory"] = "4 GiB"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # tests/extender/lib.sh - for the it_extender_* scripts, after tests/lib.sh:
-#   ext_start_fakenodes N BODIES_FILE PREFIX   # stand-in nodes; sets EXT_FAKE_NODES (a --nodes file)
+#   ext_start_fakenodes N BODIES_FILE PREFIX [HELPER FLAGS]  # stand-in nodes; sets
+#                                              # EXT_FAKE_NODES (a --nodes file)
 #   ext_start_hang                             # accepts and never answers; sets EXT_HANG_URL
 #   ext_start_extender FLAGS...                # sets EXT_URL EXT_PID EXT_LOG
 # Every process started is stopped by tests/lib.sh's cleanup.
@@ -10,8 +11,9 @@ PY=/usr/bin/python3
 
 ext_start_fakenodes() {
 	local n=$1 bodies=$2 prefix=$3
+	shift 3
 	EXT_FAKE_NODES=$IR_TMP/fake-$prefix.nodes
-	"$IRFAKE" --count "$n" --bodies "$bodies" --nodes-out "$EXT_FAKE_NODES" --name-prefix "$prefix" \
+	"$IRFAKE" --count "$n" --bodies "$bodies" --nodes-out "$EXT_FAKE_NODES" --name-prefix "$prefix" "$@" \
 		>"$IR_TMP/fake-$prefix.log" 2>&1 &
 	IR_PIDS+=("$!")
 	for _ in $(seq 100); do [ -s "$EXT_FAKE_NODES" ] && return 0; sleep 0.05; done
