@@ -5,8 +5,10 @@
  *
  * One fetcher = one libcurl multi handle (HTTP/2 multiplexing on, connections kept in
  * its cache between decisions, so a warm decision costs one stream per node and no
- * handshake) and a pool of easy handles. It belongs to one thread: the server gives each
- * worker its own, the `score` command has one.
+ * handshake), a pool of easy handles and an epoll set driven through libcurl's socket
+ * interface (a wake-up costs the sockets that moved). It belongs to one thread: the
+ * server gives each worker its own, the `score` command has one. The call blocks its
+ * thread until every node has answered or the deadline has passed.
  *
  * Per node, at most two requests inside the same deadline:
  *   1. POST /v1/score with [{"cpu":C,"mem":M,"gpu":G}] (requested resources only), the
@@ -18,7 +20,9 @@
  *      minimum (cpu.free in cores, mem.available in bytes, gpu.free in devices; a node
  *      without gpu.free has none free). The result says which source it came from.
  * A node that refuses the connection, times out or has no current value is EXT_NODATA
- * ("no fresh data: ..."); one that answers nonsense is EXT_BAD with the reason.
+ * ("no fresh data: ..."); one that answers an error or nonsense is EXT_BAD with the
+ * reason (its own error message when it sent one); a node without the pod's profile
+ * is EXT_BAD too (the formula cannot stand in for a profile's requirements).
  */
 #include <errno.h>
 #include <math.h>
