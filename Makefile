@@ -205,7 +205,12 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
 
-# libFuzzer targets: only in the FUZZ=1 build (`make fuzzers` makes it).
+# libFuzzer targets: only in the FUZZ=1 build (`make fuzzers` makes it); the
+# extender's (tests/fuzz/extender_*.c) link the extender's objects.
+$(B)/fuzz/extender_%: $(B)/obj/tests/fuzz/extender_%.o $(EXT_LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FUZZ_LDFLAGS) $(LDFLAGS) -o $@ $< $(EXT_LIB_OBJS) $(EXT_LIBS)
 $(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
