@@ -24,26 +24,16 @@
 #include <unistd.h>
 
 #include "inforeg.h"
+#include "bench.h"
 
-#define REPS 15
+#define B "read_latency"
+static int REPS = 15, SCALE = 1; /* QUICK=1: 5 batches of a tenth */
 
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return v[n / 2];
 }
 
 /* The baseline: the smallest correct seqlock a C programmer would write by hand. */
@@ -54,18 +44,22 @@ struct bare_rec {
 
 static volatile double sink;
 
-#define TIME_LOOP(label, iters, ...)                                              \
+/* Times REPS batches of ITERS/SCALE runs of the body; prints the median and an @result
+ * line METRIC (ns per read, median/min/max over the batches) against BASE. */
+#define TIME_LOOP(label, metric, base, iters, ...)                                \
 	({                                                                        \
-		double r_[REPS];                                                  \
+		double r_[15];                                                    \
+		long n_ = (iters) / SCALE;                                        \
 		for (int k_ = 0; k_ < REPS; k_++) {                               \
 			uint64_t t0_ = now_ns();                                  \
-			for (long i_ = 0; i_ < (iters); i_++) {                   \
+			for (long i_ = 0; i_ < n_; i_++) {                        \
 				__VA_ARGS__;                                         \
 			}                                                         \
-			r_[k_] = (double)(now_ns() - t0_) / (double)(iters);      \
+			r_[k_] = (double)(now_ns() - t0_) / (double)n_;           \
 		}                                                                 \
-		double m_ = median(r_, REPS);                                     \
+		double m_ = bench_stats_of(r_, REPS).median;                      \
 		printf("%-44s %10.1f ns/read\n", label, m_);                      \
+		bench_result(stdout, B, metric, "ns", r_, REPS, base);            \
 		m_;                                                               \
 	})
 
@@ -73,6 +67,8 @@ int main(int argc, char **argv)
 {
 	const char *ird = argc > 1 ? argv[1] : "build/bin/inforegd";
 	char shm[64], path[128];
+	if (bench_quick())
+		REPS = 5, SCALE = 10;
 	snprintf(shm, sizeof(shm), "irbench-%d", (int)getpid());
 
 	/* bare seqlock record and its writer process */
@@ -116,7 +112,7 @@ int main(int argc, char **argv)
 	double *vals = calloc((size_t)n, sizeof(double));
 	printf("read_latency: %d series in the sample, %d timed batches each, median\n", n, REPS);
 
-	double bare = TIME_LOOP("bare seqlock read (64 B record, other proc)", 20000000, {
+	double bare = TIME_LOOP("bare seqlock read (64 B record, other proc)", "bare_seqlock", NULL, 20000000, {
 		uint64_t s1, v;
 		do {
 			s1 = atomic_load_explicit(&rr->seq, memory_order_acquire);
@@ -124,7 +120,7 @@ int main(int argc, char **argv)
 		} while ((s1 & 1) || atomic_load_explicit(&rr->seq, memory_order_relaxed) != s1);
 		sink = (double)v;
 	});
-	double latest = TIME_LOOP("libinforeg latest value", 20000000, {
+	double latest = TIME_LOOP("libinforeg latest value", "latest", "bare_seqlock", 20000000, {
 		double v;
 		inforeg_read_latest(r, h, &v, NULL);
 		sink = v;
@@ -132,22 +128,22 @@ int main(int argc, char **argv)
 	struct inforeg_fast f;
 	if (inforeg_fast_bind(r, h, &f) < 0)
 		return fprintf(stderr, "inforeg_fast_bind failed\n"), 1;
-	double fast = TIME_LOOP("libinforeg inforeg_fast_read (inline)", 20000000, {
+	double fast = TIME_LOOP("libinforeg inforeg_fast_read (inline)", "fast_read", "bare_seqlock", 20000000, {
 		double v = 0;
 		inforeg_fast_read(&f, &v);
 		sink = v;
 	});
-	double sample = TIME_LOOP("libinforeg whole sample copy", 200000, {
+	double sample = TIME_LOOP("libinforeg whole sample copy", "sample_copy", "latest", 200000, {
 		inforeg_read_sample(r, vals, (size_t)n, NULL);
 		sink = vals[0];
 	});
 	char buf[16384];
 	int pfd = open("/proc/stat", O_RDONLY);
-	double pr = TIME_LOOP("/proc/stat pread, kept fd", 20000, {
+	double pr = TIME_LOOP("/proc/stat pread, kept fd", "proc_stat_pread", "latest", 20000, {
 		sink = (double)pread(pfd, buf, sizeof(buf), 0);
 	});
 	close(pfd);
-	double orc = TIME_LOOP("/proc/stat open+read+close", 20000, {
+	double orc = TIME_LOOP("/proc/stat open+read+close", "proc_stat_open_read_close", "latest", 20000, {
 		int f = open("/proc/stat", O_RDONLY);
 		sink = (double)read(f, buf, sizeof(buf));
 		close(f);
@@ -157,6 +153,8 @@ int main(int argc, char **argv)
 	printf("pread kept fd / latest value:     %6.0fx  (goal ~600x)\n", pr / latest);
 	printf("open+read+close / latest value:   %6.0fx\n", orc / latest);
 	printf("whole sample (%d values) / latest: %6.1fx\n", n, sample / latest);
+	bench_note(stdout, B, "%d series in the sample; goals: latest <= 3x bare seqlock, /proc/stat pread ~600x latest",
+		   n);
 
 	inforeg_close(r);
 	kill(d, SIGTERM);

@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs every benchmark in bench/ against BUILD_DIR (default build) and prints its figures.
+# bench/run.sh [BUILD_DIR] - what `make bench` runs: every benchmark through the harness
+# (bench/harness.py; QUICK=1 for the smoke run). Extra arguments go to the harness.
 set -u
 B=${1:-build}
-top=$(cd "$(dirname "$0")/.." && pwd)
-echo "== read latency"; "$B/bench/read_latency" "$B/bin/inforegd"
-echo "== daemon CPU"; bash "$top/bench/daemon_cpu.sh" "$B"
-echo "== scheduler extender"; "$B/bench/extender_bench" --build "$B"
-for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh; do
-	[ -f "$s" ] || continue
-	echo "== $(basename "$s")"; bash "$s" "$B"
-done
+shift || true
+exec /usr/bin/python3 "$(dirname "$0")/harness.py" --build "$B" "$@"
