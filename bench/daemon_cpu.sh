@@ -1,59 +1,121 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# daemon_cpu.sh - inforegd's own CPU use at 10 Hz and 100 Hz, as percent of one core and
-# microseconds per tick, from the scheduler's exact run time of all its threads
-# (/proc/PID/task/*/schedstat, ns; utime/stime are tick-sampled), beside two floors
-# measured in the same run with bench/tick_floor: a process that only wakes at the
-# same period the same way, and one that also preads the very files the daemon reads
-# (taken from the daemon's open fds), and one that reads them with one io_uring
-# submission as the daemon does. Goals: < 0.1% at 10 Hz, < 1% at 100 Hz.
+# daemon_cpu.sh - inforegd's own cost at 1, 10, 100 and 1000 Hz: CPU as percent of one
+# core and microseconds per tick, from the scheduler's exact run time of all its threads
+# (/proc/PID/task/*/schedstat, ns; utime/stime are tick-sampled), and its memory, RSS
+# and PSS from /proc/PID/smaps_rollup (kB), beside floors measured in the same run with
+# bench/tick_floor: a process that only wakes at the same period the same way; one that
+# also preads the very files the daemon reads (taken from the daemon's open fds); one
+# that reads them with one io_uring submission as the daemon does; and one that preads
+# only /proc/stat and /proc/meminfo, what a CPU-only tick reads.
 #
-# Every subject runs ALONE, one after the other (REST server off; eBPF on when root):
-# in this VM a lone 10 Hz process costs about 1.5x what it costs while another one
-# wakes beside it (caches, and the host's idea of an idle vCPU), so measuring two
-# daemons at once, as this script once did, flattered both figures.
-# Usage: bench/daemon_cpu.sh [BUILD_DIR]   (SECONDS_RUN=N, default 15 s per subject)
+# Subjects: inforegd as configured by default (eBPF on when root, per-source periods:
+# cpu, mem, load and the eBPF collectors every tick, pressure, net and disk once a
+# second); at 10 and 100 Hz also --no-ebpf; at 100 Hz and 1 kHz a CPU-only tick
+# (--no-ebpf, period.load = 1000, so only cpu and mem are due every tick). Goals:
+# < 0.1% of a core at 10 Hz, < 1% at 100 Hz (0.5% next); RSS under 6 MB.
+#
+# Every subject runs ALONE, one after the other (REST server off): in this VM a lone
+# 10 Hz process costs about 1.5x what it costs while another one wakes beside it, so
+# measuring two at once would flatter both. Each runs WINDOWS windows of W seconds
+# after START s of start-up (2); the figures are median, min and max over the windows.
+# Usage: bench/daemon_cpu.sh [BUILD_DIR]   (W=seconds per window, WINDOWS=N, RATES="1 10";
+# QUICK=1: 100 Hz only, two 1 s windows after 1 s)
 set -eu
 B=${1:-build}
-SECONDS_RUN=${SECONDS_RUN:-15}
+. "$(dirname "$0")/lib.sh"
+if [ "$QUICK" = 1 ]; then
+	W=${W:-1} WINDOWS=${WINDOWS:-2} RATES=${RATES:-100} START=1
+else
+	W=${W:-2} WINDOWS=${WINDOWS:-5} RATES=${RATES:-"1 10 100 1000"} START=2
+fi
 IRD=$B/bin/inforegd
 FLOOR=$B/bench/tick_floor
 [ -x "$FLOOR" ] || { echo "build $FLOOR first (make benches)"; exit 1; }
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d", s }'; }
+tmp=$(mktemp -d /tmp/daemon-cpu.XXXXXX)
 pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null' EXIT
+shm=irbench-cpu-$$
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp" /dev/shm/$shm /dev/shm/$shm.lock' EXIT
+printf 'period.load = 1000\n' >"$tmp/cpuonly.conf"
+BN=daemon_cpu
 
-# measure LABEL PERIOD_MS CMD...: starts CMD alone, skips 2 s of start-up, prints a line
+# measure METRIC PERIOD_MS BASELINE|- CMD...: starts CMD alone, skips 2 s of start-up,
+# prints @result lines for its CPU (and its memory when METRIC starts with inforegd)
 measure() {
-	local label=$1 period=$2 t0 t1
-	shift 2
-	"$@" 2>/dev/null &
+	local metric=$1 period=$2 base=$3 t0 t1 cpus=() ticks=() rss=() pss=() w
+	shift 3
+	"$@" >/dev/null 2>&1 &
 	pid=$!
-	sleep 2
-	kill -0 "$pid" 2>/dev/null || { echo "$label: did not start"; exit 1; }
-	if [ "$label" = inforegd ]; then # the sources, for the floor below
+	sleep "$START"
+	kill -0 "$pid" 2>/dev/null || { echo "$metric: did not start: $*"; exit 1; }
+	if [ -z "$files" ]; then # the daemon's sources, for the floors
 		# (/proc/net/dev reads back as /proc/PID/net/dev, marked deleted)
 		files=$(for fd in /proc/"$pid"/fd/*; do readlink "$fd"; done | grep -E '^/(proc|sys)/' |
 			sed -E 's# \(deleted\)$##; s#^/proc/[0-9]+/net/#/proc/net/#' | sort -u)
 	fi
-	t0=$(cpu_ns "$pid")
-	sleep "$SECONDS_RUN"
-	t1=$(cpu_ns "$pid")
+	for w in $(seq "$WINDOWS"); do
+		t0=$(cpu_ns "$pid")
+		sleep "$W"
+		t1=$(cpu_ns "$pid")
+		cpus+=("$(awk -v a="$t0" -v b="$t1" -v s="$W" 'BEGIN { printf "%.4f", 100*(b-a)/1e9/s }')")
+		ticks+=("$(awk -v a="$t0" -v b="$t1" -v s="$W" -v per="$period" 'BEGIN { printf "%.2f", (b-a)/1e3/(s*1000/per) }')")
+		if [[ $metric == inforegd* || $metric == cpuonly* ]]; then
+			rss+=("$(awk '/^Rss:/{print $2}' /proc/"$pid"/smaps_rollup)")
+			pss+=("$(awk '/^Pss:/{print $2}' /proc/"$pid"/smaps_rollup)")
+		fi
+	done
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=
-	awk -v a="$t0" -v b="$t1" -v s="$SECONDS_RUN" -v per="$period" -v l="$label" \
-		'BEGIN { printf "  %-34s %7.3f%% of one core  %6.1f us per tick\n", l, 100*(b-a)/1e9/s, (b-a)/1e3/(s*1000/per) }'
+	printf '  %-30s %s %% of one core; us per tick %s\n' "$metric" "${cpus[*]}" "${ticks[*]}"
+	if [ "$base" = - ]; then
+		bench_result $BN "$metric.cpu" %core "${cpus[@]}"
+		bench_result $BN "$metric.tick" us "${ticks[@]}"
+	else
+		bench_result $BN "$metric.cpu" %core -b "$base.cpu" "${cpus[@]}"
+		bench_result $BN "$metric.tick" us -b "$base.tick" "${ticks[@]}"
+	fi
+	if [ ${#rss[@]} -gt 0 ]; then
+		echo "  $metric RSS kB ${rss[*]}, PSS kB ${pss[*]}"
+		bench_result $BN "$metric.rss" kB "${rss[@]}"
+		bench_result $BN "$metric.pss" kB "${pss[@]}"
+	fi
 }
 
-for period in 100 10; do
-	echo "period $period ms ($((1000 / period)) Hz), ${SECONDS_RUN} s each, alone:"
+ebpf=on
+[ "$(id -u)" = 0 ] || ebpf="off (not root)"
+echo "daemon_cpu: each subject alone, $WINDOWS windows of ${W}s after ${START} s of start-up; eBPF $ebpf"
+for hz in $RATES; do
+	period=$((1000 / hz))
+	echo "${hz} Hz (period $period ms):"
 	files=
-	measure inforegd "$period" "$IRD" --shm "irbench-cpu-$$" --listen none --period "$period"
-	measure "inforegd --no-ebpf" "$period" "$IRD" --shm "irbench-cpu-$$" --listen none --period "$period" --no-ebpf
-	measure "floor: wake only" "$period" "$FLOOR" "$period"
-	# shellcheck disable=SC2086
-	measure "floor: wake + pread $(echo $files | wc -w) sources" "$period" "$FLOOR" "$period" $files
-	# shellcheck disable=SC2086
-	measure "floor: wake + io_uring read of them" "$period" "$FLOOR" -u "$period" $files
+	# the floors the daemon is compared with are measured at 10 Hz and faster
+	if [ "$hz" -ge 10 ]; then
+		measure "inforegd@${hz}Hz" "$period" "floor.uring@${hz}Hz" "$IRD" --shm "$shm" --listen none --period "$period"
+	else
+		measure "inforegd@${hz}Hz" "$period" - "$IRD" --shm "$shm" --listen none --period "$period"
+	fi
+	if [ "$hz" = 10 ] || [ "$hz" = 100 ]; then
+		measure "inforegd_noebpf@${hz}Hz" "$period" "floor.uring@${hz}Hz" "$IRD" --shm "$shm" --listen none \
+			--period "$period" --no-ebpf
+	fi
+	if [ "$hz" -ge 100 ]; then
+		measure "cpuonly@${hz}Hz" "$period" "floor.pread_cpumem@${hz}Hz" "$IRD" --shm "$shm" --listen none \
+			--period "$period" --no-ebpf --config "$tmp/cpuonly.conf"
+	fi
+	if [ "$hz" -ge 10 ]; then
+		measure "floor.wake@${hz}Hz" "$period" - "$FLOOR" "$period"
+		# shellcheck disable=SC2086
+		measure "floor.pread@${hz}Hz" "$period" "floor.wake@${hz}Hz" "$FLOOR" "$period" $files
+		# shellcheck disable=SC2086
+		measure "floor.uring@${hz}Hz" "$period" "floor.wake@${hz}Hz" "$FLOOR" -u "$period" $files
+	fi
+	if [ "$hz" -ge 100 ]; then
+		measure "floor.pread_cpumem@${hz}Hz" "$period" "floor.wake@${hz}Hz" "$FLOOR" "$period" /proc/stat /proc/meminfo
+	fi
 done
+bench_note $BN "floor.pread / floor.uring read the $(echo $files | wc -w) files the default daemon keeps open" \
+	"($(echo $files | tr '\n' ' ')); floor.pread_cpumem reads /proc/stat and /proc/meminfo, what the CPU-only" \
+	"tick (--no-ebpf, period.load = 1000) reads every tick. eBPF: $ebpf. Goals: < 0.1 %core at 10 Hz," \
+	"< 1 % at 100 Hz; RSS < 6 MB"
