@@ -7,9 +7,12 @@
 #   - node_exporter /metrics when installed (prometheus-node-exporter).
 # h2load -n N -c 8 -m 16 (h2c) for req/s; h2load -c 8 -m 1 --log-file for p50/p99.
 # Goals: single series >= 50% of trivial; /metrics >= 20x node_exporter; p99 < 1 ms.
+# ROUNDS rounds (3; QUICK=1: 1 round of N=5000), the endpoints interleaved in each; the
+# @result lines give median, min and max over the rounds.
 set -u
 B=$(cd "${1:-build}" && pwd)
-N=${N:-100000}
+. "$(dirname "$0")/lib.sh"
+if [ "$QUICK" = 1 ]; then N=${N:-5000} ROUNDS=${ROUNDS:-1} LN=${LN:-2000}; else N=${N:-100000} ROUNDS=${ROUNDS:-3} LN=${LN:-20000}; fi
 command -v h2load >/dev/null || { echo "SKIP: h2load not installed"; exit 77; }
 tmp=$(mktemp -d /tmp/api-bench.XXXXXX)
 pids=()
@@ -20,13 +23,13 @@ wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sle
 
 rps() { # URL -> req/s (h2c, -c 8 -m 16)
 	local out; out=$(h2load -n "$N" -c 8 -m 16 "$@" 2>&1)
-	echo "$out" | grep -q " 0 failed" || { echo "h2load failures on $*: $(echo "$out" | grep requests:)" >&2; }
+	echo "$out" | grep -q " 0 failed" || { echo "h2load failures on $*: $(echo "$out" | grep requests:)" >&2; exit 1; }
 	echo "$out" | awk '/^finished in/{print $4}'
 }
 lat() { # URL [h2load args] -> "p50_us p99_us" from --log-file (3rd column: µs)
 	local url=$1; shift
 	rm -f "$tmp/lat.log"
-	h2load -n 20000 -c 8 -m 1 --log-file="$tmp/lat.log" "$@" "$url" >/dev/null 2>&1
+	h2load -n "$LN" -c 8 -m 1 --log-file="$tmp/lat.log" "$@" "$url" >/dev/null 2>&1
 	sort -n -k3,3 "$tmp/lat.log" | awk '{v[NR]=$3} END{printf "%d %d\n", v[int(NR*0.50)], v[int(NR*0.99)]}'
 }
 
@@ -43,29 +46,48 @@ fi
 
 T=http://127.0.0.1:$tp/v1/metrics/cpu.usage
 A=http://127.0.0.1:$ap
-r_triv=$(rps "$T"); r_one=$(rps "$A/v1/metrics/cpu.usage"); r_all=$(rps "$A/v1/metrics"); r_prom=$(rps "$A/metrics")
-l_triv=$(lat "$T"); l_one=$(lat "$A/v1/metrics/cpu.usage"); l_prom=$(lat "$A/metrics")
+declare -A R  # KEY -> "v1 v2 ..." over the rounds
+add() { R[$1]="${R[$1]:-} $2"; }
+for round in $(seq "$ROUNDS"); do
+	add triv "$(rps "$T")"; add one "$(rps "$A/v1/metrics/cpu.usage")"
+	add all "$(rps "$A/v1/metrics")"; add prom "$(rps "$A/metrics")"
+	read -r a b <<<"$(lat "$T")"; add triv50 "$a"; add triv99 "$b"
+	read -r a b <<<"$(lat "$A/v1/metrics/cpu.usage")"; add one50 "$a"; add one99 "$b"
+	read -r a b <<<"$(lat "$A/metrics")"; add prom50 "$a"; add prom99 "$b"
+	if [ -n "$ne" ]; then
+		# node_exporter speaks HTTP/1.1 only: compare with inforegd over HTTP/1.1 too
+		add ne "$(N=$((N / 50 > 200 ? N / 50 : 200)) rps --h1 "$ne")"; add prom1 "$(rps --h1 "$A/metrics")"
+		read -r a b <<<"$(lat "$ne" --h1 -n "$((LN / 10))")"; add ne50 "$a"; add ne99 "$b"
+	fi
+	echo "round $round: trivial ${R[triv]##* } req/s, cpu.usage ${R[one]##* }, /v1/metrics ${R[all]##* }, /metrics ${R[prom]##* }${ne:+, node_exporter ${R[ne]##* } (HTTP/1.1)}"
+done
 b_all=$(curl -s "$A/v1/metrics" | wc -c); b_prom=$(curl -s "$A/metrics" | wc -c)
-if [ -n "$ne" ]; then
-	# node_exporter speaks HTTP/1.1 only: compare with inforegd over HTTP/1.1 too
-	r_ne=$(N=2000 rps --h1 "$ne"); l_ne=$(lat "$ne" --h1 -n 2000); b_ne=$(curl -s "$ne" | wc -c)
-	r_prom1=$(rps --h1 "$A/metrics")
-fi
-
-printf '%-34s %12s %10s %10s %9s\n' "endpoint (h2c, one worker)" "req/s c8m16" "p50 us" "p99 us" "bytes"
-printf '%-34s %12s %10s %10s %9s\n' "h2o trivial handler (ceiling)" "$r_triv" ${l_triv} "-"
-printf '%-34s %12s %10s %10s %9s\n' "inforegd /v1/metrics/cpu.usage" "$r_one" ${l_one} "-"
-printf '%-34s %12s %10s %10s %9s\n' "inforegd /v1/metrics" "$r_all" "-" "-" "$b_all"
-printf '%-34s %12s %10s %10s %9s\n' "inforegd /metrics" "$r_prom" ${l_prom} "$b_prom"
-[ -n "$ne" ] && printf '%-34s %12s %10s %10s %9s\n' "inforegd /metrics (HTTP/1.1)" "$r_prom1" "-" "-" "$b_prom"
-[ -n "$ne" ] && printf '%-34s %12s %10s %10s %9s\n' "node_exporter /metrics (HTTP/1.1)" "$r_ne" ${l_ne} "$b_ne"
-python3 - "$r_triv" "$r_one" "${r_prom1:-$r_prom}" "${r_ne:-0}" "${l_one#* }" "${l_prom#* }" <<'PY'
-import sys
-triv, one, prom, ne, p99one, p99prom = map(float, sys.argv[1:])
-print("single series / trivial = %.0f%%  (goal >= 50%%) %s" % (100 * one / triv, "ok" if one >= 0.5 * triv else "MISSED"))
-if ne > 0:
-    print("/metrics / node_exporter (both HTTP/1.1) = %.0fx  (goal >= 20x) %s" % (prom / ne, "ok" if prom >= 20 * ne else "MISSED"))
-else:
-    print("/metrics / node_exporter: node_exporter not installed")
-print("p99 -c 8 -m 1: single %d us, /metrics %d us  (goal < 1000 us) %s" % (p99one, p99prom, "ok" if max(p99one, p99prom) < 1000 else "MISSED"))
-PY
+BN=api_bench
+# shellcheck disable=SC2086
+{
+	bench_result $BN trivial req/s ${R[triv]}
+	bench_result $BN cpu.usage req/s -b trivial ${R[one]}
+	bench_result $BN v1_metrics req/s -b trivial ${R[all]}
+	bench_result $BN metrics req/s -b trivial ${R[prom]}
+	bench_result $BN trivial.p50 us ${R[triv50]}
+	bench_result $BN trivial.p99 us ${R[triv99]}
+	bench_result $BN cpu.usage.p50 us -b trivial.p50 ${R[one50]}
+	bench_result $BN cpu.usage.p99 us -b trivial.p99 ${R[one99]}
+	bench_result $BN metrics.p50 us -b trivial.p50 ${R[prom50]}
+	bench_result $BN metrics.p99 us -b trivial.p99 ${R[prom99]}
+	bench_result $BN v1_metrics.body bytes $b_all
+	bench_result $BN metrics.body bytes $b_prom
+	if [ -n "$ne" ]; then
+		b_ne=$(curl -s "$ne" | wc -c)
+		bench_result $BN node_exporter.h1 req/s ${R[ne]}
+		bench_result $BN metrics.h1 req/s -b node_exporter.h1 ${R[prom1]}
+		bench_result $BN node_exporter.p50 us ${R[ne50]}
+		bench_result $BN node_exporter.p99 us ${R[ne99]}
+		bench_result $BN node_exporter.body bytes $b_ne
+	else
+		bench_note $BN "node_exporter is not installed (prometheus-node-exporter): no comparison with it"
+	fi
+}
+bench_note $BN "h2load h2c, one inforegd worker: req/s with -n $N -c 8 -m 16; p50/p99 with -n $LN -c 8 -m 1" \
+	"(--log-file); median/min/max over $ROUNDS round(s). Goals: cpu.usage >= 50% of trivial;" \
+	"/metrics >= 20x node_exporter (both HTTP/1.1); p99 < 1000 us"

@@ -22,7 +22,10 @@
  * Besides the ratio of medians, the median of the per-round ratios (each round's runs
  * are back to back, so slow drift cancels) is printed.
  *
- * Usage: bpf_overhead [--rounds N] [--iters N] [--perf] [--cpu N[,M]]   (root)
+ * Every figure is also printed as @result lines (bench/bench.h) under bench
+ * "bpf_overhead", metric names prefixed with --tag (bpf_overhead.sh runs several shapes).
+ *
+ * Usage: bpf_overhead [--rounds N] [--iters N] [--perf] [--cpu N[,M]] [--tag T]   (root)
  */
 #include <errno.h>
 #include <math.h>
@@ -43,11 +46,23 @@
 #include "config.h"
 #include "inforeg.skel.h"
 #include "bench_switch.skel.h"
+#include "bench.h"
 
 #define MAXR 64
 #define NCOL 5
 
 static int iters = 20000, rounds = 11, use_perf, sync_only, pin_cpu = -1, pin_cpu2 = -1;
+static const char *tag = "run";
+
+/* @result bpf_overhead TAG.WHAT UNIT over V[N], against TAG.BASE (NULL: none) */
+static void result(const char *what, const char *unit, double *v, int n, const char *base)
+{
+	char m[96], b[96];
+
+	snprintf(m, sizeof(m), "%s.%s", tag, what);
+	snprintf(b, sizeof(b), "%s.%s", tag, base ? base : "");
+	bench_result(stdout, "bpf_overhead", m, unit, v, n, base ? b : NULL);
+}
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -326,6 +341,8 @@ int main(int argc, char **argv)
 			use_perf = 1;
 		else if (!strcmp(argv[i], "--sync"))
 			sync_only = 1;
+		else if (!strcmp(argv[i], "--tag") && i + 1 < argc)
+			tag = argv[++i];
 		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
 			const char *comma;
 
@@ -457,6 +474,21 @@ int main(int argc, char **argv)
 		       100 * (median(q[1], rounds) - 1), 100 * (median(q[2], rounds) - 1),
 		       100 * (median(q[3], rounds) - 1));
 	}
+	{
+		double pct[5][MAXR];
+
+		for (int r = 0; r < rounds; r++)
+			for (int k = 0; k < 5; k++)
+				pct[k][r] = 100 * (q[k][r] - 1);
+		result("nobpf", "us", off, rounds, NULL);
+		result("all", "us", on, rounds, "nobpf");
+		result("all_cpu_idle", "us", onidle, rounds, "nobpf");
+		result("switch_raw_tp", "us", raw, rounds, "nobpf");
+		result("switch_tp", "us", tp, rounds, "nobpf");
+		result("switch_empty", "us", emp, rounds, "nobpf");
+		result("all.overhead", "%", pct[0], rounds, "empty.overhead");
+		result("empty.overhead", "%", pct[3], rounds, NULL);
+	}
 	printf("\n== sample() CPU per tick, median (p90) over %d ticks ==\n", ncost[0]);
 	{
 		double total = 0;
@@ -466,6 +498,12 @@ int main(int argc, char **argv)
 
 			total += m;
 			printf("%-12s %7.2f us  (%.2f)\n", ebpf_collectors[i]->name, m, p90);
+			if (ncost[i] > 0) {
+				char w[64];
+
+				snprintf(w, sizeof(w), "sample.%s", ebpf_collectors[i]->name);
+				bench_result(stdout, "bpf_overhead", w, "us", cost[i], ncost[i], NULL);
+			}
 		}
 		printf("%-12s %7.2f us per tick = %.4f%% of one CPU at 100 ms\n", "all", total,
 		       100 * total / 100000);
@@ -502,6 +540,13 @@ int main(int argc, char **argv)
 
 			printf("ir_%-20s %8.0f ns/event  (%llu events)\n", progs[i].n, ns,
 			       (unsigned long long)cnt);
+			if (cnt) {
+				char w[64];
+
+				snprintf(w, sizeof(w), "event.%s", progs[i].n);
+				bench_result1(stdout, "bpf_overhead", w, "ns", ns,
+					      i == 0 ? "event.bench_switch_empty" : NULL);
+			}
 		}
 		printf(
 		    "(ir_cpu_idle: attached here by hand; inforegd attaches it only once the kernel drops a "
@@ -517,6 +562,14 @@ int main(int argc, char **argv)
 			ns = prog_ns_per_run(bpf_program__fd(switch_prog(s, kind)), &cnt);
 			printf("bench sched_switch %-14s %6.0f ns/event  (%llu events)\n", sw_name[kind], ns,
 			       (unsigned long long)cnt);
+			{
+				char w[64];
+
+				static const char *const tagname[] = {"tp", "raw_tp", "empty"};
+
+				snprintf(w, sizeof(w), "event.bench_switch_%s", tagname[kind]);
+				bench_result1(stdout, "bpf_overhead", w, "ns", ns, NULL);
+			}
 			bench_switch_bpf__destroy(s);
 		}
 		close(statfd);

@@ -3,7 +3,8 @@
 # things every shell bench needs. Source it: . "$(dirname "$0")/lib.sh"
 #   bench_result BENCH METRIC UNIT [-b BASELINE_METRIC] VALUE...   one @result line
 #       over the values (median, min, max; the median of an even count is the mean of
-#       the two middle values, as benchlib.stats)
+#       the two middle values, as benchlib.stats); no value or a non-number exits
+#       the script (a bench that lost a figure must not look complete)
 #   bench_note BENCH TEXT...                                      one @note line
 #   bench_port                                                    a free loopback port
 #   bench_wait_http URL                                           until it answers (10 s)
@@ -17,7 +18,7 @@ bench_result() {
 		base=$2
 		shift 2
 	fi
-	[ $# -gt 0 ] || { echo "bench_result $bench $metric: no values" >&2; return 1; }
+	[ $# -gt 0 ] || { echo "bench_result $bench $metric: no values" >&2; exit 1; }
 	printf '%s\n' "$@" | sort -g | awk -v b="$bench" -v m="$metric" -v u="$unit" -v base="$base" '
 		$1 !~ /^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/ { bad = 1 }
 		{ v[NR] = $1 + 0 }
@@ -25,7 +26,7 @@ bench_result() {
 			if (bad || NR == 0) { printf "bench_result %s %s: not numbers\n", b, m > "/dev/stderr"; exit 1 }
 			med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 			printf "@result %s %s %s %.6g %.6g %.6g%s\n", b, m, u, med, v[1], v[NR], base == "" ? "" : " " base
-		}'
+		}' || exit 1
 }
 
 bench_note() {
