@@ -14,10 +14,19 @@
 # seconds of the same HTTP load (sampled every second; RssAnon, the heap's share, too);
 # also printed: requests/s, samples the readers read and skipped, the ring's dropped
 # ticks over the run (ticks the writer could not sample in time).
-# Environment: DURATION (60), WARMUP (20), CONNS (1000), READERS (64).
+# Environment: DURATION (60), WARMUP (20), CONNS (1000), READERS (64). QUICK=1 (the
+# harness's smoke run): 6 s after 2 s of warm-up, 100 connections, 8 readers; the RSS
+# figures are then reported but not checked (2 s do not reach the heap's high-water mark).
+# @result lines (bench/lib.sh): requests/s, the RSS spread and maximum, samples read,
+# reader errors, the share of ticks the writer dropped.
 set -u
 B=$(cd "${1:-build}" && pwd)
-DURATION=${DURATION:-60} WARMUP=${WARMUP:-20} CONNS=${CONNS:-1000} READERS=${READERS:-64}
+. "$(dirname "$0")/lib.sh"
+if [ "$QUICK" = 1 ]; then
+	DURATION=${DURATION:-6} WARMUP=${WARMUP:-2} CONNS=${CONNS:-100} READERS=${READERS:-8}
+else
+	DURATION=${DURATION:-60} WARMUP=${WARMUP:-20} CONNS=${CONNS:-1000} READERS=${READERS:-64}
+fi
 for t in h2load curl; do command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }; done
 [ -x "$B/bench/shm_readers" ] || { echo "build it first: make benches"; exit 2; }
 ulimit -n "$(ulimit -Hn)" # 1,000 connections need more than a default 1024
@@ -81,6 +90,20 @@ echo "RssAnon during the measured run: min ${amin} kB, max ${amax} kB, spread $(
 echo "RssAnon each second (kB): $(awk '{printf "%s ", $2}' "$tmp/rss")"
 echo "ticks published: $((head1 - head0)), dropped by the writer: $((dropped1 - dropped0)); daemon alive: $alive"
 
+BN=api_soak
+rps=$(awk '/^finished in/{print $4}' "$tmp/h2load")
+[ -n "$rps" ] && bench_result $BN requests req/s "$rps"
+bench_result $BN rss_spread kB $((rmax - rmin))
+bench_result $BN rss_max kB "$rmax"
+bench_result $BN rss_anon_max kB "$amax"
+read -r rread rerr <<<"$(awk '$1 == "readers" { for (i = 3; i < NF; i += 2) v[$i] = $(i + 1) }
+	END { print v["samples_read"] + 0, v["errors"] + 0 }' "$tmp/readers")"
+bench_result $BN reader_samples samples "$rread"
+bench_result $BN reader_errors errors "$rerr"
+ticks=$((head1 - head0))
+bench_result $BN dropped_ticks % "$(awk -v d=$((dropped1 - dropped0)) -v t="$ticks" 'BEGIN { printf "%.3f", (t + d > 0) ? 100 * d / (t + d) : 0 }')"
+bench_note $BN "inforegd at 1 kHz, $CONNS HTTP/2 connections (h2load -m 1, three endpoints) and $READERS shm" \
+	"readers for ${DURATION}s after ${WARMUP}s of warm-up; RSS sampled every second (min, max); one run"
 ok=1
 grep -qE "requests: .* 0 failed, 0 errored, 0 timeout" "$tmp/h2warm" || { echo "FAIL: h2load errors in the warm-up"; ok=0; }
 grep -qE "requests: .* 0 failed, 0 errored, 0 timeout" "$tmp/h2load" || { echo "FAIL: h2load errors"; ok=0; }
@@ -88,6 +111,8 @@ grep -qE "status codes: [0-9]+ 2xx, 0 3xx, 0 4xx, 0 5xx" "$tmp/h2load" || { echo
 [ $h2rc = 0 ] || { echo "FAIL: h2load exit $h2rc"; tail -5 "$tmp/h2load"; ok=0; }
 [ $rrc = 0 ] || { echo "FAIL: shm readers reported errors"; ok=0; }
 [ $alive = yes ] || { echo "FAIL: the daemon died"; tail "$tmp/ird.log"; ok=0; }
-[ $((rmax - rmin)) -le 1024 ] || { echo "FAIL: RSS moved $((rmax - rmin)) kB during the measured run"; ok=0; }
+if [ "$QUICK" != 1 ]; then
+	[ $((rmax - rmin)) -le 1024 ] || { echo "FAIL: RSS moved $((rmax - rmin)) kB during the measured run"; ok=0; }
+fi
 [ $ok = 1 ] && echo "PASS"
 [ $ok = 1 ]

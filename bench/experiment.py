@@ -23,12 +23,17 @@ node's cgroup:
 Measures: per-task fps over time, the share of tasks reaching their target, the fps
 spread across nodes, node CPU over time, and the decision latency (p50/p99). Results
 go to bench/results/: experiment.md (the table), experiment_*.csv, and PNG plots
-drawn with gnuplot. QUICK=1 (or --quick) is the short form, under 2 minutes.
+drawn with gnuplot. QUICK=1 (or --quick) is the short form, under 2 minutes. Its
+figures are also printed as @result lines (bench/benchlib.py) for `make bench`, each
+policy against round-robin.
 
 usage: experiment.py [--build DIR] [--quick] [--out DIR]   (root: it makes cgroups)
 """
 import argparse, http.client, json, os, random, re, shutil, signal, statistics, subprocess, sys
 import threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--build", default="build")
@@ -335,6 +340,8 @@ def main():
             "spread": (max(node_means) - min(node_means)) if node_means else 0.0,
             "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3,
             "placement": [tk["node"] for tk in tasks],
+            "task_fps": [tk["median"] for tk in tasks],
+            "lat_ms": [x * 1e3 for x in lat],
         }
         r = results[policy]
         print("experiment: %-14s placed %d, %d met %.0f fps (%.0f%%), mean %.1f fps, spread %.1f fps, "
@@ -342,6 +349,18 @@ def main():
                                                                 r["mean_fps"], r["spread"], r["p50_ms"], r["p99_ms"],
                                                                 r["placement"]), flush=True)
     write_outputs(results, all_fps, all_cpu, req, frame_ms)
+    for p in POLICIES:
+        r, base = results[p], (None if p == "round-robin" else "round-robin")
+        benchlib.result("experiment", p + ".met_target", "tasks", [r["met"]], base and base + ".met_target")
+        if r["task_fps"]:
+            benchlib.result("experiment", p + ".task_fps", "fps", r["task_fps"], base and base + ".task_fps")
+        if r["lat_ms"]:
+            benchlib.result("experiment", p + ".decision", "ms", r["lat_ms"], base and base + ".decision")
+            benchlib.result("experiment", p + ".decision_p99", "ms", [r["p99_ms"]], base and base + ".decision_p99")
+    benchlib.note("experiment", "%d nodes (caps %s cores), %d tasks per policy at %.0f fps each (%.3f cores); "
+                  "met_target: tasks whose steady median reached 90%% of it; task_fps: median/min/max over the "
+                  "tasks' medians; decision: median/min/max placement latency; inforeg-score used %s; plots: "
+                  "experiment_*.png" % (len(CAPS), CAPS, NTASKS, FPS, req, score_source["how"] or "-"))
 
 
 def write_outputs(results, all_fps, all_cpu, req, frame_ms):

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "extender.h"
+#include "bench.h"
 
 extern char **environ;
 
@@ -57,6 +58,7 @@ static int cmp_double(const void *a, const void *b)
 
 struct stats {
 	double per_s, p50, p99, cpu_us; /* cpu_us: CPU per decision of the deciding process */
+	double min, max;               /* fastest and slowest decision, ms */
 };
 
 /* CPU seconds (user + system) of PID, 0 = this process. */
@@ -93,6 +95,8 @@ static struct stats summarize(double *lat, size_t k, double wall_ms)
 	s.per_s = (double)k / (wall_ms / 1e3);
 	s.p50 = lat[k / 2];
 	s.p99 = lat[(size_t)((double)k * 0.99) < k ? (size_t)((double)k * 0.99) : k - 1];
+	s.min = lat[0];
+	s.max = lat[k - 1];
 	return s;
 }
 
@@ -359,6 +363,29 @@ static int run(const char *build, int n, size_t k, int deadline_ms, int node_del
 	       s_fan.per_s, s_fan.p50, s_fan.p99, s_fan.cpu_us);
 	printf("%5d  %-44s %9.0f %9.3f %9.3f %9.0f\n", n, "baseline: nodes asked one by one", s_one.per_s,
 	       s_one.p50, s_one.p99, s_one.cpu_us);
+	if (!bad) {
+		const struct stats *st[3] = {&s_ext, &s_fan, &s_one};
+		static const char *const who[3] = {"extender", "fanout", "one_by_one"};
+
+		for (int w = 0; w < 3; w++) {
+			char m[64], b[64];
+			const char *base = w == 1 ? NULL : b;
+
+			/* latency: the median decision with the fastest and the slowest */
+			printf("@result extender_bench n%d.%s.latency ms %.6g %.6g %.6g", n, who[w], st[w]->p50,
+			       st[w]->min, st[w]->max);
+			printf(w == 1 ? "\n" : " n%d.fanout.latency\n", n);
+			snprintf(b, sizeof(b), "n%d.fanout.p99", n);
+			snprintf(m, sizeof(m), "n%d.%s.p99", n, who[w]);
+			bench_result1(stdout, "extender_bench", m, "ms", st[w]->p99, base);
+			snprintf(b, sizeof(b), "n%d.fanout.rate", n);
+			snprintf(m, sizeof(m), "n%d.%s.rate", n, who[w]);
+			bench_result1(stdout, "extender_bench", m, "decisions/s", st[w]->per_s, base);
+			snprintf(b, sizeof(b), "n%d.fanout.cpu", n);
+			snprintf(m, sizeof(m), "n%d.%s.cpu", n, who[w]);
+			bench_result1(stdout, "extender_bench", m, "us/decision", st[w]->cpu_us, base);
+		}
+	}
 	if (bad)
 		printf("       WARNING: %zu node answers missing or failed (deadline %d ms): figures not "
 		       "valid\n",
@@ -440,6 +467,10 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (bench_quick() && !list)
+		list = "10";
+	if (bench_quick() && k <= 0)
+		k = 200;
 	list = strdup(list ? list : "10,100");
 	printf("# inforeg-extender: decisions through the extender vs the fan-out alone, same run\n");
 	printf("# stand-in nodes answer %d ms late; load average %s", node_delay, loadavg());
@@ -458,5 +489,10 @@ int main(int argc, char **argv)
 		rc |= r;
 	}
 	free(list);
+	bench_note(stdout, "extender_bench",
+		   "stand-in nodes (tests/helper_fakenode) answering %d ms late; latency = median decision "
+		   "(min, max), p99, rate and CPU per decision each from one run of K decisions; fanout = the "
+		   "extender's fetch code in-process (the floor); one_by_one = nodes asked in turn",
+		   node_delay);
 	return rc;
 }
