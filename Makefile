@@ -102,7 +102,8 @@ FUZZERS     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 BINS := $(B)/bin/inforegd $(B)/bin/inforeg $(B)/bin/inforeg-extender
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
-tests: $(TESTS) $(if $(SAN),,$(ITESTS) $(HELPERS))
+# the benches too: `make test` runs the quick harness (tests/it_bench_quick.sh)
+tests: $(TESTS) $(if $(SAN),,$(ITESTS) $(HELPERS) $(BENCHES))
 benches: $(BENCHES) $(if $(SAN),,$(HELPERS))
 
 .PHONY: all deps run test tests benches bench experiment install clean check-format fuzzers fuzz
@@ -243,8 +244,11 @@ ifeq ($(SAN),)
 endif
 	$(Q)tests/run.sh $(B)
 
-bench: all benches
-	$(Q)bench/run.sh $(B)
+# Every benchmark through bench/harness.py (registry: bench/benches.conf): a full run
+# writes bench/results/latest.md, latest.json and the plots; QUICK=1 is the smoke run
+# (under 3 minutes, into $(B)/bench-quick/); OUT=DIR writes elsewhere. Root for all.
+bench: all benches | $(DEPS_STAMP)
+	$(Q)QUICK=$(QUICK) bench/run.sh $(B) $(if $(OUT),--out $(OUT))
 
 # The scheduling experiment (root: it makes cgroups); QUICK=1 is the short form.
 experiment: all benches | $(DEPS_STAMP)

@@ -56,8 +56,9 @@ for round in $(seq "$ROUNDS"); do
 	read -r a b <<<"$(lat "$A/metrics")"; add prom50 "$a"; add prom99 "$b"
 	if [ -n "$ne" ]; then
 		# node_exporter speaks HTTP/1.1 only: compare with inforegd over HTTP/1.1 too
-		add ne "$(N=$((N / 50 > 200 ? N / 50 : 200)) rps --h1 "$ne")"; add prom1 "$(rps --h1 "$A/metrics")"
-		read -r a b <<<"$(lat "$ne" --h1 -n "$((LN / 10))")"; add ne50 "$a"; add ne99 "$b"
+		# (node_exporter answers 20-100 scrapes a second here: a few hundred requests)
+		add ne "$(N=$((N / 250 > 50 ? N / 250 : 50)) rps --h1 "$ne")"; add prom1 "$(rps --h1 "$A/metrics")"
+		read -r a b <<<"$(lat "$ne" --h1 -n "$((LN / 100 > 50 ? LN / 100 : 50))")"; add ne50 "$a"; add ne99 "$b"
 	fi
 	echo "round $round: trivial ${R[triv]##* } req/s, cpu.usage ${R[one]##* }, /v1/metrics ${R[all]##* }, /metrics ${R[prom]##* }${ne:+, node_exporter ${R[ne]##* } (HTTP/1.1)}"
 done

@@ -227,7 +227,7 @@ def render_md(run):
             out += ["Errors:", ""] + ["- " + e for e in b["errors"]] + [""]
         if b["results"]:
             out += render_table(b["results"]) + [""]
-        elif b["status"] == "ok":
+        elif b["status"].startswith("ok"):
             out += ["This bench printed no `@result` lines.", ""]
         if b["notes"]:
             out += ["Notes:", ""] + ["- " + n for n in b["notes"]] + [""]

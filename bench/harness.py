@@ -190,7 +190,7 @@ def plot(bench, results, out_dir):
           "set output '%s'" % os.path.join(out_dir, png), "set termoption noenhanced",
           "set multiplot layout %d,1 title '%s'" % (len(units), bench),
           "set style fill solid 0.6 border -1", "set boxwidth 0.7", "set grid ytics", "set key off",
-          "set xtics rotate by -25 font ',9'", "set bmargin 6"]
+          "set xtics rotate by -25 font ',9'", "set bmargin 6", "set rmargin 10"]
     for u in units:
         rs = [r for r in results if r["unit"] == u]
         pos = [r["min"] for r in rs if r["min"] > 0]

@@ -30,6 +30,10 @@ san_env='ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 UBSAN_OPTI
 for t in "$B"/tests/test_*; do
 	[ -x "$t" ] && add "$(basename "$t")" 120 - "$t"
 done
+# tests/test_*.py: unit tests of Python code (the bench harness), stdlib unittest
+for t in "$top"/tests/test_*.py; do
+	[ -f "$t" ] && add "$(basename "$t")" 120 - /usr/bin/python3 "$t"
+done
 for sb in "$B"-san-*; do
 	[ -d "$sb/tests" ] || continue
 	for t in "$sb"/tests/test_*; do
@@ -40,8 +44,11 @@ done
 for t in "$B"/tests/it_*; do
 	[ -x "$t" ] && add "$(basename "$t")" 180 - "$t"
 done
+# a script may ask for a longer limit than 300 s with a "# timeout: N" line in its header
 for t in "$top"/tests/it_*.sh; do
-	[ -f "$t" ] && add "$(basename "$t")" 300 - bash "$t"
+	[ -f "$t" ] || continue
+	to=$(head -n 5 "$t" | sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p')
+	add "$(basename "$t")" "${to:-300}" - bash "$t"
 done
 for t in "$B"-fuzz/fuzz/*; do
 	[ -x "$t" ] && add "fuzz/$(basename "$t")" $((FUZZ_SECONDS + 120)) - \
