@@ -9,7 +9,8 @@
 #
 # Variables: V=1 (verbose), SAN=address,undefined | SAN=thread (sanitized tests,
 # built into build-san-*/), FUZZ=1 (libFuzzer build in build-fuzz/), FUZZ_SECONDS
-# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG.
+# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG, QUICK=1 (`make bench`,
+# `make experiment`: the short forms), OUT (`make bench`: results directory).
 
 .DELETE_ON_ERROR:
 .SUFFIXES:

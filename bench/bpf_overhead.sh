@@ -9,32 +9,42 @@
 # round trip) and a two-CPU one (~12 us) from run to run, which swamps a few percent;
 # so the ping-pong also runs pinned both ways (all on CPU 1; the two ends on CPUs 0
 # and 1), and perf pinned to CPU 1 as well as unpinned. Root only.
-# QUICK=1: 2 rounds of 2,000 round trips, the one-CPU shape only.
-# Usage: bench/bpf_overhead.sh [BUILD_DIR] [ROUNDS]
+# QUICK=1: 2 rounds of 2,000 round trips, the one-CPU shape only. SHAPES (default "cpu
+# cpu0_1 perf_cpu"; add "unpinned perf") picks the shapes of a full run: on a loaded VM
+# each one takes minutes.
+# Usage: bench/bpf_overhead.sh [BUILD_DIR] [ROUNDS]   (ROUNDS: 9; ITERS: 5000)
 set -eu
 B=${1:-build}
 . "$(dirname "$0")/lib.sh"
-if [ "$QUICK" = 1 ]; then R=${2:-2} I=2000; else R=${2:-31} I=10000; fi
+if [ "$QUICK" = 1 ]; then R=${2:-2} I=2000 SHAPES=cpu; else R=${2:-9} I=${ITERS:-5000} SHAPES=${SHAPES:-"cpu cpu0_1 perf_cpu"}; fi
+want() { [[ " $SHAPES " == *" $1 "* ]]; }
 bin=$B/bench/bpf_overhead
 [ -x "$bin" ] || { echo "build $bin first (make benches)"; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 echo "### $(uname -r), $(nproc) CPUs"
 ncpu=$(nproc)
 last=$((ncpu - 1))
-"$bin" --rounds "$R" --iters "$I" --cpu "$last" --tag "cpu$last" 2>/dev/null
-if [ "$ncpu" -ge 2 ] && [ "$QUICK" != 1 ]; then
+want cpu && "$bin" --rounds "$R" --iters "$I" --cpu "$last" --tag "cpu$last" 2>/dev/null
+if [ "$ncpu" -ge 2 ] && want cpu0_1; then
 	echo
 	"$bin" --rounds "$R" --iters "$I" --cpu 0,1 --tag cpu0_1 2>/dev/null
 fi
-[ "$QUICK" = 1 ] && exit 0
-echo
-"$bin" --rounds "$R" --iters "$I" --tag unpinned 2>/dev/null
-if perf bench sched pipe -l 1000 >/dev/null 2>&1; then
+if want unpinned; then
 	echo
-	"$bin" --rounds "$R" --iters "$I" --perf --cpu "$last" --tag "perf_cpu$last" 2>/dev/null
-	echo
-	"$bin" --rounds "$R" --iters "$I" --perf --tag perf 2>/dev/null
+	"$bin" --rounds "$R" --iters "$I" --tag unpinned 2>/dev/null
 fi
-bench_note bpf_overhead "workload slowdown: us per round trip, median/min/max over $R interleaved rounds;" \
+if perf bench sched pipe -l 1000 >/dev/null 2>&1; then
+	if want perf_cpu; then
+		echo
+		"$bin" --rounds "$R" --iters "$I" --perf --cpu "$last" --tag "perf_cpu$last" 2>/dev/null
+	fi
+	if want perf; then
+		echo
+		"$bin" --rounds "$R" --iters "$I" --perf --tag perf 2>/dev/null
+	fi
+else
+	bench_note bpf_overhead "perf bench sched pipe does not run here: no perf shapes"
+fi
+bench_note bpf_overhead "shapes: $SHAPES; workload slowdown: us per round trip, median/min/max over $R interleaved rounds of $I;" \
 	"overhead = per-round (with / without) - 1; event.* from BPF_ENABLE_STATS during one run (merged" \
 	"over the shapes); sample.* = each eBPF collector's sample() per tick. Goal: all.overhead < 3 %"
