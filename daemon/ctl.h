@@ -46,4 +46,18 @@ int ctl_watch_del(const char *name);
 /* Copies up to N current (accepted) watches into OUT; returns how many exist. */
 int ctl_watch_list(struct watch_spec *out, int n);
 
+/* ---- pushed values (daemon/rules/push.c) ---------------------------------- */
+
+struct push_value {
+	const char *name; /* a series name a running push rule declares or admits */
+	double value;     /* finite */
+};
+
+/*
+ * Sets N pushed values, all or nothing, stamped now. Returns 0, -ENOENT (ERR names the
+ * first name no push rule declares, or whose pattern is full), -EINVAL (ERR: a bad
+ * name or a non-finite value).
+ */
+int ctl_push_values(const struct push_value *v, int n, char *err, size_t errlen);
+
 #endif /* INFOREGD_CTL_H */

@@ -139,6 +139,7 @@ int rule_json_only(json_t *j, const char *const *allowed, char *err, size_t errl
 
 /* The kinds. */
 extern const struct rule_kind_ops rule_file_ops, rule_derive_ops, rule_score_ops;
+extern const struct rule_kind_ops rule_exec_ops, rule_push_ops;
 /* NULL-terminated, in engine.c. */
 extern const struct rule_kind_ops *const rule_kinds[];
 const struct rule_kind_ops *rule_kind_find(const char *kind);
@@ -149,6 +150,8 @@ const struct rule_kind_ops *rule_kind_find(const char *kind);
 extern const struct collector_ops rules_collector_ops;
 /* The ring the main loop publishes into (history for derive); called after each publish of a layout. */
 void rules_bind_ring(const struct inforeg_shm_header *hdr);
+/* The push part of the status document (push.c): socket, accepted, rejected, malformed. */
+json_t *push_status_json(void);
 
 /*
  * Parses TEXT (a rule's JSON, named SOURCE in messages) into a new rule whose name

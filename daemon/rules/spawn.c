@@ -691,3 +691,32 @@ unsigned spawn_runner_running(struct spawn_runner *r)
 {
 	return atomic_load_explicit(&r->running, memory_order_relaxed);
 }
+
+/* ---- the shared runner ------------------------------------------------------- */
+
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static struct spawn_runner *shared;
+static int shared_errno;
+
+static void shared_stop(void)
+{
+	spawn_runner_free(shared);
+	shared = NULL;
+}
+
+static void shared_start(void)
+{
+	shared = spawn_runner_new();
+	if (!shared)
+		shared_errno = errno;
+	else
+		atexit(shared_stop);
+}
+
+struct spawn_runner *spawn_runner_shared(void)
+{
+	pthread_once(&shared_once, shared_start); /* the once orders `shared` for every caller */
+	if (!shared)
+		errno = shared_errno;
+	return shared;
+}

@@ -73,6 +73,12 @@ struct spawn_runner *spawn_runner_new(void);
  * valid (free them with spawn_job_free) but must not be started again. Accepts NULL.
  */
 void spawn_runner_free(struct spawn_runner *r);
+/*
+ * The daemon's shared runner, started at the first call (any thread) and stopped at
+ * exit (atexit: programs still running are killed with their groups). Returns NULL
+ * and sets errno if it could not be started.
+ */
+struct spawn_runner *spawn_runner_shared(void);
 /* Runs that are in flight (started and not yet over) on R; for status and tests. */
 unsigned spawn_runner_running(struct spawn_runner *r);
 
