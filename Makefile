@@ -41,15 +41,18 @@ endif
 DEPS_STAMP := $(B)/.deps-ok
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
 	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
-	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -I$(B)/kernel
+	-Iinclude -Ishm -Idaemon -Idaemon/rules -Iapi -Ikernel -I$(B)/kernel \
+	-I/usr/include/lua5.4
 CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
-DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
+DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -llua5.4 -lpthread -lm
 
 # One pattern per room: daemon/ (the process), daemon/ROOM/ (one kind of source
 # each: procfs, ebpf, rules, devices), api/ (REST), cli/ (the inforeg tool), shm/.
 SHM_SRCS    := $(sort $(wildcard shm/*.c))
-CLI_SRCS    := $(sort $(wildcard cli/*.c))
+# the CLI's `inforeg score` evaluates score rules itself: it links the pure Lua parts of
+# the rules room (daemon/rules/lua_*.c: no daemon state)
+CLI_SRCS    := $(sort $(wildcard cli/*.c daemon/rules/lua_*.c))
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c daemon/*/*.c api/*.c))
 BPF_SRCS    := $(sort $(wildcard kernel/*.bpf.c))
 SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
@@ -135,7 +138,7 @@ $(B)/bin/inforegd: $(DAEMON_OBJS) $(B)/lib/libinforeg.a
 $(B)/bin/inforeg: $(call obj,$(CLI_SRCS)) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -lpthread -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -llua5.4 -lpthread -lm
 
 # Tests and benches link the client library and every daemon object but main().
 $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a

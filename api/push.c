@@ -10,6 +10,7 @@
  * socket beside the shm object instead (daemon/rules/push.c).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <jansson.h>

@@ -32,6 +32,7 @@ struct ird_config {
 	char disabled[256];        /* comma-separated collector names to turn off */
 	struct watch_spec watches[WATCH_MAX];
 	int n_watches;
+	char rules_dir[CFG_PATH_MAX]; /* one NAME.json per rule; "": rules live in memory only */
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */
 };
 

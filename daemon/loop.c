@@ -31,6 +31,7 @@
 
 #include "ebpf/ebpf.h"
 #include "procfs/procfs.h"
+#include "rules/rules.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "ring.h"
@@ -127,6 +128,8 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 		add_collector(d, *o, NULL);
 	for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
+	/* last: derived series and scores read every other source of the same tick */
+	add_collector(d, &rules_collector_ops, NULL);
 	return 0;
 }
 
@@ -203,6 +206,7 @@ static int publish_layout(struct ird *d, char *err, size_t errlen)
 		return e;
 	}
 	d->obj = nobj;
+	rules_bind_ring(nobj.hdr); /* derive's history: the new object, same layout as the registry */
 	/* the old object was retired by shm_object_publish; our mapping of it can go */
 	shm_object_unmap(&old);
 	atomic_store_explicit(&d->obj.hdr->dropped, d->dropped, memory_order_relaxed);

@@ -198,6 +198,8 @@ void status_publish(struct ird *d)
 	if (doc)
 		json_object_set_new(doc, "sources_read_us", json_real((double)d->last_read_cost_ns / 1e3));
 	if (doc)
+		json_object_set_new(doc, "rules", rules_status_json());
+	if (doc)
 		json_object_set_new(doc, "push", push_status_json());
 	if (doc)
 		publish_json(d, INFOREG_DOC_STATUS, doc);

@@ -105,6 +105,24 @@ struct col_file *col_file_open(struct tick_files *tf, const char *path, size_t c
 	return f;
 }
 
+void col_file_close(struct tick_files *tf, struct col_file *f)
+{
+	for (unsigned i = 0; tf && f && i < tf->n; i++) {
+		if (tf->files[i] != f)
+			continue;
+		tf->nring -= !tf->sync[i];
+		tf->n--;
+		/* keep the order of the others: user_data of a read is its index */
+		memmove(&tf->files[i], &tf->files[i + 1], (tf->n - i) * sizeof(*tf->files));
+		memmove(&tf->sync[i], &tf->sync[i + 1], tf->n - i);
+		close(f->fd);
+		free(f->buf);
+		free((char *)f->path);
+		free(f);
+		return;
+	}
+}
+
 unsigned tick_files_count(const struct tick_files *tf)
 {
 	return tf->n;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_rules_spawn.c - the process runner (daemon/rules/spawn.h): exit status, signal,
+ * test_rules_spawn.c - the process runner (daemon/rules/spawn_runner.h): exit status, signal,
  * timeout (a hanging script and the child it forked both killed with their group), a
  * leader that exits leaving a background child (cleaned up, result at once), bounded
  * stdout, stderr excerpt, several runs at once, one run in flight per job, environment,
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rules/spawn.h"
+#include "rules/spawn_runner.h"
 #include "tap.h"
 
 struct box {

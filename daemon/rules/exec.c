@@ -39,7 +39,7 @@
 
 #include "exec_parse.h"
 #include "rules.h"
-#include "spawn.h"
+#include "spawn_runner.h"
 
 #define EXEC_ARGV_MAX 64
 #define EXEC_ENV_MAX 64

@@ -150,6 +150,8 @@ const struct rule_kind_ops *rule_kind_find(const char *kind);
 extern const struct collector_ops rules_collector_ops;
 /* The ring the main loop publishes into (history for derive); called after each publish of a layout. */
 void rules_bind_ring(const struct inforeg_shm_header *hdr);
+/* The rules part of the status document (main loop): {persisted, dir, rules[], score_rules{}, load_errors[]}. */
+json_t *rules_status_json(void);
 /* The push part of the status document (push.c): socket, accepted, rejected, malformed. */
 json_t *push_status_json(void);
 

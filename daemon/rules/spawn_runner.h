@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spawn.h - the daemon's one process runner: runs programs (exec rules, device
+ * spawn_runner.h - the daemon's one process runner: runs programs (exec rules, device
  * providers that shell out) without ever blocking the tick.
  *
  * A runner is one thread with an epoll set over each running program's pidfd and its
@@ -21,8 +21,8 @@
  *
  * Error convention: int returns >= 0 or -errno; constructors return NULL with errno.
  */
-#ifndef INFOREGD_SPAWN_H
-#define INFOREGD_SPAWN_H
+#ifndef INFOREGD_SPAWN_RUNNER_H
+#define INFOREGD_SPAWN_RUNNER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -102,4 +102,4 @@ void spawn_job_free(struct spawn_job *j);
 void spawn_result_describe(const struct spawn_result *r, uint32_t timeout_ms, char *buf,
 			   size_t len);
 
-#endif /* INFOREGD_SPAWN_H */
+#endif /* INFOREGD_SPAWN_RUNNER_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spawn.c - the process runner (spawn.h): one thread, one epoll set, every running
+ * spawn_runner.c - the process runner (spawn_runner.h): one thread, one epoll set, every running
  * program's pidfd and pipes in it.
  *
  * Who touches what:
@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spawn.h"
+#include "spawn_runner.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
