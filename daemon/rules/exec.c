@@ -8,7 +8,8 @@
  *
  * Fields: argv (required; no shell unless "shell": true, then argv[0] is the script
  * for /bin/sh -c), period_ms (required, >= 10), timeout_ms (default period_ms),
- * env (object of strings added to the daemon's environment), unit.
+ * env (object of strings added to the daemon's environment), ttl_ms (default
+ * period_ms + timeout_ms), unit.
  * Output (exec_parse.h): one number -> series NAME ('-' in the rule name becomes
  * '_'); "key value" lines or a JSON object -> series NAME.key. Until the first good
  * run the rule declares NAME alone; an output with another set of keys re-lays the
@@ -25,9 +26,10 @@
  * States: a run that exits non-zero, is killed by a signal or at its timeout, cannot
  * start, or prints what exec_parse refuses fails the rule (every series reads
  * FAILED, the reason in the status document) until a good run. A good value is
- * republished at every tick while it is younger than period_ms + timeout_ms (the
- * latest a next good run can end), then reads STALE. Before the first run ends the
- * series read NaN (unknown).
+ * republished at every tick while it is younger than ttl_ms, then reads STALE (a run
+ * that hangs ages the previous value into stale before its timeout fails it). The
+ * default ttl_ms, period_ms + timeout_ms, is the latest a next good run can end.
+ * Before the first run ends the series read NaN (unknown).
  */
 #include <errno.h>
 #include <math.h>
@@ -61,7 +63,7 @@ struct exec_rule {
 	char *argv[EXEC_ARGV_MAX + 1];
 	char *env[EXEC_ENV_MAX + 1];
 	int shell;
-	uint32_t period_ms, timeout_ms;
+	uint32_t period_ms, timeout_ms, ttl_ms;
 	char unit[INFOREG_UNIT_MAX];
 	char base[RULE_NAME_MAX]; /* series name of the single-number form */
 
@@ -135,7 +137,8 @@ static void exec_free(struct rule *r);
 
 static int exec_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 {
-	static const char *const fields[] = {"argv", "shell", "period_ms", "timeout_ms", "env", "unit", NULL};
+	static const char *const fields[] = {"argv", "shell", "period_ms", "timeout_ms", "ttl_ms", "env",
+					     "unit", NULL};
 	struct exec_rule *p = calloc(1, sizeof(*p));
 	json_t *v, *x;
 	const char *unit = NULL, *key;
@@ -170,6 +173,9 @@ static int exec_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 		return e;
 	p->timeout_ms = p->period_ms < EXEC_TIMEOUT_MAX_MS ? p->period_ms : EXEC_TIMEOUT_MAX_MS;
 	if ((e = ms_field(j, "timeout_ms", 0, 1, EXEC_TIMEOUT_MAX_MS, &p->timeout_ms, err, errlen)) < 0)
+		return e;
+	p->ttl_ms = p->period_ms + p->timeout_ms;
+	if ((e = ms_field(j, "ttl_ms", 0, 1, EXEC_MS_MAX, &p->ttl_ms, err, errlen)) < 0)
 		return e;
 
 	v = json_object_get(j, "env");
@@ -368,7 +374,7 @@ static int exec_sample(struct rule *r, const struct rule_tick *t, double *values
 		return -EIO;
 	}
 	double stale = rule_value(INFOREG_STALE);
-	int is_stale = p->have && now - p->ok_end_ns > period + (uint64_t)p->timeout_ms * 1000000ull;
+	int is_stale = p->have && now > p->ok_end_ns && now - p->ok_end_ns > (uint64_t)p->ttl_ms * 1000000ull;
 	for (int i = 0; i < p->ndecl; i++)
 		values[p->idx[i]] = !p->have ? NAN : is_stale ? stale : p->vals[i];
 	return 0;
