@@ -10,7 +10,7 @@
  *    rules keep their period: on the ring's own timestamps, no gap between samples
  *    near the timeout, and a counting rule advanced at its period, fresh in every
  *    sample;
- *  - a rule whose second run hangs ages its first value into STALE (ttl_ms) before
+ *  - a rule whose third run hangs ages its last value into STALE (ttl_ms) before
  *    the timeout fails it.
  */
 #include "it_rules_harness.h"
@@ -164,18 +164,10 @@ int main(void)
 	CHECK(r != NULL);
 	if (!r)
 		TAP_EXIT();
-	int before = tap_failures;
-#define STEP(fn)                                                                        \
-	do {                                                                            \
-		before = tap_failures;                                                  \
-		fn(r);                                                                  \
-		printf("%s %s\n", tap_failures == before ? "ok  " : "FAIL", #fn);       \
-	} while (0)
-	STEP(output_forms_are_exact_and_fresh);
-	STEP(failures_mark_only_their_own_series);
-	STEP(hanging_script_killed_at_timeout_others_keep_their_period);
-	STEP(hung_run_ages_value_into_stale_then_fails);
-	(void)before;
+	RH_STEP(output_forms_are_exact_and_fresh(r));
+	RH_STEP(failures_mark_only_their_own_series(r));
+	RH_STEP(hanging_script_killed_at_timeout_others_keep_their_period(r));
+	RH_STEP(hung_run_ages_value_into_stale_then_fails(r));
 	inforeg_close(r);
 	TAP_EXIT();
 }

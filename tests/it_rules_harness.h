@@ -29,6 +29,14 @@
 /* each test uses some of these */
 #define RH_FN static __attribute__((unused))
 
+/* Runs one step of a test and prints "ok   CALL" or "FAIL CALL". */
+#define RH_STEP(call)                                                                     \
+	do {                                                                              \
+		int before_ = tap_failures;                                               \
+		call;                                                                     \
+		printf("%s %s\n", tap_failures == before_ ? "ok  " : "FAIL", #call);     \
+	} while (0)
+
 static char rh_dir[] = "/tmp/it_rules.XXXXXX";
 static char rh_shm[64], rh_ird[512], rh_url[64], rh_token[64];
 static pid_t rh_pid;

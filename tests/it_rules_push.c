@@ -186,17 +186,10 @@ int main(void)
 	CHECK(r != NULL);
 	if (!r)
 		TAP_EXIT();
-	int before;
-#define STEP(fn)                                                                  \
-	do {                                                                      \
-		before = tap_failures;                                            \
-		fn(r);                                                            \
-		printf("%s %s\n", tap_failures == before ? "ok  " : "FAIL", #fn); \
-	} while (0)
-	STEP(rest_needs_token_and_declared_names);
-	STEP(socket_takes_declared_counts_the_rest);
-	STEP(value_older_than_ttl_reads_stale);
-	STEP(pattern_admits_up_to_max);
+	RH_STEP(rest_needs_token_and_declared_names(r));
+	RH_STEP(socket_takes_declared_counts_the_rest(r));
+	RH_STEP(value_older_than_ttl_reads_stale(r));
+	RH_STEP(pattern_admits_up_to_max(r));
 	inforeg_close(r);
 	kill(rh_pid, SIGTERM);
 	waitpid(rh_pid, NULL, 0);
