@@ -7,6 +7,7 @@
  *   inforeg watch [--shm NAME] [PATTERN...]      live values, in place on a terminal
  *   inforeg dump  [--shm NAME] --json            the latest sample as JSON
  *   inforeg status|node [--shm NAME]             the daemon's status / inventory documents
+ *   inforeg score [--shm NAME] RES=AMOUNT...     the scheduling score (cli/score.c)
  *
  * It is a libinforeg client like any other: every read is a seqlock-validated copy
  * from the read-only mapping. Names are exact in `get`; other commands take
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "inforeg.h"
 
 static const char usage[] =
@@ -30,6 +32,7 @@ static const char usage[] =
     "  watch [PATTERN...]        follow values live (plain lines when not a terminal)\n"
     "  dump  --json              print the latest sample as JSON\n"
     "  status | node             print the daemon's status or node inventory (JSON)\n"
+    "  score RES=AMOUNT... [rule=NAME]  this node's scheduling score, e.g. cpu=2.5 mem=4GiB\n"
     "Options: --shm NAME (default inforeg), --json, --count N (watch: stop after N samples)\n";
 
 struct opts {
@@ -48,7 +51,8 @@ static const char *kind_name(uint32_t k)
 static void fmt_value(char *buf, size_t len, double v)
 {
 	if (isnan(v))
-		snprintf(buf, len, "nan");
+		snprintf(buf, len, "%s", inforeg_value_state(v) == INFOREG_UNKNOWN ? "nan"
+					 : inforeg_state_name(inforeg_value_state(v)));
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(buf, len, "%.0f", v);
 	else
@@ -274,6 +278,8 @@ int main(int argc, char **argv)
 		rc = cmd_doc(&o, INFOREG_DOC_STATUS);
 	else if (!strcmp(cmd, "node"))
 		rc = cmd_doc(&o, INFOREG_DOC_NODE);
+	else if (!strcmp(cmd, "score"))
+		rc = cmd_score(o.shm, o.args, o.nargs);
 	else {
 		fprintf(stderr, "inforeg: unknown command '%s'\n%s", cmd, usage);
 		rc = 2;

@@ -177,6 +177,7 @@ static struct rule *rule_from_json(const char *name, json_t *j, char *err, size_
 		set_err(err, errlen, "a rule is a JSON object with \"name\" and \"kind\"");
 		return NULL;
 	}
+	json_object_del(j, "status"); /* what GET adds; a rule read back and PUT again is the same rule */
 	json_t *jn = json_object_get(j, "name"), *jk = json_object_get(j, "kind");
 	const char *n = json_string_value(jn);
 	if (jn && !n) {
