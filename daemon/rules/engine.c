@@ -641,6 +641,16 @@ static void hash_build(const struct series_reg *reg)
 	}
 }
 
+void rules_test_hash(const struct series_reg *reg)
+{
+	if (reg) {
+		hash_build(reg);
+	} else {
+		free(hash);
+		hash = NULL;
+	}
+}
+
 int rule_series_find(const struct rule_tick *t, const char *name)
 {
 	if (!hash || !t->reg)
