@@ -60,7 +60,7 @@ static json_t *rule_json(struct inforeg_reader *r, const char *name)
 	return rule;
 }
 
-int cmd_score(const char *shm, char **args, int nargs)
+static int cmd_score(const char *shm, char **args, int nargs)
 {
 	const char *rule = "default";
 	char err[256];
@@ -150,3 +150,20 @@ out:
 	inforeg_close(r);
 	return status;
 }
+
+static int run(struct opts *o)
+{
+	return cmd_score(o->shm, o->args, o->nargs);
+}
+
+const struct cli_cmd cli_score = {
+    .name = "score",
+    .synopsis = "score RES=AMOUNT... [rule=NAME]  this node's scheduling score (cpu=2.5 mem=4GiB gpu=1)",
+    .help = "inforeg score RES=AMOUNT... [rule=NAME]\n"
+	    "  The scheduling score of this node for one requirement set, computed locally over\n"
+	    "  the latest sample with the daemon's score rule (default: Perf = 1 when free >= req,\n"
+	    "  else free/req, per resource, combined by the minimum); the same JSON document as\n"
+	    "  GET /v1/score. Resources of the default rule: cpu (cores, or millicores 500m),\n"
+	    "  mem and gpu_mem (bytes: 4GiB, 512Mi, 2GB...), gpu (devices).\n",
+    .run = run,
+};
