@@ -179,6 +179,7 @@ static struct rule *rule_from_json(const char *name, json_t *j, char *err, size_
 		set_err(err, errlen, "a rule is a JSON object with \"name\" and \"kind\"");
 		return NULL;
 	}
+	json_object_del(j, "status"); /* what GET adds; a rule read back and PUT again is the same rule */
 	json_t *jn = json_object_get(j, "name"), *jk = json_object_get(j, "kind");
 	const char *n = json_string_value(jn);
 	if (jn && !n) {
@@ -639,6 +640,16 @@ static void hash_build(const struct series_reg *reg)
 		while (h[k])
 			k = (k + 1) & hash_mask;
 		h[k] = i + 1;
+	}
+}
+
+void rules_test_hash(const struct series_reg *reg)
+{
+	if (reg) {
+		hash_build(reg);
+	} else {
+		free(hash);
+		hash = NULL;
 	}
 }
 

@@ -64,7 +64,9 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 		sb->over = 1;
 		lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1); /* every instruction from now on */
 	}
-	luaL_error(L, "instruction budget of %llu exceeded", (unsigned long long)sb->budget);
+	char msg[64];
+	snprintf(msg, sizeof(msg), "instruction budget of %llu exceeded", (unsigned long long)sb->budget);
+	luaL_error(L, "%s", msg); /* Lua's own formatter knows no %llu */
 }
 
 static const char *const removed_globals[] = {

@@ -130,6 +130,8 @@ static inline double rule_value(enum inforeg_value_state state)
 
 /* Index of series NAME in T's layout (hashed), or -ENOENT. */
 int rule_series_find(const struct rule_tick *t, const char *name);
+/* For unit tests that drive a kind without the engine: indexes REG for rule_series_find (NULL: frees). */
+void rules_test_hash(const struct series_reg *reg);
 
 /* JSON field helpers for parse(): each returns 0, or -EINVAL with "FIELD: reason" in ERR. */
 int rule_json_string(json_t *j, const char *field, int required, const char **out, char *err, size_t errlen);
