@@ -11,7 +11,10 @@
  *    near the timeout, and a counting rule advanced at its period, fresh in every
  *    sample;
  *  - a rule whose third run hangs ages its last value into STALE (ttl_ms) before
- *    the timeout fails it.
+ *    the timeout fails it;
+ *  - PUT /v1/rules/NAME: an invalid exec rule is a 400 naming the field; a valid one's
+ *    series appears for a reader opened before; after DELETE it is gone and its
+ *    program runs no more.
  */
 #include "it_rules_harness.h"
 
@@ -153,6 +156,42 @@ static void hung_run_ages_value_into_stale_then_fails(struct inforeg_reader *r)
 	CHECKF(!bad && phase == 3, "slow's history is not unknown* fresh(8)+ stale+ failed+ (%d samples)", n);
 }
 
+static void put_and_delete_at_run_time(struct inforeg_reader *r)
+{
+	char body[1024], out[4096];
+	/* invalid: a 400 naming the field, nothing added */
+	int code = rh_http("PUT", "/v1/rules/late", "{\"kind\":\"exec\",\"argv\":[],\"period_ms\":100}", 1, out,
+			   sizeof(out));
+	CHECKF(code == 400 && strstr(out, "argv"), "empty argv: %d %s", code, out);
+	code = rh_http("PUT", "/v1/rules/late", "{\"kind\":\"exec\",\"argv\":[\"true\"],\"period_ms\":5}", 1, out,
+		       sizeof(out));
+	CHECKF(code == 400 && strstr(out, "period_ms"), "period 5 ms: %d %s", code, out);
+	code = rh_http("PUT", "/v1/rules/late", "{\"kind\":\"exec\",\"argv\":[\"true\"],\"period_ms\":100,"
+						"\"env\":{\"A B\":\"x\"}}",
+		       1, out, sizeof(out));
+	CHECKF(code == 400 && strstr(out, "env"), "bad env name: %d %s", code, out);
+	/* valid: its series appears for a reader opened before, counting at its period */
+	snprintf(body, sizeof(body),
+		 "{\"kind\":\"exec\",\"shell\":true,\"period_ms\":100,\"argv\":[\"n=$(cat %s 2>/dev/null || "
+		 "echo 0); n=$((n+1)); echo $n > %s; echo $n\"]}",
+		 rh_path("late.n"), rh_path("late.n"));
+	code = rh_http("PUT", "/v1/rules/late", body, 1, out, sizeof(out));
+	CHECKF(code == 201, "PUT late: %d %s", code, out);
+	CHECK(rh_wait_state(r, "late", INFOREG_FRESH, 3, 10));
+	code = rh_http("DELETE", "/v1/rules/late", NULL, 1, out, sizeof(out));
+	CHECKF(code == 200, "DELETE late: %d %s", code, out);
+	double end = rh_now() + 5;
+	while (rh_now() < end && (inforeg_refresh(r), inforeg_lookup(r, "late") >= 0))
+		usleep(20000);
+	CHECK(inforeg_lookup(r, "late") == -ENOENT);
+	/* and its program runs no more */
+	usleep(300000);
+	pid_t n1 = rh_read_pid(rh_path("late.n"));
+	usleep(700000);
+	CHECKF(rh_read_pid(rh_path("late.n")) == n1, "late still runs after DELETE (%d then %d)", (int)n1,
+	       (int)rh_read_pid(rh_path("late.n")));
+}
+
 int main(void)
 {
 	if (rh_init("exec") < 0) {
@@ -168,6 +207,7 @@ int main(void)
 	RH_STEP(failures_mark_only_their_own_series(r));
 	RH_STEP(hanging_script_killed_at_timeout_others_keep_their_period(r));
 	RH_STEP(hung_run_ages_value_into_stale_then_fails(r));
+	RH_STEP(put_and_delete_at_run_time(r));
 	inforeg_close(r);
 	TAP_EXIT();
 }

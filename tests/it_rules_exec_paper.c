@@ -7,6 +7,7 @@
  * profiles whose CpuReq is above, equal to and below CpuFree. Checked in one sample
  * (one seq) against the formula computed here:
  *  - on a fixed /proc/stat-format file (usage exactly 50 %), so "equal" is exact;
+ *    and the same through GET /v1/score?cpu=REQ&rule=paper;
  *  - on the real /proc/stat, where the chain must agree with itself in every sample.
  */
 #include "it_rules_harness.h"
@@ -59,6 +60,26 @@ static void fixed_usage_scores_match_the_formula(struct inforeg_reader *r, doubl
 	CHECKF(v[4] == perf(free, free / 2) && v[4] == 1, "below: %g", v[4]);
 	printf("seq %llu: site_cpu %g%%, CpuFree %g of %g cores; Perf above %g, equal %g, below %g\n",
 	       (unsigned long long)m.seq, v[0], v[1], cores, v[2], v[3], v[4]);
+}
+
+/* The same over REST: GET /v1/score?cpu=REQ&rule=paper, evaluated by the serving thread. */
+static void rest_score_matches_the_formula(double cores)
+{
+	double free = cores * 0.5, reqs[3] = {2 * free, free, free / 2};
+	const char *what[3] = {"above", "equal", "below"};
+	for (int i = 0; i < 3; i++) {
+		char path[128], out[4096];
+		snprintf(path, sizeof(path), "/v1/score?cpu=%.17g&rule=paper", reqs[i]);
+		int code = rh_http("GET", path, NULL, 0, out, sizeof(out));
+		json_t *j = json_loads(out, 0, NULL);
+		json_t *cpu = json_object_get(json_object_get(j, "resources"), "cpu");
+		double sc = json_number_value(json_object_get(j, "score")),
+		       f = json_number_value(json_object_get(cpu, "free"));
+		CHECKF(code == 200 && j, "%s: %d %s", what[i], code, out);
+		CHECKF(f == free, "%s: free %g, want %g", what[i], f, free);
+		CHECKF(sc == perf(free, reqs[i]), "%s: score %g, want %g (%s)", what[i], sc, perf(free, reqs[i]), out);
+		json_decref(j);
+	}
 }
 
 static void real_usage_chain_agrees_in_every_sample(struct inforeg_reader *r, double cores)
@@ -131,6 +152,7 @@ int main(void)
 	if (!r)
 		TAP_EXIT();
 	RH_STEP(fixed_usage_scores_match_the_formula(r, cores));
+	RH_STEP(rest_score_matches_the_formula(cores));
 	RH_STEP(real_usage_chain_agrees_in_every_sample(r, cores));
 	inforeg_close(r);
 	TAP_EXIT();
