@@ -15,13 +15,14 @@
  * run the rule declares NAME alone; an output with another set of keys re-lays the
  * registry out.
  *
- * The tick never waits for a program. sample() starts a run when one is due and the
- * previous one is over (spawn_job_start: a queue push; one run in flight at most),
- * and takes the latest completed run if there is a new one. Runs are parsed on the
- * spawn runner's thread (on_done) into a reading, handed to the tick through a triple
- * buffer: the runner fills its back buffer and swaps it into the middle, the tick
- * swaps the middle into its front buffer when the middle is marked new. No lock, no
- * allocation, and neither side ever waits for the other.
+ * The tick never waits for a program, and does nothing for one while it runs: the
+ * rule's job is scheduled on the spawn runner (spawn_job_schedule), whose thread
+ * starts a run every period_ms (one in flight at most: a run due while the previous
+ * one is still going starts when it ends), reads and reaps it, and parses its output
+ * (on_done) into a reading. Readings reach the tick through a triple buffer: the
+ * runner fills its back buffer and swaps it into the middle, the tick swaps the middle
+ * into its front buffer when the middle is marked new. No lock, no system call, no
+ * allocation on the tick's side, and neither side ever waits for the other.
  *
  * States: a run that exits non-zero, is killed by a signal or at its timeout, cannot
  * start, or prints what exec_parse refuses fails the rule (every series reads
@@ -78,7 +79,6 @@ struct exec_rule {
 	unsigned front;          /* main loop only */
 
 	/* main loop only */
-	uint64_t next_run_ns;
 	int nwant;               /* keys of the latest good output (what declare declares) */
 	char want[EXEC_SERIES_MAX][EXEC_KEY_MAX];
 	int ndecl;               /* keys declared now, and their directory indices */
@@ -275,6 +275,9 @@ static int exec_start(struct rule *r, const struct rule_env *env, char *err, siz
 	p->job = spawn_job_new(&cmd);
 	if (!p->job)
 		return set_err(err, errlen, "cannot prepare %s: %s", p->argv[0], strerror(errno));
+	int e = spawn_job_schedule(p->runner, p->job, p->period_ms);
+	if (e < 0)
+		return set_err(err, errlen, "cannot schedule %s: %s", p->argv[0], strerror(-e));
 	return 0;
 }
 
@@ -352,7 +355,7 @@ static void apply(struct rule *r, struct exec_rule *p, const struct exec_reading
 static int exec_sample(struct rule *r, const struct rule_tick *t, double *values)
 {
 	struct exec_rule *p = r->priv;
-	uint64_t now = t->now->mono_ns, period = (uint64_t)p->period_ms * 1000000ull;
+	uint64_t now = t->now->mono_ns;
 
 	/* the latest completed run, if the runner swapped a new one into the middle */
 	if (atomic_load_explicit(&p->mid, memory_order_relaxed) & TB_NEW) {
@@ -363,11 +366,6 @@ static int exec_sample(struct rule *r, const struct rule_tick *t, double *values
 		p->front = old & 3u;
 		apply(r, p, &p->buf[p->front]);
 	}
-
-	/* a run is due and the previous one is over: start it (a queue push, no fork here) */
-	if (now >= p->next_run_ns && !spawn_job_busy(p->job) && spawn_job_start(p->runner, p->job) == 0)
-		p->next_run_ns = p->next_run_ns && now - p->next_run_ns < period ? p->next_run_ns + period
-										 : now + period;
 
 	if (p->failed) {
 		rule_error(r, "%s", p->reason);

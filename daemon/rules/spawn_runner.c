@@ -71,8 +71,12 @@ struct spawn_job {
 	pthread_mutex_t cb_lock;
 	struct spawn_runner *_Atomic runner; /* the runner of the current run, to wake it */
 
+	uint64_t period_ns; /* spawn_job_schedule: written before the push, read by the runner */
+
 	/* runner thread only (qnext: under the runner's qlock) */
 	struct spawn_job *qnext, *rnext;
+	struct spawn_job *snext; /* the runner's list of scheduled jobs */
+	uint64_t next_due_ns;
 	struct spawn_src src[3];
 	pid_t pid;
 	int pidfd, outfd, errfd;
@@ -91,10 +95,12 @@ struct spawn_runner {
 	pthread_t thread;
 	int epfd, evfd;
 	pthread_mutex_t qlock;
-	struct spawn_job *qhead, *qtail; /* qlock */
+	struct spawn_job *qhead, *qtail; /* qlock: runs to start now */
+	struct spawn_job *shead;         /* qlock: jobs to run every period from now */
 	int stopping;                    /* qlock */
 	atomic_uint running;
-	struct spawn_job *live; /* runner thread only: runs in flight */
+	struct spawn_job *live;  /* runner thread only: runs in flight */
+	struct spawn_job *sched; /* runner thread only: scheduled jobs */
 };
 
 static uint64_t now_ns(void)
@@ -232,11 +238,36 @@ int spawn_job_start(struct spawn_runner *r, struct spawn_job *j)
 		job_put(j);
 		return -ESHUTDOWN;
 	}
+	/* The runner takes the whole queue after every wake-up, so only a push onto an
+	 * empty queue needs a wake: a non-empty one has a wake pending (several runs
+	 * started in one tick cost one eventfd write). */
+	int wake = !r->qhead;
 	if (r->qtail)
 		r->qtail->qnext = j;
 	else
 		r->qhead = j;
 	r->qtail = j;
+	pthread_mutex_unlock(&r->qlock);
+	if (wake)
+		runner_wake(r);
+	return 0;
+}
+
+int spawn_job_schedule(struct spawn_runner *r, struct spawn_job *j, uint32_t period_ms)
+{
+	if (!period_ms || j->period_ns)
+		return -EINVAL;
+	j->period_ns = (uint64_t)period_ms * 1000000ull; /* published to the runner by qlock */
+	atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed); /* the owner holds one */
+	atomic_store_explicit(&j->runner, r, memory_order_relaxed);
+	pthread_mutex_lock(&r->qlock);
+	if (r->stopping) {
+		pthread_mutex_unlock(&r->qlock);
+		job_put(j);
+		return -ESHUTDOWN;
+	}
+	j->snext = r->shead;
+	r->shead = j;
 	pthread_mutex_unlock(&r->qlock);
 	runner_wake(r);
 	return 0;
@@ -255,8 +286,8 @@ void spawn_job_free(struct spawn_job *j)
 	atomic_store_explicit(&j->cancelled, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&j->cb_lock);
 	struct spawn_runner *r = atomic_load_explicit(&j->runner, memory_order_relaxed);
-	if (r && spawn_job_busy(j))
-		runner_wake(r); /* so the run is killed now, not at its timeout */
+	if (r && (spawn_job_busy(j) || j->period_ns))
+		runner_wake(r); /* so a run is killed now, not at its timeout; and unscheduled */
 	job_put(j);
 }
 
@@ -513,13 +544,27 @@ static void report_failed(struct spawn_job *j, int e)
 	job_put(j);
 }
 
-/* Starts every queued job; returns 1 when the runner is stopping. */
+/* Starts a run of J, whose busy flag and runner reference the caller holds. */
+static void start_run(struct spawn_runner *r, struct spawn_job *j)
+{
+	int e = job_spawn(r, j);
+	if (e < 0) {
+		report_failed(j, e);
+		return;
+	}
+	j->rnext = r->live;
+	r->live = j;
+	atomic_fetch_add_explicit(&r->running, 1, memory_order_relaxed);
+}
+
+/* Starts every queued run, takes in newly scheduled jobs; returns 1 when stopping. */
 static int take_queue(struct spawn_runner *r)
 {
 	pthread_mutex_lock(&r->qlock);
-	struct spawn_job *q = r->qhead;
+	struct spawn_job *q = r->qhead, *sq = r->shead;
 	int stopping = r->stopping;
 	r->qhead = r->qtail = NULL;
+	r->shead = NULL;
 	pthread_mutex_unlock(&r->qlock);
 	while (q) {
 		struct spawn_job *j = q;
@@ -529,16 +574,46 @@ static int take_queue(struct spawn_runner *r)
 			job_put(j);
 			continue;
 		}
-		int e = job_spawn(r, j);
-		if (e < 0) {
-			report_failed(j, e);
-			continue;
-		}
-		j->rnext = r->live;
-		r->live = j;
-		atomic_fetch_add_explicit(&r->running, 1, memory_order_relaxed);
+		start_run(r, j);
+	}
+	uint64_t now = now_ns();
+	while (sq) {
+		struct spawn_job *j = sq;
+		sq = sq->snext;
+		j->next_due_ns = now; /* the first run at once */
+		j->snext = r->sched;
+		r->sched = j; /* stop_all and the sweep drop cancelled ones */
 	}
 	return stopping;
+}
+
+/* Starts the scheduled runs that are due and idle; returns the next due time. */
+static uint64_t start_due(struct spawn_runner *r, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	for (struct spawn_job **pp = &r->sched, *j; (j = *pp);) {
+		if (atomic_load_explicit(&j->cancelled, memory_order_relaxed)) {
+			*pp = j->snext;
+			job_put(j);
+			continue;
+		}
+		pp = &j->snext;
+		int idle = 0;
+		if (now >= j->next_due_ns &&
+		    /* acquire: as in spawn_job_start (the previous run's on_done is over) */
+		    atomic_compare_exchange_strong_explicit(&j->busy, &idle, 1, memory_order_acquire,
+							    memory_order_relaxed)) {
+			atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed); /* the run's */
+			j->next_due_ns += j->period_ns;
+			if (j->next_due_ns <= now) /* late (a run outlived its period): from now */
+				j->next_due_ns = now + j->period_ns;
+			start_run(r, j);
+		}
+		/* a due job still in flight starts when that run is over (its end sweeps) */
+		if (j->next_due_ns > now && j->next_due_ns < next)
+			next = j->next_due_ns;
+	}
+	return next;
 }
 
 /* Deadlines, cancellations and completions; returns the epoll timeout in ms. */
@@ -574,6 +649,9 @@ static int sweep(struct spawn_runner *r)
 		if (!j->timed_out && j->deadline_ns < next)
 			next = j->deadline_ns;
 	}
+	uint64_t due = start_due(r, now);
+	if (due < next)
+		next = due;
 	if (next == UINT64_MAX)
 		return -1;
 	uint64_t ms = (next - now + 999999) / 1000000;
@@ -582,6 +660,11 @@ static int sweep(struct spawn_runner *r)
 
 static void stop_all(struct spawn_runner *r)
 {
+	while (r->sched) {
+		struct spawn_job *j = r->sched;
+		r->sched = j->snext;
+		job_put(j);
+	}
 	while (r->live) {
 		struct spawn_job *j = r->live;
 		kill_group(j);
@@ -661,6 +744,7 @@ struct spawn_runner *spawn_runner_new(void)
 		pthread_mutex_destroy(&r->qlock);
 		goto fail;
 	}
+	pthread_setname_np(r->thread, "ird-spawn"); /* for top -H and the benches */
 	return r;
 fail:
 	if (r->epfd >= 0)

@@ -6,7 +6,8 @@
  * A runner is one thread with an epoll set over each running program's pidfd and its
  * non-blocking stdout/stderr pipes. A job is one command prepared once (argv copied,
  * environment built) and started again and again; it never has more than one run in
- * flight (spawn_job_start answers -EBUSY). Each run is its own session and process
+ * flight (spawn_job_start answers -EBUSY); scheduled (spawn_job_schedule), the
+ * runner starts its runs itself every period. Each run is its own session and process
  * group (setsid), started with stdin on /dev/null, default signal dispositions, an
  * empty signal mask and no inherited descriptor above 2. When the run ends the group
  * is killed (SIGKILL) before the leader is reaped, so a background child it left
@@ -89,6 +90,13 @@ struct spawn_job *spawn_job_new(const struct spawn_cmd *cmd);
  * (until its on_done has returned), -ESHUTDOWN when R is stopping.
  */
 int spawn_job_start(struct spawn_runner *r, struct spawn_job *j);
+/*
+ * Runs J on R every PERIOD_MS from now (the first run at once) until spawn_job_free:
+ * the runner starts the runs itself, so the caller's thread does nothing per run. A
+ * run due while the previous one is in flight starts when that one is over. Returns
+ * 0, -EINVAL (PERIOD_MS 0, or J already scheduled), -ESHUTDOWN.
+ */
+int spawn_job_schedule(struct spawn_runner *r, struct spawn_job *j, uint32_t period_ms);
 /* 1 while a run of J is in flight. */
 int spawn_job_busy(const struct spawn_job *j);
 /*
