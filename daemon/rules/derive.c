@@ -296,10 +296,12 @@ static int parse_series(struct derive_rule *p, json_t *s, const char *rule, char
 		{
 			json_t *u = json_object_get(x, "unit"), *h = json_object_get(x, "help");
 			if (!json_is_object(x) || (u && !json_is_string(u)) || (h && !json_is_string(h))) {
-				snprintf(err, errlen, "series.%.60s: expected {\"unit\":\"...\",\"help\":\"...\"}", k);
+				snprintf(err, errlen,
+					 "series.%.60s: expected {\"unit\":\"...\",\"help\":\"...\"}", k);
 				return -EINVAL;
 			}
-			if (add_series(p, k, json_string_value(u), json_string_value(h), rule, err, errlen) < 0)
+			if (add_series(p, k, json_string_value(u), json_string_value(h), rule, err, errlen) <
+			    0)
 				return -EINVAL;
 		}
 		return 0;
@@ -321,7 +323,8 @@ static int evaluate(struct derive_rule *p, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	if (!lua_istable(p->L, -1)) {
-		snprintf(err, errlen, "the chunk must return a table of series name -> number, it returned a %s",
+		snprintf(err, errlen,
+			 "the chunk must return a table of series name -> number, it returned a %s",
 			 luaL_typename(p->L, -1));
 		lua_pop(p->L, 1);
 		return -EINVAL;
@@ -364,7 +367,8 @@ static int derive_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 	/* dry run: every input NaN; the names it returns are the series */
 	p->t = NULL;
 	if (evaluate(p, msg, sizeof(msg)) < 0) {
-		snprintf(err, errlen, "lua: the dry run (every input NaN) failed: %s; or list \"series\"", msg);
+		snprintf(err, errlen, "lua: the dry run (every input NaN) failed: %s; or list \"series\"",
+			 msg);
 		return -EINVAL;
 	}
 	lua_pushnil(p->L);
@@ -444,7 +448,9 @@ static int derive_sample(struct rule *r, const struct rule_tick *t, double *valu
 			for (int i = 0; k && i < p->n && !known; i++)
 				known = !strcmp(p->s[i].name, k);
 			if (!known) {
-				rule_error(r, "returned '%.80s', which is not one of its series (declare it in \"series\")",
+				rule_error(r,
+					   "returned '%.80s', which is not one of its series (declare it in "
+					   "\"series\")",
 					   k ? k : "(not a string)");
 				lua_pop(L, 2);
 				return -EINVAL;

@@ -89,8 +89,9 @@ lua_State *lsb_new(size_t mem_max)
 		return NULL;
 	}
 	static const luaL_Reg libs[] = {
-	    {LUA_GNAME, luaopen_base},	      {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string},
-	    {LUA_MATHLIBNAME, luaopen_math}, {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL},
+	    {LUA_GNAME, luaopen_base},	      {LUA_TABLIBNAME, luaopen_table},
+	    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+	    {LUA_UTF8LIBNAME, luaopen_utf8},  {NULL, NULL},
 	};
 	for (const luaL_Reg *l = libs; l->func; l++) {
 		luaL_requiref(L, l->name, l->func, 1);
