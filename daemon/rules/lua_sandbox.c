@@ -105,6 +105,8 @@ lua_State *lsb_new(size_t mem_max)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
 	lua_pop(L, 1);
+	/* generational: a rule makes a young table per evaluation and keeps little */
+	lua_gc(L, LUA_GCGEN, 0, 0);
 	return L;
 }
 
