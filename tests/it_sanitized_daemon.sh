@@ -10,7 +10,7 @@ for sb in "$INFOREG_BUILD"-san-thread "$INFOREG_BUILD"-san-address-undefined; do
 	[ -x "$sb/bin/inforegd" ] || ir_fail "no sanitized daemon in $sb (make test builds it)"
 	logs=$IR_TMP/$(basename "$sb")
 	mkdir -p "$logs"
-	for t in it_api_load.sh it_api_sse.sh it_api_watch.sh it_daemon_reload.sh; do
+	for t in it_api_load.sh it_api_sse.sh it_api_watch.sh it_daemon_reload.sh it_rules.sh; do
 		TSAN_OPTIONS="halt_on_error=0:log_path=$logs/tsan" \
 		ASAN_OPTIONS="halt_on_error=0:detect_leaks=1:log_path=$logs/asan" \
 		LSAN_OPTIONS="suppressions=$INFOREG_TOP/tests/lsan.supp" \
