@@ -138,7 +138,8 @@ static void result_json(struct sbuf *sb, const struct score_result *r)
 }
 
 /* Next "k=v" of the query string; 0 at the end. */
-static int query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v, size_t *vlen)
+static int query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
+		      size_t *vlen)
 {
 	const char *s = *p;
 	while (s < end && *s == '&')
@@ -181,7 +182,8 @@ static int get_score(struct api_call *call)
 		return api_error(call, status, status == 404 ? "unknown_rule" : "internal", "%s", err);
 	struct score_reqset rs = {0};
 	if (req->query_at != SIZE_MAX) {
-		const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len, *k, *v;
+		const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len, *k,
+			   *v;
 		size_t kl, vl;
 		while (query_next(&p, end, &k, &kl, &v, &vl)) {
 			if (api_url_decode(k, kl, key, sizeof(key), 1) < 0 ||
@@ -196,8 +198,8 @@ static int get_score(struct api_call *call)
 	if (api_snap_ready(call))
 		return 0;
 	struct api_worker *w = call->w;
-	struct score_sample s = {.n = w->snap.n, .values = w->snap.values, .ctx = w, .name = snap_name,
-				 .find = snap_find};
+	struct score_sample s = {
+	    .n = w->snap.n, .values = w->snap.values, .ctx = w, .name = snap_name, .find = snap_find};
 	struct score_result res;
 	int rc = score_eval_run(e, &s, &rs, &res, err, sizeof(err));
 	if (rc < 0)
@@ -253,8 +255,8 @@ static int post_score(struct api_call *call)
 	if (api_snap_ready(call))
 		return 0;
 	struct api_worker *w = call->w;
-	struct score_sample s = {.n = w->snap.n, .values = w->snap.values, .ctx = w, .name = snap_name,
-				 .find = snap_find};
+	struct score_sample s = {
+	    .n = w->snap.n, .values = w->snap.values, .ctx = w, .name = snap_name, .find = snap_find};
 	struct sbuf sb;
 	sbuf_init(&sb, 128 + n * 160);
 	sbuf_puts(&sb, "{\"seq\":");

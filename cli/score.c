@@ -47,7 +47,8 @@ static json_t *rule_json(struct inforeg_reader *r, const char *name)
 	for (int tries = 0; buf && tries < 20; tries++) {
 		if (inforeg_doc_read(r, INFOREG_DOC_STATUS, buf, INFOREG_DOC_MAX) >= 0)
 			break;
-		inforeg_wait(r, INFOREG_SEQ_NONE, 100); /* the first status document follows the first sample */
+		inforeg_wait(r, INFOREG_SEQ_NONE,
+			     100); /* the first status document follows the first sample */
 	}
 	if (buf && (doc = json_loads(buf, 0, NULL))) {
 		rule = json_object_get(json_object_get(json_object_get(doc, "rules"), "score_rules"), name);
@@ -124,12 +125,14 @@ static int cmd_score(const char *shm, char **args, int nargs)
 		if (got == n && inforeg_series_count(r) == n)
 			break;
 		if (tries > 50) {
-			fprintf(stderr, "inforeg: reading the registry: %s\n", got < 0 ? strerror(-got) : "no sample");
+			fprintf(stderr, "inforeg: reading the registry: %s\n",
+				got < 0 ? strerror(-got) : "no sample");
 			goto out;
 		}
 		inforeg_wait(r, INFOREG_SEQ_NONE, 100);
 	}
-	struct score_sample s = {.n = (uint32_t)cs.n, .values = vals, .ctx = &cs, .name = cs_name, .find = cs_find};
+	struct score_sample s = {
+	    .n = (uint32_t)cs.n, .values = vals, .ctx = &cs, .name = cs_name, .find = cs_find};
 	struct score_result res;
 	if (score_eval_run(ev, &s, &req, &res, err, sizeof(err)) < 0) {
 		fprintf(stderr, "inforeg: %s\n", err);

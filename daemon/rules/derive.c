@@ -50,6 +50,8 @@ struct derive_rule {
 	int fn_ref;
 	struct dseries *s;
 	int n;
+	int cache_ref;		   /* registry: name -> layout index + 1, for this layout */
+	int slots_ref;		   /* registry: declared name -> position in s[] + 1 */
 	const struct rule_tick *t; /* during an evaluation; NULL in the dry run */
 	double *scratch;	   /* HIST_MAX doubles for quantile */
 };
@@ -59,15 +61,31 @@ static struct derive_rule *priv_of(lua_State *L)
 	return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-/* Index of NAME in the tick's layout; raises a Lua error when unknown. -1 in the dry run. */
+/*
+ * Index of NAME in the tick's layout; raises a Lua error when unknown. -1 in the dry
+ * run. Names are looked up once per layout and cached in a Lua table keyed by the
+ * (interned) string, so a helper call costs a table lookup, not a hash of the name.
+ */
 static int series_arg(lua_State *L, struct derive_rule *p, int arg)
 {
 	const char *name = luaL_checkstring(L, arg);
 	if (!p->t)
 		return -1;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->cache_ref);
+	lua_pushvalue(L, arg);
+	if (lua_rawget(L, -2) == LUA_TNUMBER) {
+		int i = (int)lua_tointeger(L, -1) - 1;
+		lua_pop(L, 2);
+		return i;
+	}
+	lua_pop(L, 1);
 	int i = rule_series_find(p->t, name);
 	if (i < 0)
 		luaL_error(L, "no series named '%s'", name);
+	lua_pushvalue(L, arg);
+	lua_pushinteger(L, i + 1);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
 	return i;
 }
 
@@ -296,10 +314,12 @@ static int parse_series(struct derive_rule *p, json_t *s, const char *rule, char
 		{
 			json_t *u = json_object_get(x, "unit"), *h = json_object_get(x, "help");
 			if (!json_is_object(x) || (u && !json_is_string(u)) || (h && !json_is_string(h))) {
-				snprintf(err, errlen, "series.%.60s: expected {\"unit\":\"...\",\"help\":\"...\"}", k);
+				snprintf(err, errlen,
+					 "series.%.60s: expected {\"unit\":\"...\",\"help\":\"...\"}", k);
 				return -EINVAL;
 			}
-			if (add_series(p, k, json_string_value(u), json_string_value(h), rule, err, errlen) < 0)
+			if (add_series(p, k, json_string_value(u), json_string_value(h), rule, err, errlen) <
+			    0)
 				return -EINVAL;
 		}
 		return 0;
@@ -321,7 +341,8 @@ static int evaluate(struct derive_rule *p, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	if (!lua_istable(p->L, -1)) {
-		snprintf(err, errlen, "the chunk must return a table of series name -> number, it returned a %s",
+		snprintf(err, errlen,
+			 "the chunk must return a table of series name -> number, it returned a %s",
 			 luaL_typename(p->L, -1));
 		lua_pop(p->L, 1);
 		return -EINVAL;
@@ -358,13 +379,18 @@ static int derive_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	p->fn_ref = luaL_ref(p->L, LUA_REGISTRYINDEX);
+	lua_newtable(p->L);
+	p->cache_ref = luaL_ref(p->L, LUA_REGISTRYINDEX);
+	lua_newtable(p->L);
+	p->slots_ref = luaL_ref(p->L, LUA_REGISTRYINDEX);
 	json_t *s = json_object_get(j, "series");
 	if (s)
 		return parse_series(p, s, r->name, err, errlen) < 0 ? -EINVAL : 0;
 	/* dry run: every input NaN; the names it returns are the series */
 	p->t = NULL;
 	if (evaluate(p, msg, sizeof(msg)) < 0) {
-		snprintf(err, errlen, "lua: the dry run (every input NaN) failed: %s; or list \"series\"", msg);
+		snprintf(err, errlen, "lua: the dry run (every input NaN) failed: %s; or list \"series\"",
+			 msg);
 		return -EINVAL;
 	}
 	lua_pushnil(p->L);
@@ -389,6 +415,15 @@ static int derive_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 static int derive_declare(struct rule *r, struct series_reg *reg)
 {
 	struct derive_rule *p = r->priv;
+	/* a new layout: forget cached indices; (re)build the name -> slot map */
+	lua_newtable(p->L);
+	lua_rawseti(p->L, LUA_REGISTRYINDEX, p->cache_ref);
+	lua_rawgeti(p->L, LUA_REGISTRYINDEX, p->slots_ref);
+	for (int i = 0; i < p->n; i++) {
+		lua_pushinteger(p->L, i + 1);
+		lua_setfield(p->L, -2, p->s[i].name);
+	}
+	lua_pop(p->L, 1);
 	for (int i = 0; i < p->n; i++) {
 		int e = rule_declare(r, reg, p->s[i].name, p->s[i].unit, INFOREG_KIND_GAUGE, p->s[i].help);
 		if (e < 0)
@@ -410,48 +445,38 @@ static int derive_sample(struct rule *r, const struct rule_tick *t, double *valu
 		rule_error(r, "%s", msg);
 		return rc;
 	}
-	int matched = 0;
-	for (int i = 0; i < p->n; i++) {
-		int ty = lua_getfield(L, -1, p->s[i].name);
-		double v = NAN;
+	for (int i = 0; i < p->n; i++)
+		values[p->s[i].idx] = NAN; /* not returned this tick: unknown */
+	/* one pass over what the chunk returned: every key must be a declared series */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, p->slots_ref); /* result, slots */
+	lua_pushnil(L);
+	while (lua_next(L, -3)) { /* result, slots, key, value */
+		lua_pushvalue(L, -2);
+		int known = lua_type(L, -1) == LUA_TSTRING && lua_rawget(L, -4) == LUA_TNUMBER;
+		int slot = known ? (int)lua_tointeger(L, -1) - 1 : -1;
+		lua_pop(L, 1);
+		if (slot < 0) {
+			const char *k =
+			    lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "(not a string)";
+			rule_error(
+			    r, "returned '%.80s', which is not one of its series (declare it in \"series\")",
+			    k);
+			lua_pop(L, 4);
+			return -EINVAL;
+		}
+		int ty = lua_type(L, -1);
 		if (ty == LUA_TNUMBER) {
-			v = lua_tonumber(L, -1);
-			matched++;
+			values[p->s[slot].idx] = lua_tonumber(L, -1);
 		} else if (ty == LUA_TBOOLEAN) {
-			v = lua_toboolean(L, -1);
-			matched++;
-		} else if (ty != LUA_TNIL) {
-			lua_pop(L, 2);
-			rule_error(r, "'%s' is a %s, not a number", p->s[i].name, lua_typename(L, ty));
+			values[p->s[slot].idx] = lua_toboolean(L, -1);
+		} else {
+			rule_error(r, "'%s' is a %s, not a number", p->s[slot].name, lua_typename(L, ty));
+			lua_pop(L, 4);
 			return -EINVAL;
 		}
 		lua_pop(L, 1);
-		values[p->s[i].idx] = v;
 	}
-	/* every key must be declared: count them */
-	int keys = 0;
-	lua_pushnil(L);
-	while (lua_next(L, -2)) {
-		lua_pop(L, 1);
-		keys++;
-	}
-	if (keys > matched) {
-		lua_pushnil(L);
-		while (lua_next(L, -2)) {
-			lua_pop(L, 1);
-			const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-			int known = 0;
-			for (int i = 0; k && i < p->n && !known; i++)
-				known = !strcmp(p->s[i].name, k);
-			if (!known) {
-				rule_error(r, "returned '%.80s', which is not one of its series (declare it in \"series\")",
-					   k ? k : "(not a string)");
-				lua_pop(L, 2);
-				return -EINVAL;
-			}
-		}
-	}
-	lua_pop(L, 1);
+	lua_pop(L, 2);
 	return 0;
 }
 

@@ -78,7 +78,7 @@ static uint64_t serial_next = 1;
 static char dir[CFG_PATH_MAX]; /* rules_dir, "" when none */
 static json_t *load_errors;    /* strings, from the last directory load */
 static int loaded_once;
-static atomic_int dirty;		  /* accepted changed since the running set followed */
+static atomic_int dirty;		       /* accepted changed since the running set followed */
 static atomic_uint_fast64_t score_version = 1; /* bumps with every score rule change */
 
 static int name_ok(const char *s)
@@ -397,7 +397,8 @@ static int persist_unlink(const char *name, char *err, size_t errlen)
 		set_err(err, errlen, "cannot remove %s: %s", path, strerror(e));
 		return -e;
 	}
-	return fsync_dir(dir) < 0 ? 0 : 0; /* the unlink is done; a failed directory sync is not worth a 500 */
+	return fsync_dir(dir) < 0 ? 0
+				  : 0; /* the unlink is done; a failed directory sync is not worth a 500 */
 }
 
 /* ---- the control path ------------------------------------------------------------------- */
@@ -462,9 +463,9 @@ static json_t *acc_json(const struct accepted *a)
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "status",
-			    json_pack("{s:b, s:b, s:I, s:I, s:s?}", "builtin", a->builtin, "failed", a->failed,
-				      "runs", (json_int_t)a->runs, "failures", (json_int_t)a->failures,
-				      "last_error", a->err[0] ? a->err : NULL));
+			    json_pack("{s:b, s:b, s:I, s:I, s:s?}", "builtin", a->builtin, "failed",
+				      a->failed, "runs", (json_int_t)a->runs, "failures",
+				      (json_int_t)a->failures, "last_error", a->err[0] ? a->err : NULL));
 	return o;
 }
 
@@ -569,7 +570,8 @@ static void load_dir(void)
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t k = 0; k < n; k++) {
-		char path[CFG_PATH_MAX + 300], rname[RULE_NAME_MAX + 8], err[RULE_ERR_MAX + 2 * CFG_PATH_MAX + 400];
+		char path[CFG_PATH_MAX + 300], rname[RULE_NAME_MAX + 8],
+		    err[RULE_ERR_MAX + 2 * CFG_PATH_MAX + 400];
 		char *text = NULL;
 		size_t tcap = 0;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[k]);
@@ -581,7 +583,8 @@ static void load_dir(void)
 		else if (len > RULE_BODY_MAX)
 			snprintf(err, sizeof(err), "%s:1:1: larger than %d bytes", path, RULE_BODY_MAX);
 		else if (!name_ok(rname))
-			snprintf(err, sizeof(err), "%s:1:1: file name must be NAME.json, NAME of [a-z0-9_-]", path);
+			snprintf(err, sizeof(err), "%s:1:1: file name must be NAME.json, NAME of [a-z0-9_-]",
+				 path);
 		else
 			r = rule_parse_text(path, rname, text, (size_t)len, err, sizeof(err));
 		free(text);
@@ -733,7 +736,8 @@ static void sync_running(void)
 	for (int k = 0; k < nrun;) {
 		int keep = 0;
 		for (int i = 0; i < nwant && !keep; i++)
-			keep = !strcmp(want[i].name, running[k].r->name) && want[i].serial == running[k].serial;
+			keep =
+			    !strcmp(want[i].name, running[k].r->name) && want[i].serial == running[k].serial;
 		if (keep) {
 			k++;
 			continue;
@@ -794,11 +798,13 @@ static int rules_declare(struct collector *c, struct series_reg *reg)
 		int e = r->ops->declare(r, reg);
 		if (e < 0) {
 			if (e == -EEXIST)
-				snprintf(r->errmsg, sizeof(r->errmsg),
-					 "a series this rule declares exists already (another rule or a built-in "
-					 "collector has it)");
+				snprintf(
+				    r->errmsg, sizeof(r->errmsg),
+				    "a series this rule declares exists already (another rule or a built-in "
+				    "collector has it)");
 			else
-				snprintf(r->errmsg, sizeof(r->errmsg), "declaring series failed: %s", strerror(-e));
+				snprintf(r->errmsg, sizeof(r->errmsg), "declaring series failed: %s",
+					 strerror(-e));
 			r->started = 0; /* its series that made it read failed */
 			ird_log("rule %s: %s", r->name, r->errmsg);
 		}
@@ -842,7 +848,7 @@ static int rules_sample(struct collector *c, const struct col_now *now, double *
 				snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(-rc));
 			if (r->failures == 1 || r->failures % 600 == 0)
 				ird_log("rule %s failed (%llu times): %s", r->name,
-					      (unsigned long long)r->failures, r->errmsg);
+					(unsigned long long)r->failures, r->errmsg);
 		} else {
 			r->last_ok_real_ns = now->real_ns;
 			if (!r->errmsg_fresh)
@@ -889,18 +895,18 @@ json_t *rules_status_json(void)
 			acc[i].failures = r->failures;
 			snprintf(acc[i].err, sizeof(acc[i].err), "%s", r->errmsg);
 		}
-		json_array_append_new(list,
-				      json_pack("{s:s, s:s, s:i, s:b, s:I, s:I, s:f, s:s?}", "name", r->name,
-						"kind", r->ops->kind, "series", r->n_idx, "failed", failed, "runs",
-						(json_int_t)r->runs, "failures", (json_int_t)r->failures,
-						"cost_us", (double)r->cost_ns / 1e3, "last_error",
-						r->errmsg[0] ? r->errmsg : NULL));
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s, s:i, s:b, s:I, s:I, s:f, s:s?}", "name", r->name, "kind",
+				    r->ops->kind, "series", r->n_idx, "failed", failed, "runs",
+				    (json_int_t)r->runs, "failures", (json_int_t)r->failures, "cost_us",
+				    (double)r->cost_ns / 1e3, "last_error", r->errmsg[0] ? r->errmsg : NULL));
 	}
 	for (int i = 0; i < nacc; i++)
 		if (!strcmp(acc[i].kind, "score"))
 			json_object_set(scores, acc[i].name, acc[i].json);
-	json_t *o = json_pack("{s:b, s:s?, s:o, s:o, s:O?}", "persisted", dir[0] != 0, "dir", dir[0] ? dir : NULL,
-			      "rules", list, "score_rules", scores, "load_errors", load_errors);
+	json_t *o =
+	    json_pack("{s:b, s:s?, s:o, s:o, s:O?}", "persisted", dir[0] != 0, "dir", dir[0] ? dir : NULL,
+		      "rules", list, "score_rules", scores, "load_errors", load_errors);
 	pthread_mutex_unlock(&lock);
 	return o;
 }

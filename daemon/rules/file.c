@@ -50,11 +50,12 @@ struct file_rule {
 
 static int parse_extract(struct file_rule *p, json_t *x, char *err, size_t errlen)
 {
-	json_t *l = json_object_get(x, "line"), *f = json_object_get(x, "field"), *k = json_object_get(x, "key"),
-	       *re = json_object_get(x, "regex");
+	json_t *l = json_object_get(x, "line"), *f = json_object_get(x, "field"),
+	       *k = json_object_get(x, "key"), *re = json_object_get(x, "regex");
 	int given = !!l + !!k + !!re;
 	if (!json_is_object(x) || given != 1 || (f && !l)) {
-		snprintf(err, errlen, "extract: expected one of {\"line\":L,\"field\":F}, {\"key\":K}, {\"regex\":R}");
+		snprintf(err, errlen,
+			 "extract: expected one of {\"line\":L,\"field\":F}, {\"key\":K}, {\"regex\":R}");
 		return -EINVAL;
 	}
 	if (json_object_size(x) != (size_t)(given + !!f)) {
@@ -62,8 +63,8 @@ static int parse_extract(struct file_rule *p, json_t *x, char *err, size_t errle
 		return -EINVAL;
 	}
 	if (l) {
-		if (!json_is_integer(l) || json_integer_value(l) < 1 || (f && (!json_is_integer(f) ||
-								 json_integer_value(f) < 1))) {
+		if (!json_is_integer(l) || json_integer_value(l) < 1 ||
+		    (f && (!json_is_integer(f) || json_integer_value(f) < 1))) {
 			snprintf(err, errlen, "extract.line: line and field are integers >= 1");
 			return -EINVAL;
 		}
@@ -102,7 +103,8 @@ static int parse_extract(struct file_rule *p, json_t *x, char *err, size_t errle
 
 static int file_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 {
-	static const char *const fields[] = {"path", "extract", "scale", "unit", "rate", "series", "help", NULL};
+	static const char *const fields[] = {"path", "extract", "scale", "unit",
+					     "rate", "series",	"help",	 NULL};
 	struct file_rule *p = calloc(1, sizeof(*p));
 	const char *path, *unit, *series, *help;
 	json_t *rate = json_object_get(j, "rate"), *x = json_object_get(j, "extract");
@@ -118,7 +120,8 @@ static int file_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 	    rule_json_number(j, "scale", 0, &p->scale, err, errlen))
 		return -EINVAL;
 	if (path[0] != '/' || strlen(path) >= sizeof(p->path)) {
-		snprintf(err, errlen, "path: expected an absolute path of at most %zu characters", sizeof(p->path) - 1);
+		snprintf(err, errlen, "path: expected an absolute path of at most %zu characters",
+			 sizeof(p->path) - 1);
 		return -EINVAL;
 	}
 	snprintf(p->path, sizeof(p->path), "%s", path);
@@ -145,8 +148,9 @@ static int file_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 	int e = reg_series(&scratch, series, p->unit, INFOREG_KIND_GAUGE, "");
 	reg_free(&scratch);
 	if (e < 0) {
-		snprintf(err, errlen, "series: '%.40s' is not a series name%s",
-			 series, json_object_get(j, "series") ? "" : " (give \"series\" when the rule name is not one)");
+		snprintf(err, errlen, "series: '%.40s' is not a series name%s", series,
+			 json_object_get(j, "series") ? ""
+						      : " (give \"series\" when the rule name is not one)");
 		return -EINVAL;
 	}
 	snprintf(p->series, sizeof(p->series), "%s", series);

@@ -89,8 +89,9 @@ lua_State *lsb_new(size_t mem_max)
 		return NULL;
 	}
 	static const luaL_Reg libs[] = {
-	    {LUA_GNAME, luaopen_base},	      {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string},
-	    {LUA_MATHLIBNAME, luaopen_math}, {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL},
+	    {LUA_GNAME, luaopen_base},	      {LUA_TABLIBNAME, luaopen_table},
+	    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+	    {LUA_UTF8LIBNAME, luaopen_utf8},  {NULL, NULL},
 	};
 	for (const luaL_Reg *l = libs; l->func; l++) {
 		luaL_requiref(L, l->name, l->func, 1);
@@ -104,6 +105,8 @@ lua_State *lsb_new(size_t mem_max)
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
 	lua_pop(L, 1);
+	/* generational: a rule makes a young table per evaluation and keeps little */
+	lua_gc(L, LUA_GCGEN, 0, 0);
 	return L;
 }
 

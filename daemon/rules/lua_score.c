@@ -61,10 +61,26 @@ static int unit_mult(enum score_unit u, const char *suf, double *mult)
 		const char *s;
 		double m;
 	} bytes[] = {
-	    {"", 1},	{"B", 1},	  {"k", 1e3},	     {"K", 1e3},	  {"KB", 1e3},	      {"kB", 1e3},
-	    {"M", 1e6}, {"MB", 1e6},	  {"G", 1e9},	     {"GB", 1e9},	  {"T", 1e12},	      {"TB", 1e12},
-	    {"Ki", 1024.0}, {"KiB", 1024.0}, {"Mi", 1048576.0}, {"MiB", 1048576.0}, {"Gi", 1073741824.0},
-	    {"GiB", 1073741824.0}, {"Ti", 1099511627776.0}, {"TiB", 1099511627776.0},
+	    {"", 1},
+	    {"B", 1},
+	    {"k", 1e3},
+	    {"K", 1e3},
+	    {"KB", 1e3},
+	    {"kB", 1e3},
+	    {"M", 1e6},
+	    {"MB", 1e6},
+	    {"G", 1e9},
+	    {"GB", 1e9},
+	    {"T", 1e12},
+	    {"TB", 1e12},
+	    {"Ki", 1024.0},
+	    {"KiB", 1024.0},
+	    {"Mi", 1048576.0},
+	    {"MiB", 1048576.0},
+	    {"Gi", 1073741824.0},
+	    {"GiB", 1073741824.0},
+	    {"Ti", 1099511627776.0},
+	    {"TiB", 1099511627776.0},
 	};
 	if (u == SCORE_UNIT_BYTES) {
 		for (size_t i = 0; i < sizeof(bytes) / sizeof(bytes[0]); i++)
@@ -138,12 +154,13 @@ int score_req_add_text(const struct score_def *d, struct score_reqset *out, cons
 	return add_checked(d, out, res, v * mult, err, errlen);
 }
 
-int score_req_add(const struct score_def *d, struct score_reqset *out, const char *res, json_t *val, char *err,
-		  size_t errlen)
+int score_req_add(const struct score_def *d, struct score_reqset *out, const char *res, json_t *val,
+		  char *err, size_t errlen)
 {
 	if (json_is_number(val)) {
 		if (res_index(d, res) < 0)
-			return score_req_add_text(d, out, res, "0", err, errlen); /* the unknown-resource message */
+			return score_req_add_text(d, out, res, "0", err,
+						  errlen); /* the unknown-resource message */
 		return add_checked(d, out, res, json_number_value(val), err, errlen);
 	}
 	if (json_is_string(val))
@@ -152,14 +169,16 @@ int score_req_add(const struct score_def *d, struct score_reqset *out, const cha
 	return -EINVAL;
 }
 
-int score_req_parse(const struct score_def *d, json_t *obj, struct score_reqset *out, char *err, size_t errlen)
+int score_req_parse(const struct score_def *d, json_t *obj, struct score_reqset *out, char *err,
+		    size_t errlen)
 {
 	const char *k;
 	json_t *v;
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(obj)) {
-		snprintf(err, errlen, "a requirement set must be a JSON object like {\"cpu\":2.5,\"mem\":\"4GiB\"}");
+		snprintf(err, errlen,
+			 "a requirement set must be a JSON object like {\"cpu\":2.5,\"mem\":\"4GiB\"}");
 		return -EINVAL;
 	}
 	json_object_foreach(obj, k, v)
@@ -187,7 +206,8 @@ static int label_value_ok(const char *s)
 	if (!*s || strlen(s) >= 48)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		      *s == '.'))
 			return 0;
 	return 1;
 }
@@ -212,20 +232,23 @@ struct score_def *score_def_parse(const char *name, json_t *j, char *err, size_t
 	if (res) {
 		const char *k;
 		json_t *v;
-		if (!json_is_object(res) || json_object_size(res) == 0 || json_object_size(res) > SCORE_RES_MAX) {
-			snprintf(err, errlen, "resources: expected an object of 1-%d resource: unit", SCORE_RES_MAX);
+		if (!json_is_object(res) || json_object_size(res) == 0 ||
+		    json_object_size(res) > SCORE_RES_MAX) {
+			snprintf(err, errlen, "resources: expected an object of 1-%d resource: unit",
+				 SCORE_RES_MAX);
 			goto fail;
 		}
 		json_object_foreach(res, k, v)
 		{
 			const char *u = json_string_value(v);
 			if (!label_value_ok(k) || strlen(k) >= SCORE_RES_NAME_MAX) {
-				snprintf(err, errlen, "resources: bad resource name '%.40s' ([a-z0-9_.-]+)", k);
+				snprintf(err, errlen, "resources: bad resource name '%.40s' ([a-z0-9_.-]+)",
+					 k);
 				goto fail;
 			}
 			if (!u || (strcmp(u, "bytes") && strcmp(u, "cores") && strcmp(u, "number"))) {
-				snprintf(err, errlen, "resources.%s: unit must be \"bytes\", \"cores\" or \"number\"",
-					 k);
+				snprintf(err, errlen,
+					 "resources.%s: unit must be \"bytes\", \"cores\" or \"number\"", k);
 				goto fail;
 			}
 			snprintf(d->res[d->n_res].name, SCORE_RES_NAME_MAX, "%s", k);
@@ -258,7 +281,8 @@ struct score_def *score_def_parse(const char *name, json_t *j, char *err, size_t
 		const char *k;
 		json_t *v;
 		if (!json_is_object(prof) || json_object_size(prof) > SCORE_PROFILES_MAX) {
-			snprintf(err, errlen, "profiles: expected an object of at most %d NAME: {requirements}",
+			snprintf(err, errlen,
+				 "profiles: expected an object of at most %d NAME: {requirements}",
 				 SCORE_PROFILES_MAX);
 			goto fail;
 		}
@@ -266,7 +290,8 @@ struct score_def *score_def_parse(const char *name, json_t *j, char *err, size_t
 		{
 			char e2[200];
 			if (!label_value_ok(k)) {
-				snprintf(err, errlen, "profiles: bad profile name '%.40s' ([a-z0-9_.-]{1,47})", k);
+				snprintf(err, errlen,
+					 "profiles: bad profile name '%.40s' ([a-z0-9_.-]{1,47})", k);
 				goto fail;
 			}
 			snprintf(d->prof[d->n_prof].name, sizeof(d->prof[0].name), "%s", k);
@@ -492,8 +517,8 @@ static int run_lua(struct score_eval *e, const struct score_reqset *req, struct 
 	for (int i = 0; i < req->n; i++) {
 		lua_getfield(L, -1, req->r[i].res);
 		if (!lua_istable(L, -1)) {
-			snprintf(err, errlen, "score rule %s: no {free, req, perf} entry for '%s'", e->def->name,
-				 req->r[i].res);
+			snprintf(err, errlen, "score rule %s: no {free, req, perf} entry for '%s'",
+				 e->def->name, req->r[i].res);
 			lua_settop(L, top);
 			return -EINVAL;
 		}
@@ -503,8 +528,8 @@ static int run_lua(struct score_eval *e, const struct score_reqset *req, struct 
 		out->r[i].perf = field_num(L, "perf");
 		lua_pop(L, 1);
 		if (!(out->r[i].perf >= 0 && out->r[i].perf <= 1)) {
-			snprintf(err, errlen, "score rule %s: perf of '%s' is not a number in [0, 1]", e->def->name,
-				 req->r[i].res);
+			snprintf(err, errlen, "score rule %s: perf of '%s' is not a number in [0, 1]",
+				 e->def->name, req->r[i].res);
 			lua_settop(L, top);
 			return -EINVAL;
 		}
@@ -551,7 +576,8 @@ json_t *score_result_json(const struct score_result *res)
 	for (int i = 0; i < res->n; i++)
 		json_object_set_new(r, res->r[i].res,
 				    json_pack("{s:o, s:o, s:o}", "free", num_or_null(res->r[i].free), "req",
-					      num_or_null(res->r[i].req), "perf", num_or_null(res->r[i].perf)));
+					      num_or_null(res->r[i].req), "perf",
+					      num_or_null(res->r[i].perf)));
 	json_object_set_new(o, "score", num_or_null(res->score));
 	json_object_set_new(o, "resources", r);
 	return o;

@@ -67,7 +67,7 @@ struct score_sample {
 	uint32_t n;
 	const double *values;
 	void *ctx;
-	const char *(*name)(void *ctx, uint32_t i);	     /* series i's name */
+	const char *(*name)(void *ctx, uint32_t i);	      /* series i's name */
 	int (*find)(void *ctx, const char *name, size_t len); /* index, or < 0 */
 };
 
@@ -86,13 +86,14 @@ void score_def_free(struct score_def *d);
  * Adds requirement RES = VAL to OUT: a JSON number or a string with a unit ("4GiB",
  * "512Mi", "2.5", "500m" cores). Returns 0, or -EINVAL with a message naming RES.
  */
-int score_req_add(const struct score_def *d, struct score_reqset *out, const char *res, json_t *val, char *err,
-		  size_t errlen);
+int score_req_add(const struct score_def *d, struct score_reqset *out, const char *res, json_t *val,
+		  char *err, size_t errlen);
 /* Same, from text ("cpu", "2.5") as in a query string or on the command line. */
 int score_req_add_text(const struct score_def *d, struct score_reqset *out, const char *res, const char *val,
 		       char *err, size_t errlen);
 /* A JSON object of requirements. */
-int score_req_parse(const struct score_def *d, json_t *obj, struct score_reqset *out, char *err, size_t errlen);
+int score_req_parse(const struct score_def *d, json_t *obj, struct score_reqset *out, char *err,
+		    size_t errlen);
 
 /* An evaluator of one definition, for one thread (it owns a Lua state for Lua rules). */
 struct score_eval;

@@ -51,10 +51,10 @@
 #include "collector.h"
 #include "inforeg.h"
 
-#define RULE_NAME_MAX	48  /* [a-z0-9_-]+, also the file name NAME.json */
-#define RULE_ERR_MAX	256 /* one-line reasons */
-#define RULE_SERIES_MAX 256 /* series one rule may declare */
-#define RULES_MAX	256 /* rules in the set */
+#define RULE_NAME_MAX	48	    /* [a-z0-9_-]+, also the file name NAME.json */
+#define RULE_ERR_MAX	256	    /* one-line reasons */
+#define RULE_SERIES_MAX 256	    /* series one rule may declare */
+#define RULES_MAX	256	    /* rules in the set */
 #define RULE_BODY_MAX	(64 * 1024) /* bytes of one rule's JSON text */
 
 /* The order in which kinds run within a tick. */
@@ -76,10 +76,10 @@ struct rule_env {
 
 /* What sample() sees of the tick. */
 struct rule_tick {
-	const struct col_now *now;		/* this tick's clocks; now->dt: since this rule's last sample */
-	const struct series_reg *reg;		/* the current layout: series i is values[i] */
-	const struct inforeg_shm_header *ring;	/* the published ring (same layout): history, or NULL */
-	const double *values;			/* this tick's sample so far (read-only view) */
+	const struct col_now *now;    /* this tick's clocks; now->dt: since this rule's last sample */
+	const struct series_reg *reg; /* the current layout: series i is values[i] */
+	const struct inforeg_shm_header *ring; /* the published ring (same layout): history, or NULL */
+	const double *values;		       /* this tick's sample so far (read-only view) */
 };
 
 struct rule_kind_ops {
@@ -152,7 +152,8 @@ const struct rule_kind_ops *rule_kind_find(const char *kind);
 extern const struct collector_ops rules_collector_ops;
 /* The ring the main loop publishes into (history for derive); called after each publish of a layout. */
 void rules_bind_ring(const struct inforeg_shm_header *hdr);
-/* The rules part of the status document (main loop): {persisted, dir, rules[], score_rules{}, load_errors[]}. */
+/* The rules part of the status document (main loop): {persisted, dir, rules[], score_rules{}, load_errors[]}.
+ */
 json_t *rules_status_json(void);
 /* The push part of the status document (push.c): socket, accepted, rejected, malformed. */
 json_t *push_status_json(void);
