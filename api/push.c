@@ -44,7 +44,8 @@ static int post_push(struct api_call *call)
 	{
 		if (n == PUSH_VALUES_MAX) {
 			json_decref(body);
-			return api_error(call, 400, "bad_body", "at most %d values per request", PUSH_VALUES_MAX);
+			return api_error(call, 400, "bad_body", "at most %d values per request",
+					 PUSH_VALUES_MAX);
 		}
 		if (!json_is_number(x)) {
 			rc = api_error(call, 400, "bad_body", "%.64s: expected a number", key);

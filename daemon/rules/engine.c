@@ -41,12 +41,7 @@
 #include "rules.h"
 
 const struct rule_kind_ops *const rule_kinds[] = {
-    &rule_file_ops,
-    &rule_derive_ops,
-    &rule_score_ops,
-    &rule_exec_ops,
-    &rule_push_ops,
-    NULL,
+    &rule_file_ops, &rule_derive_ops, &rule_score_ops, &rule_exec_ops, &rule_push_ops, NULL,
 };
 
 const struct rule_kind_ops *rule_kind_find(const char *kind)

@@ -44,10 +44,10 @@
 #include "rules.h"
 #include "spawn_runner.h"
 
-#define EXEC_ARGV_MAX 64
-#define EXEC_ENV_MAX 64
-#define EXEC_PERIOD_MIN_MS 10
-#define EXEC_MS_MAX (24u * 3600u * 1000u)
+#define EXEC_ARGV_MAX	    64
+#define EXEC_ENV_MAX	    64
+#define EXEC_PERIOD_MIN_MS  10
+#define EXEC_MS_MAX	    (24u * 3600u * 1000u)
 #define EXEC_TIMEOUT_MAX_MS (600u * 1000u)
 
 #define TB_NEW 4u /* in exec_rule.mid: the middle buffer holds a reading the tick has not taken */
@@ -74,19 +74,19 @@ struct exec_rule {
 
 	/* the triple buffer: buf[back] is the runner's, buf[front] the tick's, mid the other */
 	struct exec_reading buf[3];
-	unsigned back;           /* runner thread only */
-	_Atomic unsigned mid;    /* index | TB_NEW */
-	unsigned front;          /* main loop only */
+	unsigned back;	      /* runner thread only */
+	_Atomic unsigned mid; /* index | TB_NEW */
+	unsigned front;	      /* main loop only */
 
 	/* main loop only */
-	int nwant;               /* keys of the latest good output (what declare declares) */
+	int nwant; /* keys of the latest good output (what declare declares) */
 	char want[EXEC_SERIES_MAX][EXEC_KEY_MAX];
-	int ndecl;               /* keys declared now, and their directory indices */
+	int ndecl; /* keys declared now, and their directory indices */
 	char decl[EXEC_SERIES_MAX][EXEC_KEY_MAX];
 	int idx[EXEC_SERIES_MAX];
-	struct exec_output last; /* the latest good output */
+	struct exec_output last;      /* the latest good output */
 	double vals[EXEC_SERIES_MAX]; /* last mapped onto decl */
-	int have;                /* a good run has ended */
+	int have;		      /* a good run has ended */
 	uint64_t ok_end_ns;
 	int failed;
 	char reason[RULE_ERR_MAX];
@@ -116,8 +116,8 @@ static int ms_field(json_t *j, const char *field, int required, uint32_t min, ui
 	if (!json_object_get(j, field))
 		return 0;
 	if (v != floor(v) || v < min || v > max)
-		return set_err(err, errlen, "%s: expected a whole number of milliseconds from %u to %u", field,
-			       min, max);
+		return set_err(err, errlen, "%s: expected a whole number of milliseconds from %u to %u",
+			       field, min, max);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -137,8 +137,8 @@ static void exec_free(struct rule *r);
 
 static int exec_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 {
-	static const char *const fields[] = {"argv", "shell", "period_ms", "timeout_ms", "ttl_ms", "env",
-					     "unit", NULL};
+	static const char *const fields[] = {"argv",   "shell", "period_ms", "timeout_ms",
+					     "ttl_ms", "env",	"unit",	     NULL};
 	struct exec_rule *p = calloc(1, sizeof(*p));
 	json_t *v, *x;
 	const char *unit = NULL, *key;
@@ -157,7 +157,8 @@ static int exec_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 	json_array_foreach(v, i, x)
 	{
 		if (!json_is_string(x) || (i == 0 && !json_string_length(x)))
-			return set_err(err, errlen, "argv[%zu]: expected a%s string", i, i ? "" : " non-empty");
+			return set_err(err, errlen, "argv[%zu]: expected a%s string", i,
+				       i ? "" : " non-empty");
 		if (strlen(json_string_value(x)) != json_string_length(x))
 			return set_err(err, errlen, "argv[%zu]: contains a NUL character", i);
 		if (!(p->argv[i] = strdup(json_string_value(x))))
@@ -169,7 +170,8 @@ static int exec_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 		return set_err(err, errlen, "shell: expected true or false");
 	p->shell = json_is_true(v);
 
-	if ((e = ms_field(j, "period_ms", 1, EXEC_PERIOD_MIN_MS, EXEC_MS_MAX, &p->period_ms, err, errlen)) < 0)
+	if ((e = ms_field(j, "period_ms", 1, EXEC_PERIOD_MIN_MS, EXEC_MS_MAX, &p->period_ms, err, errlen)) <
+	    0)
 		return e;
 	p->timeout_ms = p->period_ms < EXEC_TIMEOUT_MAX_MS ? p->period_ms : EXEC_TIMEOUT_MAX_MS;
 	if ((e = ms_field(j, "timeout_ms", 0, 1, EXEC_TIMEOUT_MAX_MS, &p->timeout_ms, err, errlen)) < 0)
@@ -186,8 +188,8 @@ static int exec_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 	json_object_foreach(v, key, x)
 	{
 		if (!env_name_ok(key))
-			return set_err(err, errlen, "env: \"%.40s\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)",
-				       key);
+			return set_err(err, errlen,
+				       "env: \"%.40s\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", key);
 		if (!json_is_string(x) || strlen(json_string_value(x)) != json_string_length(x))
 			return set_err(err, errlen, "env: %.40s: expected a string", key);
 		size_t n = strlen(key) + json_string_length(x) + 2;
@@ -204,8 +206,9 @@ static int exec_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 
 	/* the rule's name names its series: [a-z0-9_-] with '-' as '_', a letter first */
 	if (!(r->name[0] >= 'a' && r->name[0] <= 'z'))
-		return set_err(err, errlen, "name: an exec rule's name names its series, so it starts with a "
-					    "letter (a-z)");
+		return set_err(err, errlen,
+			       "name: an exec rule's name names its series, so it starts with a "
+			       "letter (a-z)");
 	for (i = 0; r->name[i] && i < sizeof(p->base) - 1; i++)
 		p->base[i] = r->name[i] == '-' ? '_' : r->name[i];
 	p->base[i] = '\0';

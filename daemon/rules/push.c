@@ -46,7 +46,7 @@
 
 #define PUSH_NAMES_MAX RULE_SERIES_MAX
 #define PUSH_DGRAM_MAX 512
-#define PUSH_BATCH 32
+#define PUSH_BATCH     32
 #define PUSH_DRAIN_MAX (32 * PUSH_BATCH) /* datagrams per tick; the rest wait in the socket */
 
 struct push_name {
@@ -58,13 +58,13 @@ struct push_name {
 struct push_rule {
 	/* parsed */
 	char pattern[INFOREG_NAME_MAX]; /* "" for the list form */
-	int max;                        /* names the rule may hold */
+	int max;			/* names the rule may hold */
 	uint64_t ttl_ns;
 	char unit[INFOREG_UNIT_MAX];
 	/* under push_lock once registered */
 	struct push_name *names; /* [max] */
-	int n;                   /* list form: all; pattern: admitted so far */
-	int relayout;            /* a name was admitted since the last declare */
+	int n;			 /* list form: all; pattern: admitted so far */
+	int relayout;		 /* a name was admitted since the last declare */
 	int registered;
 	/* main loop only */
 	int ndecl;
@@ -73,7 +73,7 @@ struct push_rule {
 
 static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct push_rule *reg_rules[RULES_MAX]; /* push_lock */
-static int nreg;                               /* push_lock */
+static int nreg;			       /* push_lock */
 static struct {
 	uint64_t rest, sock, rejected, malformed; /* push_lock */
 	char last_rejected[INFOREG_NAME_MAX];
@@ -122,7 +122,8 @@ static int push_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 	    (e = rule_json_string(j, "unit", 0, &unit, err, errlen)) < 0)
 		return e;
 	if (ttl != floor(ttl) || ttl < 1 || ttl > 86400000)
-		return set_err(err, errlen, "ttl_ms: expected a whole number of milliseconds from 1 to 86400000");
+		return set_err(err, errlen,
+			       "ttl_ms: expected a whole number of milliseconds from 1 to 86400000");
 	p->ttl_ns = (uint64_t)ttl * 1000000ull;
 	if (unit && strlen(unit) >= sizeof(p->unit))
 		return set_err(err, errlen, "unit: at most %zu characters", sizeof(p->unit) - 1);
@@ -133,18 +134,22 @@ static int push_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 		return set_err(err, errlen, "names: give either names (a list) or pattern (with max)");
 	if (pattern) {
 		if (!pattern[0] || strlen(pattern) >= sizeof(p->pattern))
-			return set_err(err, errlen, "pattern: expected 1 to %zu characters", sizeof(p->pattern) - 1);
+			return set_err(err, errlen, "pattern: expected 1 to %zu characters",
+				       sizeof(p->pattern) - 1);
 		snprintf(p->pattern, sizeof(p->pattern), "%s", pattern);
 		if ((e = rule_json_number(j, "max", 1, &max, err, errlen)) < 0)
 			return e;
 		if (max != floor(max) || max < 1 || max > PUSH_NAMES_MAX)
-			return set_err(err, errlen, "max: expected a whole number from 1 to %d", PUSH_NAMES_MAX);
+			return set_err(err, errlen, "max: expected a whole number from 1 to %d",
+				       PUSH_NAMES_MAX);
 		p->max = (int)max;
 	} else {
 		if (json_object_get(j, "max"))
 			return set_err(err, errlen, "max: only with pattern");
-		if (!json_is_array(names) || !json_array_size(names) || json_array_size(names) > PUSH_NAMES_MAX)
-			return set_err(err, errlen, "names: expected an array of 1 to %d series names", PUSH_NAMES_MAX);
+		if (!json_is_array(names) || !json_array_size(names) ||
+		    json_array_size(names) > PUSH_NAMES_MAX)
+			return set_err(err, errlen, "names: expected an array of 1 to %d series names",
+				       PUSH_NAMES_MAX);
 		p->max = (int)json_array_size(names);
 	}
 	p->names = calloc((size_t)p->max, sizeof(*p->names));
@@ -154,10 +159,11 @@ static int push_parse(struct rule *r, json_t *j, char *err, size_t errlen)
 	{
 		const char *s = json_string_value(x);
 		if (!s || !series_name_ok(s))
-			return set_err(err, errlen,
-				       "names[%zu]: expected a series name (lowercase dotted, a letter first, "
-				       "optional {label=\"value\"})",
-				       i);
+			return set_err(
+			    err, errlen,
+			    "names[%zu]: expected a series name (lowercase dotted, a letter first, "
+			    "optional {label=\"value\"})",
+			    i);
 		for (int k = 0; k < p->n; k++)
 			if (!strcmp(p->names[k].name, s))
 				return set_err(err, errlen, "names[%zu]: \"%.64s\" given twice", i, s);
@@ -256,7 +262,8 @@ static void take_dgram(char *buf, size_t len, uint64_t now)
 		double v;
 		if (!a)
 			continue;
-		if (!b || strtok_r(NULL, " \t\r", &s2) || exec_number_parse(b, &v) < 0 || !series_name_ok(a)) {
+		if (!b || strtok_r(NULL, " \t\r", &s2) || exec_number_parse(b, &v) < 0 ||
+		    !series_name_ok(a)) {
 			stats.malformed++;
 			continue;
 		}
@@ -320,7 +327,8 @@ int ctl_push_values(const struct push_value *v, int n, char *err, size_t errlen)
 	/* all or nothing: check every name first, then set */
 	for (int i = 0; i < n && !e; i++)
 		if (!lookup(v[i].name, 1, pending)) {
-			set_err(err, errlen, "no push rule declares \"%.64s\" (or its pattern is full)", v[i].name);
+			set_err(err, errlen, "no push rule declares \"%.64s\" (or its pattern is full)",
+				v[i].name);
 			reject(v[i].name);
 			e = -ENOENT;
 		}
@@ -337,11 +345,11 @@ int ctl_push_values(const struct push_value *v, int n, char *err, size_t errlen)
 json_t *push_status_json(void)
 {
 	pthread_mutex_lock(&push_lock);
-	json_t *o = json_pack("{s:s?, s:i, s:I, s:I, s:I, s:I, s:s?}", "socket", sock_path[0] ? sock_path : NULL,
-			      "rules", nreg, "accepted_rest", (json_int_t)stats.rest, "accepted_socket",
-			      (json_int_t)stats.sock, "rejected", (json_int_t)stats.rejected, "malformed",
-			      (json_int_t)stats.malformed, "last_rejected",
-			      stats.last_rejected[0] ? stats.last_rejected : NULL);
+	json_t *o = json_pack("{s:s?, s:i, s:I, s:I, s:I, s:I, s:s?}", "socket",
+			      sock_path[0] ? sock_path : NULL, "rules", nreg, "accepted_rest",
+			      (json_int_t)stats.rest, "accepted_socket", (json_int_t)stats.sock, "rejected",
+			      (json_int_t)stats.rejected, "malformed", (json_int_t)stats.malformed,
+			      "last_rejected", stats.last_rejected[0] ? stats.last_rejected : NULL);
 	pthread_mutex_unlock(&push_lock);
 	return o;
 }

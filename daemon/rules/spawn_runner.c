@@ -96,10 +96,10 @@ struct spawn_runner {
 	int epfd, evfd;
 	pthread_mutex_t qlock;
 	struct spawn_job *qhead, *qtail; /* qlock: runs to start now */
-	struct spawn_job *shead;         /* qlock: jobs to run every period from now */
-	int stopping;                    /* qlock */
+	struct spawn_job *shead;	 /* qlock: jobs to run every period from now */
+	int stopping;			 /* qlock */
 	atomic_uint running;
-	struct spawn_job *live;  /* runner thread only: runs in flight */
+	struct spawn_job *live;	 /* runner thread only: runs in flight */
 	struct spawn_job *sched; /* runner thread only: scheduled jobs */
 };
 
@@ -257,7 +257,7 @@ int spawn_job_schedule(struct spawn_runner *r, struct spawn_job *j, uint32_t per
 {
 	if (!period_ms || j->period_ns)
 		return -EINVAL;
-	j->period_ns = (uint64_t)period_ms * 1000000ull; /* published to the runner by qlock */
+	j->period_ns = (uint64_t)period_ms * 1000000ull;	      /* published to the runner by qlock */
 	atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed); /* the owner holds one */
 	atomic_store_explicit(&j->runner, r, memory_order_relaxed);
 	pthread_mutex_lock(&r->qlock);
@@ -380,7 +380,7 @@ static int job_spawn(struct spawn_runner *r, struct spawn_job *j)
 	    (e = -posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) < 0 ||
 	    (e = -posix_spawn_file_actions_addclosefrom_np(&fa, 3)) < 0 ||
 	    (e = -posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-							POSIX_SPAWN_SETSIGDEF)) < 0 ||
+						    POSIX_SPAWN_SETSIGDEF)) < 0 ||
 	    (e = -posix_spawnattr_setsigmask(&at, &none)) < 0 ||
 	    (e = -posix_spawnattr_setsigdefault(&at, &all)) < 0)
 		goto out;
@@ -533,8 +533,8 @@ static void job_done(struct spawn_runner *r, struct spawn_job *j, int report)
 
 static void report_failed(struct spawn_job *j, int e)
 {
-	struct spawn_result res = {.end = SPAWN_FAILED, .code = e, .out = "", .err = "",
-				   .start_mono_ns = now_ns()};
+	struct spawn_result res = {
+	    .end = SPAWN_FAILED, .code = e, .out = "", .err = "", .start_mono_ns = now_ns()};
 	res.end_mono_ns = res.start_mono_ns;
 	pthread_mutex_lock(&j->cb_lock);
 	if (!atomic_load_explicit(&j->cancelled, memory_order_relaxed) && j->on_done)
@@ -692,7 +692,8 @@ static void *runner_main(void *arg)
 			if (!s) {
 				uint64_t v;
 				if (read(r->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					fprintf(stderr, "inforegd: spawn: eventfd read: %s\n", strerror(errno));
+					fprintf(stderr, "inforegd: spawn: eventfd read: %s\n",
+						strerror(errno));
 				continue;
 			}
 			struct spawn_job *j = s->job;
