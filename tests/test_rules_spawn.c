@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_rules_spawn.c - the process runner (daemon/rules/spawn_runner.h): exit status, signal,
- * timeout (a hanging script and the child it forked both killed with their group), a
- * leader that exits leaving a background child (cleaned up, result at once), bounded
- * stdout, stderr excerpt, several runs at once, one run in flight per job, environment,
- * no shell unless asked, no inherited descriptors or blocked signals, a job freed or a
- * runner stopped while a program runs, a job scheduled every period (runs never
- * overlap, none after the free). Timing bounds are generous (a loaded machine):
- * only "killed near its timeout" vs "ran to its end" is told apart.
+ * test_rules_spawn.c - the process runner (daemon/rules/spawn_runner.h): exit status,
+ * signal, timeout (a hanging script and the child it forked both killed with their
+ * group), a leader that exits leaving a background child (cleaned up, result at
+ * once), bounded stdout, stderr excerpt, several runs at once, one run in flight per
+ * job, environment, no shell unless asked, no inherited descriptors or blocked
+ * signals, 10 nice levels below the caller, a job freed or a runner stopped while a
+ * program runs, a job scheduled every period (runs never overlap, none after the
+ * free). Timing bounds are generous (a loaded machine): only "killed near its
+ * timeout" vs "ran to its end" is told apart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,6 +276,16 @@ static void no_descriptor_inherited(void)
 	close(fd);
 }
 
+static void programs_run_nicer_than_the_daemon(void)
+{
+	struct box b;
+	errno = 0;
+	int mine = getpriority(PRIO_PROCESS, 0);
+	CHECK(run_cmd(&b, SH("cut -d' ' -f19 /proc/$$/stat"), 1, NULL, 5000) == 0);
+	int want = mine + 10 > 19 ? 19 : mine + 10;
+	CHECKF(atoi(b.out) == want, "program's nice %s, want %d", b.out, want);
+}
+
 static void several_run_at_once(void)
 {
 	enum { N = 6 };
@@ -479,6 +491,7 @@ int main(void)
 	RUN(missing_program_fails_to_start);
 	RUN(environment_added_to_the_daemons);
 	RUN(no_descriptor_inherited);
+	RUN(programs_run_nicer_than_the_daemon);
 	RUN(several_run_at_once);
 	RUN(one_run_in_flight_per_job);
 	RUN(job_freed_while_running_is_killed_without_report);

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -52,6 +53,8 @@
 extern char **environ;
 
 enum { SRC_PID, SRC_OUT, SRC_ERR };
+
+#define SPAWN_NICE 10 /* the runner and its programs: this much nicer than the daemon */
 
 struct spawn_src {
 	struct spawn_job *job;
@@ -685,6 +688,13 @@ static void *runner_main(void *arg)
 	struct spawn_runner *r = arg;
 	struct epoll_event evs[32];
 	int timeout = -1;
+	/* This thread and the programs it starts (they inherit it) run 10 nice levels below
+	 * the daemon: collection programs are background work, the tick is not. */
+	id_t tid = (id_t)syscall(SYS_gettid);
+	errno = 0;
+	int prio = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0)
+		setpriority(PRIO_PROCESS, tid, prio + SPAWN_NICE > 19 ? 19 : prio + SPAWN_NICE);
 	for (;;) {
 		int n = epoll_wait(r->epfd, evs, 32, timeout);
 		for (int i = 0; i < n; i++) {

@@ -9,7 +9,8 @@
  * flight (spawn_job_start answers -EBUSY); scheduled (spawn_job_schedule), the
  * runner starts its runs itself every period. Each run is its own session and process
  * group (setsid), started with stdin on /dev/null, default signal dispositions, an
- * empty signal mask and no inherited descriptor above 2. When the run ends the group
+ * empty signal mask, no inherited descriptor above 2, and 10 nice levels below the
+ * daemon (the runner thread's own priority: programs are background work). When the run ends the group
  * is killed (SIGKILL) before the leader is reaped, so a background child it left
  * behind goes with it; at the timeout the whole group is killed.
  *
