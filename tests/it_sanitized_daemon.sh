@@ -12,7 +12,7 @@ for sb in "$INFOREG_BUILD"-san-thread "$INFOREG_BUILD"-san-address-undefined; do
 	logs=$IR_TMP/$(basename "$sb")
 	mkdir -p "$logs"
 	# it_rules_*: C programs of the normal build that start $INFOREG_BUILD/bin/inforegd
-	for t in it_api_load.sh it_api_sse.sh it_api_watch.sh it_daemon_reload.sh it_rules.sh it_rules_exec it_rules_push; do
+	for t in it_api_load.sh it_api_sse.sh it_api_watch.sh it_daemon_reload.sh it_rules.sh it_rules_reader it_rules_exec it_rules_push; do
 		case $t in
 		*.sh) cmd=(bash "$INFOREG_TOP/tests/$t") ;;
 		*) cmd=("$INFOREG_BUILD/tests/$t") ;;

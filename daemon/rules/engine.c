@@ -507,8 +507,9 @@ struct score_def *ctl_score_def(const char *name, uint64_t *version, char *err, 
 	/* read the version under the lock: it moves with the set this copy comes from */
 	*version = atomic_load_explicit(&score_version, memory_order_relaxed);
 	int i = find_acc(name);
+	/* a private copy: jansson's reference counts are not for sharing across threads */
 	if (i >= 0 && !strcmp(acc[i].kind, "score"))
-		j = json_incref(acc[i].json);
+		j = json_deep_copy(acc[i].json);
 	pthread_mutex_unlock(&lock);
 	if (!j) {
 		set_err(err, errlen, "no score rule named '%.48s'", name);
@@ -898,7 +899,7 @@ json_t *rules_status_json(void)
 	}
 	for (int i = 0; i < nacc; i++)
 		if (!strcmp(acc[i].kind, "score"))
-			json_object_set(scores, acc[i].name, acc[i].json);
+			json_object_set_new(scores, acc[i].name, json_deep_copy(acc[i].json));
 	json_t *o =
 	    json_pack("{s:b, s:s?, s:o, s:o, s:O?}", "persisted", dir[0] != 0, "dir", dir[0] ? dir : NULL,
 		      "rules", list, "score_rules", scores, "load_errors", load_errors);

@@ -39,6 +39,13 @@
  *   free     any thread; releases priv and whatever start took. Accepts a rule whose
  *            start never ran or failed half-way.
  *
+ * A kind whose series set changes while it runs (an exec rule's output gained a name)
+ * calls layout_changed() (collector.h) from sample(): right after that tick's publish
+ * the engine calls every rule's declare() again and the daemon publishes a new object.
+ * Outside writers (a REST push, a socket) reach a running rule through a control-path
+ * function of the kind's own (ctl.h style: validate in the caller's thread, queue,
+ * drain in sample()).
+ *
  * Adding a kind: one file daemon/rules/KIND.c defining `const struct rule_kind_ops
  * rule_KIND_ops`, its extern below, and one line in the kind table of engine.c.
  */
