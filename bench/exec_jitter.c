@@ -6,7 +6,8 @@
  * other, alternating, in the same run. Per arm, from the ring's own timestamps: the
  * spread of the interval between consecutive samples around the period (jitter: p50,
  * p99, max of |interval - period|), missed ticks, and from /proc/PID/task/TID/schedstat
- * the main loop's CPU per tick and the process runner thread's (ird-spawn) per run.
+ * the main loop's CPU per tick and the process runner thread's (ird-spawn); from the
+ * status document once a second, the tick's cost and the rules collector's share.
  *
  * Usage: exec_jitter [INFOREGD [SECONDS_PER_ARM [ROUNDS]]]   (default build/bin/inforegd 10 2)
  */
@@ -21,9 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "inforeg.h"
 
-#define NRULES 10
+#define NRULES	  10
 #define PERIOD_MS 100
 
 static char dir[] = "/tmp/exec_jitter.XXXXXX";
@@ -35,6 +38,9 @@ struct arm {
 	double dev[1 << 16];
 	int ndev;
 	double main_us, spawn_us, secs;
+	/* once a second from the status document: the tick's and the rules collector's cost */
+	double tick_us[4096], rules_us[4096];
+	int ncost;
 	unsigned long long ticks, dropped, runs;
 };
 
@@ -128,7 +134,23 @@ static void run_arm(const char *ird, struct arm *a, int secs, int round)
 	uint64_t d0 = inforeg_dropped(r);
 	unsigned long long m0 = thread_ns(pid, pid, NULL), s0 = thread_ns(pid, 0, "ird-spawn");
 	unsigned long long r0 = runs_total();
-	sleep((unsigned)secs);
+	for (int i = 0; i < secs; i++) {
+		static char doc[INFOREG_DOC_MAX];
+		sleep(1);
+		if (inforeg_doc_read(r, INFOREG_DOC_STATUS, doc, sizeof(doc)) < 0 || a->ncost >= 4096)
+			continue;
+		json_t *st = json_loads(doc, 0, NULL), *c;
+		size_t k;
+		json_array_foreach(json_object_get(st, "collectors"), k, c)
+		{
+			if (!strcmp(json_string_value(json_object_get(c, "name")) ?: "", "rules")) {
+				a->tick_us[a->ncost] = json_number_value(json_object_get(st, "tick_cost_us"));
+				a->rules_us[a->ncost++] =
+				    json_number_value(json_object_get(c, "sample_cost_us"));
+			}
+		}
+		json_decref(st);
+	}
 	unsigned long long m1 = thread_ns(pid, pid, NULL), s1 = thread_ns(pid, 0, "ird-spawn");
 	if (inforeg_refresh(r) & INFOREG_CHANGED_LAYOUT)
 		fprintf(stderr, "%s: the layout changed during the measurement\n", a->label);
@@ -150,6 +172,16 @@ static void run_arm(const char *ird, struct arm *a, int secs, int round)
 	waitpid(pid, NULL, 0);
 }
 
+static double median(const double *v, int n)
+{
+	double *d = malloc(sizeof(double) * (size_t)(n ? n : 1));
+	memcpy(d, v, sizeof(double) * (size_t)n);
+	qsort(d, (size_t)n, sizeof(double), cmp_d);
+	double m = n ? d[n / 2] : 0;
+	free(d);
+	return m;
+}
+
 static void report(const struct arm *a)
 {
 	double *d = malloc(sizeof(double) * (size_t)(a->ndev ? a->ndev : 1));
@@ -162,7 +194,9 @@ static void report(const struct arm *a)
 	       a->label, a->ticks, p50, p99, mx, a->dropped, a->ticks ? a->main_us / (double)a->ticks : 0);
 	if (a->rules)
 		printf("  ird-spawn %.1f%% of a core", 100 * a->spawn_us / 1e6 / a->secs);
-	printf("\n");
+	printf(
+	    "\n  %-28s tick (status document, median of %d) %.1f us, of which the rules collector %.1f us\n",
+	    "", a->ncost, median(a->tick_us, a->ncost), median(a->rules_us, a->ncost));
 	free(d);
 }
 
@@ -182,10 +216,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NRULES; i++) {
 		snprintf(path, sizeof(path), "%s/rules/x%d.json", dir, i);
 		FILE *f = fopen(path, "w");
-		fprintf(f,
-			"{\"name\":\"x%d\",\"kind\":\"exec\",\"shell\":true,\"period_ms\":%d,\"timeout_ms\":1000,"
-			"\"argv\":[\"printf . >> %s/runs.%d; sleep 0.05; echo %d\"]}\n",
-			i, PERIOD_MS, dir, i, i);
+		fprintf(
+		    f,
+		    "{\"name\":\"x%d\",\"kind\":\"exec\",\"shell\":true,\"period_ms\":%d,\"timeout_ms\":1000,"
+		    "\"argv\":[\"printf . >> %s/runs.%d; sleep 0.05; echo %d\"]}\n",
+		    i, PERIOD_MS, dir, i, i);
 		fclose(f);
 	}
 	static struct arm none = {.label = "no rules", .rules = 0},
