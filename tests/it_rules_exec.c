@@ -37,6 +37,9 @@ static void write_rules(void)
 				      "\"argv\":[\"/bin/echo\",\"garbage\"]}");
 	rh_file("rules/exit1.json", "{\"name\":\"exit1\",\"kind\":\"exec\",\"period_ms\":300,\"shell\":true,"
 				    "\"argv\":[\"echo 5; echo broken >&2; exit 1\"]}");
+	/* bytes that are not UTF-8: the reason quoting them must keep the status document valid */
+	rh_file("rules/binary.json", "{\"name\":\"binary\",\"kind\":\"exec\",\"period_ms\":300,\"shell\":true,"
+				     "\"argv\":[\"printf '\\\\377\\\\376\\\\n'\"]}");
 	rh_file("rules/sig.json", "{\"name\":\"sig\",\"kind\":\"exec\",\"period_ms\":300,\"shell\":true,"
 				  "\"argv\":[\"echo 5; kill -KILL $$\"]}");
 	/* hangs; its forked child ignores SIGTERM and would linger without the group kill */
@@ -78,6 +81,8 @@ static void failures_mark_only_their_own_series(struct inforeg_reader *r)
 	CHECK(rh_wait_rule_error(r, "exit1", "exit 1 (stderr: broken)", 5));
 	CHECK(rh_wait_rule_error(r, "sig", "killed by signal 9", 5));
 	CHECK(rh_wait_rule_error(r, "noshell", "\"9)\" is not a number", 5));
+	CHECK(rh_wait_state(r, "binary", INFOREG_FAILED, NAN, 10));
+	CHECK(rh_wait_rule_error(r, "binary", "\"??\" is not a number", 5));
 	/* meanwhile the good ones stay fresh, in the same sample */
 	double v;
 	enum inforeg_value_state s;

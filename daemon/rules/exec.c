@@ -249,6 +249,20 @@ static void exec_done(const struct spawn_result *res, void *arg)
 		else
 			snprintf(rd->reason, sizeof(rd->reason), "%s", what);
 	}
+	if (rd->ok) /* each value's series name must fit the directory */
+		for (int i = 0; i < rd->out.n; i++)
+			if (strlen(p->base) + 1 + strlen(rd->out.v[i].key) >= INFOREG_NAME_MAX) {
+				rd->ok = 0;
+				snprintf(rd->reason, sizeof(rd->reason),
+					 "unparsable output: \"%.40s...\" makes a series name longer than %d "
+					 "bytes",
+					 rd->out.v[i].key, INFOREG_NAME_MAX - 1);
+				break;
+			}
+	/* the reason quotes the program's bytes: keep it printable ASCII (it goes into JSON) */
+	for (char *c = rd->reason; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
 	/* acq_rel: release publishes the reading to the tick's acquire exchange in take();
 	 * acquire sees the tick's last reads of the buffer it hands back to us done */
 	unsigned old = atomic_exchange_explicit(&p->mid, p->back | TB_NEW, memory_order_acq_rel);

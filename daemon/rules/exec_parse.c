@@ -71,7 +71,8 @@ int exec_key_valid(const char *s)
 		if (*p++ != '=' || *p++ != '"')
 			return 0;
 		while (*p && *p != '"') {
-			if (*p == '\\' || (unsigned char)*p < 0x20)
+			/* printable ASCII only: names end up in JSON and Prometheus text */
+			if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 				return 0;
 			p++;
 		}
