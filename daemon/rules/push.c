@@ -382,9 +382,21 @@ static int push_declare(struct rule *r, struct series_reg *reg)
 	pthread_mutex_lock(&push_lock);
 	p->relayout = 0;
 	p->ndecl = 0;
-	for (int i = 0; i < p->n && e >= 0; i++)
-		if ((e = rule_declare(r, reg, p->names[i].name, p->unit, INFOREG_KIND_GAUGE, help)) >= 0)
+	for (int i = 0; i < p->n && e >= 0;) {
+		e = rule_declare(r, reg, p->names[i].name, p->unit, INFOREG_KIND_GAUGE, help);
+		if (e == -EEXIST && p->pattern[0]) {
+			/* a producer's name that another rule or a built-in has: not admitted after
+			 * all (a list name that collides is the rule's own error, reported) */
+			reject(p->names[i].name);
+			memmove(&p->names[i], &p->names[i + 1], (size_t)(p->n - i - 1) * sizeof(p->names[0]));
+			p->n--;
+			e = 0;
+			continue;
+		}
+		if (e >= 0)
 			p->idx[p->ndecl++] = e;
+		i++;
+	}
 	pthread_mutex_unlock(&push_lock);
 	return e < 0 ? e : 0;
 }
