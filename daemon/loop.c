@@ -387,7 +387,9 @@ static void tick(struct ird *d)
 		char err[256];
 		if (declare_all(d) < 0)
 			ird_log("re-declaring the series failed; keeping the old layout");
-		else if (!layout_unchanged(d) && publish_layout(d, err, sizeof(err)) < 0)
+		else if (layout_unchanged(d))
+			status_publish(d); /* what changed (a rule) shows in the status document now */
+		else if (publish_layout(d, err, sizeof(err)) < 0)
 			ird_log("republishing the layout failed; keeping the old one");
 	}
 	d->last_tick_cost_ns = ird_now_mono() - now.mono_ns;
