@@ -7,6 +7,7 @@
 #     p90); the same with no rule but the built-in default, for the baseline;
 #   - REST: GET /v1/score?cpu=2&mem=1GiB against GET /v1/metrics/cpu.usage, and POST
 #     /v1/score with 10 requirement sets, h2load -c 8 -m 16 (h2c), one worker, in one run.
+# GETs are interleaved, three rounds each, and the medians compared.
 # Goals (issue 9): per tick under 20 us; /v1/score at >= 50% of the single-series rate.
 set -u
 B=$(cd "${1:-build}" && pwd)
@@ -60,8 +61,15 @@ curl -s -f -o /dev/null -X PUT -H "$H" --data-binary '{"kind":"score","profiles"
 sleep 1.5
 full=$(tick_cost)
 
-r_one=$(rps "$A/v1/metrics/cpu.usage")
-r_score=$(rps "$A/v1/score?cpu=2&mem=1GiB")
+# interleaved, three rounds each, medians: this machine's load moves between runs
+one=() sc=()
+for _ in 1 2 3; do
+	one+=("$(rps "$A/v1/metrics/cpu.usage")")
+	sc+=("$(rps "$A/v1/score?cpu=2&mem=1GiB")")
+done
+med3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+r_one=$(med3 "${one[@]}")
+r_score=$(med3 "${sc[@]}")
 printf '[%s]' "$($PY -c 'print(",".join(["{\"cpu\":%d,\"mem\":\"%dGiB\"}" % (i % 4 + 1, i + 1) for i in range(10)]))')" >"$tmp/sets.json"
 r_post=$(N=$((N / 4)) rps -d "$tmp/sets.json" -H 'content-type: application/json' "$A/v1/score")
 

@@ -7,7 +7,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 echo "== read latency"; "$B/bench/read_latency" "$B/bin/inforegd"
 echo "== daemon CPU"; bash "$top/bench/daemon_cpu.sh" "$B"
 echo "== exec rules and the tick"; "$B/bench/exec_jitter" "$B/bin/inforegd"
-for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh; do
+echo "== rules per tick"; "$B/bench/rules_tick"
+for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh "$top"/bench/rules_*.sh; do
 	[ -f "$s" ] || continue
 	echo "== $(basename "$s")"; bash "$s" "$B"
 done

@@ -16,7 +16,8 @@
  *
  * Layout changes (a collector calls layout_changed(), or a reload) are applied after
  * the tick's publish: every collector re-declares its series into a fresh registry
- * and a new object replaces the old one, which is retired for its readers.
+ * and a new object replaces the old one, which is retired for its readers - unless the
+ * series came out exactly as published (a rule's formula changed, not its series).
  */
 #include <errno.h>
 #include <math.h>
@@ -221,6 +222,27 @@ static int declare_all(struct ird *d)
 	return 0;
 }
 
+/*
+ * 1 when the re-declared series are exactly the published object's (names, units,
+ * kinds, help, in order): a change that did not touch the series set (a rule's formula
+ * replaced) keeps the object, its readers and its history.
+ */
+static int layout_unchanged(const struct ird *d)
+{
+	const struct inforeg_shm_header *h = d->obj.hdr;
+	if (!h || h->series_count != d->reg.count)
+		return 0;
+	const struct inforeg_series_desc *dir = ring_dir(h);
+	for (uint32_t i = 0; i < d->reg.count; i++) {
+		const struct series_def *s = &d->reg.defs[i];
+		if (strncmp(dir[i].name, s->name, sizeof(dir[i].name)) ||
+		    strncmp(dir[i].unit, s->unit, sizeof(dir[i].unit)) ||
+		    strncmp(dir[i].help, s->help, sizeof(dir[i].help)) || dir[i].kind != s->kind)
+			return 0;
+	}
+	return 1;
+}
+
 static int publish_layout(struct ird *d, char *err, size_t errlen)
 {
 	uint32_t n = d->reg.count;
@@ -363,7 +385,11 @@ static void tick(struct ird *d)
 
 	if (layout_take_change()) {
 		char err[256];
-		if (declare_all(d) < 0 || publish_layout(d, err, sizeof(err)) < 0)
+		if (declare_all(d) < 0)
+			ird_log("re-declaring the series failed; keeping the old layout");
+		else if (layout_unchanged(d))
+			status_publish(d); /* what changed (a rule) shows in the status document now */
+		else if (publish_layout(d, err, sizeof(err)) < 0)
 			ird_log("republishing the layout failed; keeping the old one");
 	}
 	d->last_tick_cost_ns = ird_now_mono() - now.mono_ns;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* it_rules_reader: a libinforeg reader opened before a rule is PUT follows the daemon
  * to the new object and finds the rule's series by name; the derived series is in
- * the same sample as its input (half_free == cpu.free / 2 in every sample read);
- * after DELETE the handle reads -ENOENT. Needs curl for the REST writes. */
+ * the same sample as its input (half_mem == mem.available / 2 in every sample read);
+ * replacing the formula of the same series keeps the object (no re-open); after
+ * DELETE the handle reads -ENOENT. Needs curl for the REST writes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -77,10 +78,10 @@ int main(void)
 	if (!r)
 		goto out;
 	CHECK(inforeg_wait(r, INFOREG_SEQ_NONE, 5000) == 0);
-	CHECK(inforeg_lookup(r, "half_free") == -ENOENT);
+	CHECK(inforeg_lookup(r, "half_mem") == -ENOENT);
 	int code = 0;
 	for (int i = 0; i < 50 && code != 201; i++) { /* the REST server may still be starting */
-		code = http("PUT", "/v1/rules/half", "{\"kind\":\"derive\",\"lua\":\"return { half_free = v(\\\"cpu.free\\\") / 2 }\"}");
+		code = http("PUT", "/v1/rules/half", "{\"kind\":\"derive\",\"lua\":\"return { half_mem = v(\\\"mem.available\\\") / 2 }\"}");
 		if (code != 201)
 			usleep(100000);
 	}
@@ -91,11 +92,11 @@ int main(void)
 		inforeg_wait(r, inforeg_head(r), 200);
 		usleep(60000);
 		inforeg_refresh(r);
-		h = inforeg_lookup(r, "half_free");
+		h = inforeg_lookup(r, "half_mem");
 	}
-	CHECKF(h >= 0, "half_free never appeared (%d)", h);
+	CHECKF(h >= 0, "half_mem never appeared (%d)", h);
 	CHECK(inforeg_reopens(r) >= 1);
-	int hf = inforeg_lookup(r, "cpu.free");
+	int hf = inforeg_lookup(r, "mem.available");
 	int checked = 0;
 	for (int i = 0; i < 40 && h >= 0 && hf >= 0; i++) {
 		double vals[1024];
@@ -106,12 +107,30 @@ int main(void)
 		if (n <= 0 || ih < 0 || ic < 0 || ih >= n || ic >= n)
 			continue;
 		if (isnan(vals[ic]))
-			continue; /* cpu.free unknown in this sample: half_free is NaN too */
-		CHECKF(vals[ih] == vals[ic] / 2, "seq %llu: half_free %g, cpu.free %g",
+			continue; /* mem.available unknown in this sample: half_mem is NaN too */
+		CHECKF(vals[ih] == vals[ic] / 2, "seq %llu: half_mem %g, mem.available %g",
 		       (unsigned long long)m.seq, vals[ih], vals[ic]);
 		checked++;
 	}
-	CHECKF(checked >= 5, "only %d samples with a known cpu.free", checked);
+	CHECKF(checked >= 5, "only %d samples with a known mem.available", checked);
+	/* a new formula for the same series keeps the object (and its history): no re-open */
+	uint64_t reopens = inforeg_reopens(r);
+	code = http("PUT", "/v1/rules/half", "{\"kind\":\"derive\",\"lua\":\"return { half_mem = v(\\\"mem.available\\\") / 4 }\"}");
+	CHECKF(code == 200, "PUT (replace): %d", code);
+	int quarter = 0;
+	for (int i = 0; i < 60 && !quarter && hf >= 0; i++) {
+		double vals[1024];
+		struct inforeg_meta m;
+		inforeg_wait(r, inforeg_head(r) - 1, 500);
+		inforeg_refresh(r);
+		int n = inforeg_read_sample(r, vals, 1024, &m);
+		int ih = inforeg_handle_index(r, h), ic = inforeg_handle_index(r, hf);
+		if (n > 0 && ih >= 0 && ic >= 0 && ih < n && ic < n && !isnan(vals[ic]) && vals[ic] != 0)
+			quarter = vals[ih] == vals[ic] / 4;
+	}
+	CHECK(quarter);
+	CHECKF(inforeg_reopens(r) == reopens, "the reader re-opened %llu times for a formula change",
+	       (unsigned long long)(inforeg_reopens(r) - reopens));
 	code = http("DELETE", "/v1/rules/half", NULL);
 	CHECKF(code == 200, "DELETE: %d", code);
 	double v;
