@@ -5,7 +5,7 @@
 # derive rule computes CpuFree from it, a Lua score rule applies Perf = 1 when
 # CpuFree >= CpuReq else CpuFree/CpuReq, checked for CpuReq above, equal to and below
 # CpuFree (REST and `inforeg score`). Then: a Lua syntax error is a 400 and the old
-# rule stays; writes without or with a wrong token change nothing; a runaway loop and
+# rule stays; a rule taking another source's series is a 400; writes without or with a wrong token change nothing; a runaway loop and
 # a memory bomb fail only their own series (state "failed", left out of /metrics)
 # while the others keep ticking; DELETE removes series; rules persist in rules_dir
 # across a restart; SIGHUP reports a bad file as FILE:LINE:COLUMN and loads the rest.
@@ -83,6 +83,12 @@ out=$(put cpu_free '{"kind":"derive","lua":"return { x = "}')
 curl -s "$IR_URL/v1/rules/cpu_free" | grep -q 'cores \* (1' || ir_fail "the old cpu_free rule is gone"
 echo 50 >"$IR_TMP/cpu_usage"
 wait_series site.cpu_free "2.0 fresh" # still computed by the old rule
+
+# a rule may not take a series another source publishes
+out=$(put thief '{"kind":"derive","lua":"return { [\"cpu.free\"] = 1 }"}')
+[ "$(code_of "$out")" = 400 ] && echo "$out" | grep -q "built-in" || ir_fail "taking cpu.free: $out"
+out=$(put thief '{"kind":"derive","lua":"return { [\"site.cpu_free\"] = 1 }"}')
+[ "$(code_of "$out")" = 400 ] && echo "$out" | grep -q "belongs to rule cpu_free" || ir_fail "taking site.cpu_free: $out"
 
 # ---- writes without the token, or with a wrong one, change nothing ---------------------
 for auth in "" "Authorization: Bearer wrong"; do

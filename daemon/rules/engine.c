@@ -76,6 +76,14 @@ static uint64_t serial_next = 1;
 static char dir[CFG_PATH_MAX]; /* rules_dir, "" when none */
 static json_t *load_errors;    /* strings, from the last directory load */
 static int loaded_once;
+/* the published series and who declares them ("" for a built-in collector), for
+ * refusing at PUT time a rule whose series another source already has */
+struct taken {
+	char name[INFOREG_NAME_MAX];
+	char owner[RULE_NAME_MAX];
+};
+static struct taken *taken;
+static uint32_t ntaken;
 static atomic_int dirty;		       /* accepted changed since the running set followed */
 static atomic_uint_fast64_t score_version = 1; /* bumps with every score rule change */
 
@@ -401,6 +409,38 @@ static int persist_unlink(const char *name, char *err, size_t errlen)
 
 /* ---- the control path ------------------------------------------------------------------- */
 
+/*
+ * 1 (with ERR) when a series rule R would declare is published by another source.
+ * Declares R into a scratch registry: pure for file, derive and score; a kind whose
+ * declare needs start() fails it here and is checked when it runs instead.
+ */
+static int series_taken(struct rule *r, char *err, size_t errlen)
+{
+	struct series_reg scratch = {0};
+	int hit = 0;
+	if (r->ops->declare(r, &scratch) < 0) {
+		reg_free(&scratch);
+		r->n_idx = 0;
+		return 0;
+	}
+	pthread_mutex_lock(&lock);
+	for (uint32_t i = 0; i < scratch.count && !hit; i++)
+		for (uint32_t k = 0; k < ntaken && !hit; k++)
+			if (!strcmp(taken[k].name, scratch.defs[i].name) && strcmp(taken[k].owner, r->name)) {
+				hit = 1;
+				if (taken[k].owner[0])
+					set_err(err, errlen, "series: '%.80s' belongs to rule %s",
+						taken[k].name, taken[k].owner);
+				else
+					set_err(err, errlen, "series: '%.80s' is a built-in series",
+						taken[k].name);
+			}
+	pthread_mutex_unlock(&lock);
+	reg_free(&scratch);
+	r->n_idx = 0;
+	return hit;
+}
+
 int ctl_rule_put(const char *name, const char *body, size_t len, char *err, size_t errlen)
 {
 	if (!name_ok(name)) {
@@ -415,6 +455,10 @@ int ctl_rule_put(const char *name, const char *body, size_t len, char *err, size
 	struct rule *r = rule_parse_text(NULL, name, body, len, err, errlen);
 	if (!r)
 		return -EINVAL;
+	if (series_taken(r, err, errlen)) {
+		rule_destroy(r);
+		return -EINVAL;
+	}
 	json_t *j = json_incref(r->json);
 	char kind[16];
 	snprintf(kind, sizeof(kind), "%s", r->ops->kind);
@@ -809,6 +853,17 @@ static int rules_declare(struct collector *c, struct series_reg *reg)
 		}
 	}
 	hash_build(reg);
+	struct taken *t = calloc(reg->count ? reg->count : 1, sizeof(*t));
+	for (uint32_t i = 0; t && i < reg->count; i++)
+		memcpy(t[i].name, reg->defs[i].name, sizeof(t[i].name));
+	for (int k = 0; t && k < nrun; k++)
+		for (int i = 0; i < running[k].r->n_idx; i++)
+			memcpy(t[running[k].r->idx[i]].owner, running[k].r->name, RULE_NAME_MAX);
+	pthread_mutex_lock(&lock);
+	free(taken);
+	taken = t;
+	ntaken = t ? reg->count : 0;
+	pthread_mutex_unlock(&lock);
 	return 0;
 }
 
