@@ -6,6 +6,7 @@ B=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 echo "== read latency"; "$B/bench/read_latency" "$B/bin/inforegd"
 echo "== daemon CPU"; bash "$top/bench/daemon_cpu.sh" "$B"
+echo "== scheduler extender"; "$B/bench/extender_bench" --build "$B"
 echo "== rules per tick"; "$B/bench/rules_tick"
 for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh "$top"/bench/rules_*.sh; do
 	[ -f "$s" ] || continue
