@@ -107,6 +107,9 @@ out=$(put bomb '{"kind":"derive","series":["bomb.x"],"lua":"local s = \"x\" whil
 [ "$(code_of "$out")" = 201 ] || ir_fail "PUT bomb: $out"
 out=$(put dry '{"kind":"derive","lua":"while true do end"}')
 [ "$(code_of "$out")" = 400 ] && echo "$out" | grep -q budget || ir_fail "a dry run that never ends: $out"
+out=$(put gone "{\"kind\":\"file\",\"path\":\"$IR_TMP/no-such-file\",\"series\":\"gone.x\"}")
+[ "$(code_of "$out")" = 201 ] || ir_fail "PUT gone: $out"
+wait_series gone.x "None failed" # declared, failed with the reason: the file cannot be opened
 wait_series spin.x "None failed"
 wait_series bomb.x "None failed"
 echo 25 >"$IR_TMP/cpu_usage"
@@ -123,7 +126,7 @@ echo "$prom" | grep -q '^inforeg_site_cpu_free' || ir_fail "/metrics lacks a fre
 echo "$prom" | grep -q '^inforeg_spin_x' && ir_fail "/metrics shows the failed series spin.x"
 
 # ---- DELETE --------------------------------------------------------------------------
-for r in spin bomb; do
+for r in spin bomb gone; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $TOKEN" "$IR_URL/v1/rules/$r")
 	[ "$code" = 200 ] || ir_fail "DELETE $r: $code"
 done

@@ -836,9 +836,9 @@ static int rules_declare(struct collector *c, struct series_reg *reg)
 	for (int k = 0; k < nrun; k++) {
 		struct rule *r = running[k].r;
 		r->n_idx = 0;
-		if (!r->started)
-			continue;
+		/* declared even when start failed: the series exist and read failed */
 		int e = r->ops->declare(r, reg);
+		r->declare_failed = e < 0;
 		if (e < 0) {
 			if (e == -EEXIST)
 				snprintf(
@@ -848,7 +848,6 @@ static int rules_declare(struct collector *c, struct series_reg *reg)
 			else
 				snprintf(r->errmsg, sizeof(r->errmsg), "declaring series failed: %s",
 					 strerror(-e));
-			r->started = 0; /* its series that made it read failed */
 			ird_log("rule %s: %s", r->name, r->errmsg);
 		}
 	}
@@ -881,7 +880,7 @@ static int rules_sample(struct collector *c, const struct col_now *now, double *
 		layout_changed(); /* applied in declare, right after this tick's publish */
 	for (int k = 0; k < nrun; k++) {
 		struct rule *r = running[k].r;
-		if (!r->started) {
+		if (!r->started || r->declare_failed) { /* the series it did declare read failed */
 			fail_series(r, values);
 			continue;
 		}
@@ -942,7 +941,7 @@ json_t *rules_status_json(void)
 	for (int k = 0; k < nrun; k++) {
 		struct rule *r = running[k].r;
 		int i = find_acc(r->name);
-		int failed = !r->started || r->errmsg[0];
+		int failed = !r->started || r->declare_failed || r->errmsg[0];
 		if (i >= 0 && acc[i].serial == running[k].serial) {
 			acc[i].failed = failed;
 			acc[i].runs = r->runs;
