@@ -9,7 +9,10 @@
  * the main loop's CPU per tick and the process runner thread's (ird-spawn); from the
  * status document once a second, the tick's cost and the rules collector's share.
  *
- * Usage: exec_jitter [INFOREGD [SECONDS_PER_ARM [ROUNDS]]]   (default build/bin/inforegd 10 2)
+ * Its figures are also @result lines (bench/bench.h), the 10-rule arm against the other.
+ *
+ * Usage: exec_jitter [INFOREGD [SECONDS_PER_ARM [ROUNDS]]]   (default build/bin/inforegd 10 2;
+ *        QUICK=1: 2 s, 1 round)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +28,7 @@
 #include <jansson.h>
 
 #include "inforeg.h"
+#include "bench.h"
 
 #define NRULES	  10
 #define PERIOD_MS 100
@@ -32,7 +36,7 @@
 static char dir[] = "/tmp/exec_jitter.XXXXXX";
 
 struct arm {
-	const char *label;
+	const char *label, *key; /* key: the @result metric prefix */
 	int rules;
 	/* sums over rounds */
 	double dev[1 << 16];
@@ -197,13 +201,40 @@ static void report(const struct arm *a)
 	printf(
 	    "\n  %-28s tick (status document, median of %d) %.1f us, of which the rules collector %.1f us\n",
 	    "", a->ncost, median(a->tick_us, a->ncost), median(a->rules_us, a->ncost));
+	{
+		char m[64], b[64];
+		const char *base = a->rules ? b : NULL;
+		double main_tick = a->ticks ? a->main_us / (double)a->ticks : 0;
+		double *cost = malloc(sizeof(double) * (size_t)(a->ncost ? a->ncost : 1));
+
+#define RES1(what, unit, x)                                                   \
+	do {                                                                  \
+		snprintf(m, sizeof(m), "%s.%s", a->key, what);                \
+		snprintf(b, sizeof(b), "none.%s", what);                      \
+		bench_result1(stdout, "exec_jitter", m, unit, x, base);       \
+	} while (0)
+		RES1("jitter_p50", "us", p50);
+		RES1("jitter_p99", "us", p99);
+		RES1("main_loop", "us/tick", main_tick);
+		if (a->ncost) {
+			memcpy(cost, a->tick_us, sizeof(double) * (size_t)a->ncost);
+			snprintf(m, sizeof(m), "%s.tick_cost", a->key);
+			snprintf(b, sizeof(b), "none.tick_cost");
+			bench_result(stdout, "exec_jitter", m, "us", cost, a->ncost, base);
+			memcpy(cost, a->rules_us, sizeof(double) * (size_t)a->ncost);
+			snprintf(m, sizeof(m), "%s.rules_cost", a->key);
+			bench_result(stdout, "exec_jitter", m, "us", cost, a->ncost, NULL);
+		}
+#undef RES1
+		free(cost);
+	}
 	free(d);
 }
 
 int main(int argc, char **argv)
 {
 	const char *ird = argc > 1 ? argv[1] : "build/bin/inforegd";
-	int secs = argc > 2 ? atoi(argv[2]) : 10, rounds = argc > 3 ? atoi(argv[3]) : 2;
+	int secs = argc > 2 ? atoi(argv[2]) : bench_quick() ? 2 : 10, rounds = argc > 3 ? atoi(argv[3]) : bench_quick() ? 1 : 2;
 	char path[300];
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
@@ -223,8 +254,8 @@ int main(int argc, char **argv)
 		    i, PERIOD_MS, dir, i, i);
 		fclose(f);
 	}
-	static struct arm none = {.label = "no rules", .rules = 0},
-			  ten = {.label = "10 exec rules at 10 Hz", .rules = 1};
+	static struct arm none = {.label = "no rules", .key = "none", .rules = 0},
+			  ten = {.label = "10 exec rules at 10 Hz", .key = "exec10", .rules = 1};
 	printf("inforegd at 10 Hz, %d s per arm, %d rounds, arms alternating, REST off\n", secs, rounds);
 	for (int k = 0; k < rounds; k++) {
 		run_arm(ird, &none, secs, 2 * k);
@@ -234,6 +265,14 @@ int main(int argc, char **argv)
 	report(&ten);
 	printf("  exec runs while measured: %llu in %.0f s, %.1f a second (10 rules at 10 Hz: 100 at most)\n",
 	       ten.runs, ten.secs, ten.secs ? (double)ten.runs / ten.secs : 0);
+	bench_result1(stdout, "exec_jitter", "exec10.runs", "runs/s", ten.secs ? (double)ten.runs / ten.secs : 0,
+		      NULL);
+	bench_note(stdout, "exec_jitter",
+		   "inforegd at 10 Hz, %d s per arm, %d round(s), arms alternating; jitter = |interval - 100 ms| "
+		   "between consecutive samples (ring timestamps), p50/p99 over all intervals; main_loop = the main "
+		   "thread's CPU per tick (schedstat); tick_cost/rules_cost = the status document's, median/min/max "
+		   "over its once-a-second readings",
+		   secs, rounds);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);

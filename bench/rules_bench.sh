@@ -9,10 +9,11 @@
 #     /v1/score with 10 requirement sets, h2load -c 8 -m 16 (h2c), one worker, in one run.
 # GETs are interleaved, three rounds each, and the medians compared.
 # Goals (issue 9): per tick under 20 us; /v1/score at >= 50% of the single-series rate.
+# @result lines (bench/lib.sh) for the harness; QUICK=1: 3 s of status, N=5000, 1 round.
 set -u
 B=$(cd "${1:-build}" && pwd)
-N=${N:-100000}
-S=${S:-15}
+. "$(dirname "$0")/lib.sh"
+if [ "$QUICK" = 1 ]; then N=${N:-5000} S=${S:-3} ROUNDS=1; else N=${N:-100000} S=${S:-15} ROUNDS=3; fi
 command -v h2load >/dev/null || { echo "SKIP: h2load not installed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
 PY=/usr/bin/python3
@@ -28,14 +29,16 @@ rps() {
 	echo "$out" | grep -q " 0 failed" || echo "h2load failures on $*: $(echo "$out" | grep requests:)" >&2
 	echo "$out" | awk '/^finished in/{print $4}'
 }
-# median and p90 of the rules collector's sample cost over S status documents
-tick_cost() {
+# the rules collector's sample cost in S status documents, one a second (us, one a line)
+tick_vals() {
 	for _ in $(seq "$S"); do
 		curl -s "$A/v1/status" |
 			$PY -c 'import json,sys; d=json.load(sys.stdin); print([c["sample_cost_us"] for c in d["collectors"] if c["name"]=="rules"][0])'
 		sleep 1
-	done | sort -n | awk '{v[NR]=$1} END{printf "%.1f %.1f\n", v[int((NR+1)/2)], v[int(NR*0.9+0.5)]}'
+	done
 }
+# median and p90 of those values
+med_p90() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{printf "%.1f %.1f\n", v[int((NR+1)/2)], v[int(NR*0.9+0.5)]}'; }
 
 echo "bench-token-$$" >"$tmp/token"
 ap=$(port)
@@ -44,7 +47,8 @@ pids+=($!)
 A=http://127.0.0.1:$ap
 wait_http "$A/healthz"
 sleep 1
-base=$(tick_cost)
+mapfile -t base_v < <(tick_vals)
+base=$(med_p90 "${base_v[@]}")
 
 # one derive rule of 100 series, and a profile on the default score rule
 lua=$($PY -c '
@@ -59,15 +63,16 @@ curl -s -f -o /dev/null -X PUT -H "$H" --data-binary "$body" "$A/v1/rules/hundre
 curl -s -f -o /dev/null -X PUT -H "$H" --data-binary '{"kind":"score","profiles":{"resnet50":{"cpu":2,"mem":"1GiB"}}}' "$A/v1/rules/default" ||
 	{ echo "PUT default failed" >&2; exit 1; }
 sleep 1.5
-full=$(tick_cost)
+mapfile -t full_v < <(tick_vals)
+full=$(med_p90 "${full_v[@]}")
 
 # interleaved, three rounds each, medians: this machine's load moves between runs
 one=() sc=()
-for _ in 1 2 3; do
+for _ in $(seq "$ROUNDS"); do
 	one+=("$(rps "$A/v1/metrics/cpu.usage")")
 	sc+=("$(rps "$A/v1/score?cpu=2&mem=1GiB")")
 done
-med3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+med3() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 r_one=$(med3 "${one[@]}")
 r_score=$(med3 "${sc[@]}")
 printf '[%s]' "$($PY -c 'print(",".join(["{\"cpu\":%d,\"mem\":\"%dGiB\"}" % (i % 4 + 1, i + 1) for i in range(10)]))')" >"$tmp/sets.json"
@@ -79,3 +84,12 @@ printf '%-58s %12s\n' "GET /v1/metrics/cpu.usage req/s (h2c c8 m16, 1 worker)" "
 printf '%-58s %12s\n' "GET /v1/score?cpu=2&mem=1GiB req/s" "$r_score"
 printf '%-58s %12s\n' "POST /v1/score, 10 sets per request, req/s" "$r_post"
 $PY -c 'import sys; one, sc = float(sys.argv[1]), float(sys.argv[2]); print("score / single-series rate: %.0f%%" % (100 * sc / one))' "$r_one" "$r_score"
+BN=rules_bench
+bench_result $BN tick_default us "${base_v[@]}"
+bench_result $BN tick_100derive_score us -b tick_default "${full_v[@]}"
+bench_result $BN cpu.usage req/s "${one[@]}"
+bench_result $BN score_get req/s -b cpu.usage "${sc[@]}"
+bench_result $BN score_post10 req/s -b cpu.usage "$r_post"
+bench_note $BN "tick_*: the rules collector's sample_cost_us in $S status documents (one a second); req/s:" \
+	"h2load h2c -c 8 -m 16, one worker, $ROUNDS interleaved round(s) (POST: one run). Goals: tick < 20 us;" \
+	"score_get >= 50% of cpu.usage"
