@@ -1,24 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * series_scaling - what 100, 1,000 and 10,000 series cost: publish (one ring_publish +
- * ring_notify of the whole sample, ns), read (libinforeg latest value of one series and
- * the whole-sample copy, ns) and GET /metrics (the REST server's Prometheus page,
- * connect + request + the whole body, ms), each N against N = 100 in the same run.
+ * series_scaling - what 100, 1,000 and 10,000 series cost: publish, read (libinforeg
+ * latest value of one series and the whole-sample copy, ns) and GET /metrics (the REST
+ * server's Prometheus page, connect + request + the whole body, ms), each N against
+ * N = 100 in the same run, two ways:
  *
- * A stand-in for series that inforegd would publish: the daemon has no way yet to be
- * given thousands of series on main (watches stop at 64; the rules engine's derived and
- * pushed series are on their own branch), so this process is the writer. It creates
- * the registry with the daemon's own code (shm/object.c: shm_object_publish, the ring
- * writer ring_publish/ring_notify), publishes N gauge series "bench.sNNNNN" at 100 Hz
- * from a thread, and runs the daemon's REST server (api/: api_start, one worker) over
- * it, so every figure is the daemon's code path minus the collectors. The publish cost
- * is timed in a tight loop on the same object (between two 100 Hz publishes readers
- * see a fresh sample either way).
+ *  - daemon.*: a real inforegd (10 Hz, --no-ebpf) given N pushed series by push rules
+ *    in its rules_dir (250 names a rule), a value pushed for each over the datagram
+ *    socket; publish = the tick's whole cost from the status document (tick_cost_us,
+ *    once a second: collectors, rules, publishing), beside its built-in series;
+ *  - standin.*: this process as the writer, with the daemon's own code (shm/object.c
+ *    shm_object_publish, ring_publish + ring_notify at 100 Hz from a thread) and REST
+ *    server (api/: api_start, one worker) over exactly N series and nothing else; its
+ *    publish figure is ring_publish + ring_notify of the whole sample alone, timed in a
+ *    tight loop (ns).
  *
- * usage: series_scaling   (QUICK=1: 100 and 1,000 series, fewer repetitions)
+ * usage: series_scaling [BUILD_DIR]   (default $INFOREG_BUILD or build; QUICK=1: 100 and
+ * 1,000 series, fewer repetitions)
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <math.h>
 #include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sys/un.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -124,27 +131,98 @@ static long http_get(int port, const char *path)
 	return hdr < 0 ? -1 : total - hdr;
 }
 
-static int run_n(uint32_t n, int reps, int gets, const char *base)
+/* @result series_scaling PREFIX.nN.WHAT UNIT over V[K], against PREFIX.n100.WHAT */
+static void result(const char *prefix, uint32_t n, const char *what, const char *unit, double *v, int k)
 {
-	char shm[64], name[96], metric[96], bname[96];
-	struct inforeg_series_desc *d = calloc(n, sizeof(*d));
-	int rc = 1, lock;
-	pid_t owner;
-	pthread_t th;
-	static double r[3][64];
-	double *lat = calloc((size_t)gets, sizeof(double));
+	char m[96], b[96];
 
-	snprintf(shm, sizeof(shm), "irbench-scale-%d-%u", (int)getpid(), n);
-	vals = calloc(n, sizeof(double));
-	if (!d || !vals || !lat)
-		return 1;
-	for (uint32_t i = 0; i < n; i++) {
+	snprintf(m, sizeof(m), "%s.n%u.%s", prefix, n, what);
+	snprintf(b, sizeof(b), "%s.n100.%s", prefix, what);
+	bench_result(stdout, B, m, unit, v, k, n == 100 ? NULL : b);
+}
+
+/* Read and /metrics figures of a registry (reader RD, series H of N, REST on PORT),
+ * printed as PREFIX.nN.* against PREFIX.n100.*. Returns 0 or 1. */
+static int measure_reads(struct inforeg_reader *rd, int h, uint32_t n, int port, int reps, int gets,
+			 const char *prefix)
+{
+	static double r[2][64];
+	double *lat = calloc((size_t)gets, sizeof(double)), *buf = malloc(n * 2 * sizeof(double) + 4096);
+	long bytes = 0;
+	int rc = 1;
+
+	if (!lat || !buf)
+		goto out;
+	for (int i = 0; i < reps; i++) {
+		long it = 200000;
+		uint64_t t0 = clk_ns(CLOCK_MONOTONIC);
+		for (long j = 0; j < it; j++) {
+			double v;
+			inforeg_read_latest(rd, h, &v, NULL);
+			sink = v;
+		}
+		r[0][i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / (double)it;
+		it = n >= 10000 ? 500 : 5000;
+		int cnt = inforeg_series_count(rd);
+		t0 = clk_ns(CLOCK_MONOTONIC);
+		for (long j = 0; j < it; j++) {
+			inforeg_read_sample(rd, buf, (size_t)cnt, NULL);
+			sink = buf[0];
+		}
+		r[1][i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / (double)it;
+	}
+	for (int i = 0; i < gets; i++) {
+		uint64_t t0 = clk_ns(CLOCK_MONOTONIC);
+		bytes = http_get(port, "/metrics");
+		if (bytes < 0) {
+			fprintf(stderr, "series_scaling: %s %u series: GET /metrics failed\n", prefix, n);
+			goto out;
+		}
+		lat[i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / 1e6;
+	}
+	printf("%s %6u series (%d in the sample): latest %.1f ns, sample copy %.0f ns, /metrics %ld bytes\n", prefix,
+	       n, inforeg_series_count(rd), r[0][0], r[1][0], bytes);
+	double p99 = bench_pct(lat, gets, 0.99);
+	result(prefix, n, "read_latest", "ns", r[0], reps);
+	result(prefix, n, "read_sample", "ns", r[1], reps);
+	result(prefix, n, "metrics", "ms", lat, gets);
+	result(prefix, n, "metrics_p99", "ms", &p99, 1);
+	double kb = (double)bytes / 1024;
+	result(prefix, n, "metrics_body", "kB", &kb, 1);
+	rc = 0;
+out:
+	free(lat), free(buf);
+	return rc;
+}
+
+static struct inforeg_series_desc *descs(uint32_t n)
+{
+	struct inforeg_series_desc *d = calloc(n, sizeof(*d));
+
+	for (uint32_t i = 0; d && i < n; i++) {
 		snprintf(d[i].name, sizeof(d[i].name), "bench.s%05u", i);
 		snprintf(d[i].unit, sizeof(d[i].unit), "bytes");
 		snprintf(d[i].help, sizeof(d[i].help), "series_scaling stand-in series %u", i);
 		d[i].kind = INFOREG_KIND_GAUGE;
-		vals[i] = i;
 	}
+	return d;
+}
+
+static int standin_n(uint32_t n, int reps, int gets)
+{
+	char shm[64], name[96];
+	struct inforeg_series_desc *d = descs(n);
+	int rc = 1, lock;
+	pid_t owner;
+	pthread_t th;
+	static double r[64];
+
+	snprintf(shm, sizeof(shm), "irbench-scale-%d-%u", (int)getpid(), n);
+	vals = calloc(n, sizeof(double));
+	if (!d || !vals)
+		return 1;
+	for (uint32_t i = 0; i < n; i++)
+		vals[i] = i;
 	struct ring_params p = {.series_count = n, .capacity = 64, .period_ns = 10000000ull,
 				.generation = clk_ns(CLOCK_REALTIME) ^ n, .writer_pid = (uint32_t)getpid(),
 				.start_realtime_ns = clk_ns(CLOCK_REALTIME), .start_monotonic_ns = clk_ns(CLOCK_MONOTONIC),
@@ -179,63 +257,13 @@ static int run_n(uint32_t n, int reps, int gets, const char *base)
 		uint64_t t0 = clk_ns(CLOCK_MONOTONIC);
 		for (long j = 0; j < k; j++)
 			publish_once(n);
-		r[0][i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / (double)k;
+		r[i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / (double)k;
 		pthread_mutex_unlock(&wlock);
 		usleep(5000);
 	}
-	/* read: one series' latest value; the whole sample */
-	for (int i = 0; i < reps; i++) {
-		long it = 200000;
-		uint64_t t0 = clk_ns(CLOCK_MONOTONIC);
-		for (long j = 0; j < it; j++) {
-			double v;
-			inforeg_read_latest(rd, h, &v, NULL);
-			sink = v;
-		}
-		r[1][i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / (double)it;
-		it = n >= 10000 ? 500 : 5000;
-		double *buf = malloc(n * sizeof(double));
-		t0 = clk_ns(CLOCK_MONOTONIC);
-		for (long j = 0; j < it; j++) {
-			inforeg_read_sample(rd, buf, n, NULL);
-			sink = buf[n - 1];
-		}
-		r[2][i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / (double)it;
-		free(buf);
-	}
-	/* GET /metrics */
-	long bytes = 0;
-	for (int i = 0; i < gets; i++) {
-		uint64_t t0 = clk_ns(CLOCK_MONOTONIC);
-		bytes = http_get(port, "/metrics");
-		if (bytes < 0) {
-			fprintf(stderr, "series_scaling: %u series: GET /metrics failed\n", n);
-			goto out;
-		}
-		lat[i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / 1e6;
-	}
-	printf("%6u series: publish %.0f ns, latest %.1f ns, sample copy %.0f ns, /metrics %ld bytes\n", n, r[0][0],
-	       r[1][0], r[2][0], bytes);
-	snprintf(metric, sizeof(metric), "n%u.publish", n);
-	snprintf(bname, sizeof(bname), "%s.publish", base);
-	bench_result(stdout, B, metric, "ns", r[0], reps, n == 100 ? NULL : bname);
-	snprintf(metric, sizeof(metric), "n%u.read_latest", n);
-	snprintf(bname, sizeof(bname), "%s.read_latest", base);
-	bench_result(stdout, B, metric, "ns", r[1], reps, n == 100 ? NULL : bname);
-	snprintf(metric, sizeof(metric), "n%u.read_sample", n);
-	snprintf(bname, sizeof(bname), "%s.read_sample", base);
-	bench_result(stdout, B, metric, "ns", r[2], reps, n == 100 ? NULL : bname);
-	double p99 = bench_pct(lat, gets, 0.99);
-	snprintf(metric, sizeof(metric), "n%u.metrics", n);
-	snprintf(bname, sizeof(bname), "%s.metrics", base);
-	bench_result(stdout, B, metric, "ms", lat, gets, n == 100 ? NULL : bname);
-	snprintf(metric, sizeof(metric), "n%u.metrics_p99", n);
-	snprintf(bname, sizeof(bname), "%s.metrics_p99", base);
-	bench_result1(stdout, B, metric, "ms", p99, n == 100 ? NULL : bname);
-	snprintf(metric, sizeof(metric), "n%u.metrics_body", n);
-	snprintf(bname, sizeof(bname), "%s.metrics_body", base);
-	bench_result1(stdout, B, metric, "kB", (double)bytes / 1024, n == 100 ? NULL : bname);
-	rc = 0;
+	printf("standin %6u series: publish %.0f ns\n", n, r[0]);
+	result("standin", n, "publish", "ns", r, reps);
+	rc = measure_reads(rd, h, n, port, reps, gets, "standin");
 out:
 	api_stop();
 	atomic_store(&stop_writer, 1);
@@ -246,35 +274,165 @@ out:
 	snprintf(name, sizeof(name), "%s/%s", SHM_DIR, shm);
 	unlink(name);
 	shm_lock_release(shm, lock);
-	free(d), free(vals), free(lat);
+	free(d), free(vals);
 	return rc;
 }
 
-int main(void)
+/* tick_cost_us of the daemon's status document (0 when not there yet) */
+static double tick_cost(struct inforeg_reader *rd)
+{
+	static char doc[INFOREG_DOC_MAX];
+	double v = 0;
+
+	if (inforeg_doc_read(rd, INFOREG_DOC_STATUS, doc, sizeof(doc)) < 0)
+		return 0;
+	json_t *st = json_loads(doc, 0, NULL);
+	if (st)
+		v = json_number_value(json_object_get(st, "tick_cost_us"));
+	json_decref(st);
+	return v;
+}
+
+static int daemon_n(const char *build, uint32_t n, int reps, int gets, int costs)
+{
+	char dir[] = "/tmp/series_scaling.XXXXXX", path[600], shm[64], name[64], ird[512], listen[64];
+	int rc = 1, port = free_port();
+	pid_t pid = -1;
+	struct inforeg_reader *rd = NULL;
+	static double cost[64];
+
+	if (!mkdtemp(dir) || port < 0)
+		return 1;
+	snprintf(shm, sizeof(shm), "irbench-scaled-%d-%u", (int)getpid(), n);
+	snprintf(path, sizeof(path), "%s/rules", dir);
+	mkdir(path, 0700);
+	for (uint32_t first = 0; first < n; first += 250) {
+		snprintf(path, sizeof(path), "%s/rules/p%03u.json", dir, first / 250);
+		FILE *f = fopen(path, "w");
+		if (!f)
+			goto out;
+		fprintf(f, "{\"name\":\"p%03u\",\"kind\":\"push\",\"ttl_ms\":86400000,\"unit\":\"bytes\",\"names\":[",
+			first / 250);
+		for (uint32_t i = first; i < n && i < first + 250; i++)
+			fprintf(f, "%s\"bench.s%05u\"", i > first ? "," : "", i);
+		fprintf(f, "]}\n");
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/inforegd.conf", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		goto out;
+	fprintf(f, "rules_dir = %s/rules\n", dir);
+	fclose(f);
+	snprintf(ird, sizeof(ird), "%s/bin/inforegd", build);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		snprintf(name, sizeof(name), "%s/inforegd.log", dir);
+		int lg = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(lg, 1), dup2(lg, 2);
+		execl(ird, "inforegd", "--shm", shm, "--listen", listen, "--no-ebpf", "--config", path, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(name, sizeof(name), "bench.s%05u", n - 1);
+	int h = -1;
+	for (int i = 0; i < 300 && h < 0; i++) {
+		usleep(100000);
+		if (!rd)
+			rd = inforeg_open(shm, 0);
+		if (rd) {
+			inforeg_refresh(rd);
+			h = inforeg_lookup(rd, name);
+		}
+	}
+	if (h < 0) {
+		fprintf(stderr, "series_scaling: inforegd with %u pushed series did not publish them (log %s/inforegd.log)\n",
+			n, dir);
+		goto out;
+	}
+	/* one value for every series, over the datagram socket, 100 lines a datagram */
+	struct sockaddr_un su = {.sun_family = AF_UNIX};
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s/%s.sock", SHM_DIR, shm);
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	static char dg[4096];
+	for (uint32_t first = 0; s >= 0 && first < n; first += 100) {
+		int len = 0;
+		for (uint32_t i = first; i < n && i < first + 100; i++)
+			len += snprintf(dg + len, sizeof(dg) - (size_t)len, "bench.s%05u %u\n", i, i * 1000 + 1);
+		if (sendto(s, dg, (size_t)len, 0, (struct sockaddr *)&su, sizeof(su)) < 0) {
+			perror("series_scaling: push socket");
+			close(s);
+			goto out;
+		}
+	}
+	if (s >= 0)
+		close(s);
+	/* the last series has its value: the sample carries every pushed value */
+	for (int i = 0; i < 100; i++) {
+		double v = NAN;
+		inforeg_read_latest(rd, h, &v, NULL);
+		if (!isnan(v))
+			break;
+		usleep(50000);
+	}
+	/* the tick's cost, once a second from the status document */
+	int nc = 0;
+	double last = -1;
+	for (int i = 0; i < costs * 12 && nc < costs; i++) {
+		double c = tick_cost(rd);
+		if (c > 0 && c != last)
+			cost[nc++] = last = c;
+		usleep(100000);
+	}
+	if (nc == 0) {
+		fprintf(stderr, "series_scaling: no tick_cost_us in the status document\n");
+		goto out;
+	}
+	printf("daemon  %6u pushed series: tick %.0f us\n", n, cost[0]);
+	result("daemon", n, "tick_cost", "us", cost, nc);
+	rc = measure_reads(rd, h, n, port, reps, gets, "daemon");
+out:
+	inforeg_close(rd);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	if (system(path) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return rc;
+}
+
+int main(int argc, char **argv)
 {
 	static const uint32_t ns[] = {100, 1000, 10000};
+	const char *env = getenv("INFOREG_BUILD");
+	const char *build = argc > 1 ? argv[1] : env ? env : "build";
 	int quick = bench_quick(), nn = quick ? 2 : 3, reps = quick ? 3 : 9, gets = quick ? 30 : 200;
 
-	printf("series_scaling: stand-in writer (this process, the daemon's ring and REST code), %d repetitions, "
+	printf("series_scaling: a real inforegd with pushed series, and a stand-in writer, %d repetitions, "
 	       "%d GET /metrics each\n",
 	       reps, gets);
-	/* one child per N: the REST server is started once per process */
-	for (int i = 0; i < nn; i++) {
+	/* one child per case: the stand-in's REST server is started once per process */
+	for (int i = 0; i < 2 * nn; i++) {
 		int st;
 		pid_t c;
 
 		fflush(stdout);
 		c = fork();
 		if (c == 0)
-			_exit(run_n(ns[i], reps, gets, "n100"));
+			_exit(i < nn ? daemon_n(build, ns[i], reps, gets, quick ? 2 : 5) : standin_n(ns[i - nn], reps, gets));
 		if (c < 0 || waitpid(c, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			return 1;
 	}
 	bench_note(stdout, B,
-		   "stand-in: this process publishes N gauge series with the daemon's ring writer (100 Hz) and runs "
-		   "the daemon's REST server over them (1 worker); no collectors. /metrics: a new HTTP/1.1 "
-		   "connection per GET, no gzip; median/min/max over %d GETs, p99 separately. publish = "
-		   "ring_publish + ring_notify of the whole sample",
+		   "daemon.*: inforegd (10 Hz, --no-ebpf, REST 1 worker) with N series pushed through push rules "
+		   "(rules_dir, 250 names a rule) beside its built-in ones; tick_cost = the status document's "
+		   "tick_cost_us (collectors + rules + publish), once a second. standin.*: this process publishes "
+		   "exactly N series with the daemon's ring writer at 100 Hz and runs the daemon's REST server over "
+		   "them; publish = ring_publish + ring_notify of the whole sample. /metrics: a new HTTP/1.1 "
+		   "connection per GET, no gzip; median/min/max over %d GETs, p99 separately",
 		   gets);
 	return 0;
 }
