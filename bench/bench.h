@@ -69,7 +69,8 @@ static inline void bench_result1(FILE *f, const char *bench, const char *metric,
 	bench_result(f, bench, metric, unit, &x, 1, baseline);
 }
 
-static inline void bench_note(FILE *f, const char *bench, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void bench_note(FILE *f, const char *bench, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static inline void bench_note(FILE *f, const char *bench, const char *fmt, ...)
 {
 	va_list ap;

@@ -29,9 +29,9 @@
 #include "inforeg.h"
 #include "bench.h"
 
-#define B "freshness"
+#define B	  "freshness"
 #define PERIOD_MS 10
-#define MAXN 4096
+#define MAXN	  4096
 
 static uint64_t clk_ns(clockid_t c)
 {
@@ -173,7 +173,8 @@ int main(int argc, char **argv)
 		}
 		p50[1][k] = bench_pct(age, per, 0.5);
 		p99[1][k] = bench_pct(age, per, 0.99);
-		printf("round %d: inforegd p50 %.1f us p99 %.1f us (realtime p50 %.1f us); floor p50 %.1f us p99 "
+		printf("round %d: inforegd p50 %.1f us p99 %.1f us (realtime p50 %.1f us); floor p50 %.1f us "
+		       "p99 "
 		       "%.1f us\n",
 		       k, p50[0][k], p99[0][k], real50[k], p50[1][k], p99[1][k]);
 	}
@@ -183,11 +184,13 @@ int main(int argc, char **argv)
 		bench_result(stdout, B, "inforegd.p50", "us", p50[0], rounds, "floor.p50");
 		bench_result(stdout, B, "inforegd.p99", "us", p99[0], rounds, "floor.p99");
 		bench_result(stdout, B, "inforegd.realtime.p50", "us", real50, rounds, "inforegd.p50");
-		bench_note(stdout, B,
-			   "period %d ms; age = reader's clock after inforeg_wait() returns - the sample's "
-			   "timestamp (taken when the tick starts); p50/p99 over %d samples per round, median/min/max "
-			   "over %d rounds; %d samples were published while the reader was still busy (skipped)",
-			   PERIOD_MS, per, rounds, missed);
+		bench_note(
+		    stdout, B,
+		    "period %d ms; age = reader's clock after inforeg_wait() returns - the sample's "
+		    "timestamp (taken when the tick starts); p50/p99 over %d samples per round, "
+		    "median/min/max "
+		    "over %d rounds; %d samples were published while the reader was still busy (skipped)",
+		    PERIOD_MS, per, rounds, missed);
 	}
 	inforeg_close(r);
 	kill(d, SIGTERM);

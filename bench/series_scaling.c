@@ -85,7 +85,8 @@ static int free_port(void)
 	socklen_t l = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
 
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(s, (struct sockaddr *)&a, &l) == 0)
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&a, &l) == 0)
 		port = ntohs(a.sin_port);
 	if (s >= 0)
 		close(s);
@@ -97,12 +98,14 @@ static int free_port(void)
 static long http_get(int port, const char *path)
 {
 	static char buf[1 << 16];
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	long total = 0, hdr = -1;
 	char req[256];
-	int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+	int len = snprintf(req, sizeof(req),
+			   "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
 
 	if (s < 0)
 		return -1;
@@ -180,8 +183,8 @@ static int measure_reads(struct inforeg_reader *rd, int h, uint32_t n, int port,
 		}
 		lat[i] = (double)(clk_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 	}
-	printf("%s %6u series (%d in the sample): latest %.1f ns, sample copy %.0f ns, /metrics %ld bytes\n", prefix,
-	       n, inforeg_series_count(rd), r[0][0], r[1][0], bytes);
+	printf("%s %6u series (%d in the sample): latest %.1f ns, sample copy %.0f ns, /metrics %ld bytes\n",
+	       prefix, n, inforeg_series_count(rd), r[0][0], r[1][0], bytes);
 	double p99 = bench_pct(lat, gets, 0.99);
 	result(prefix, n, "read_latest", "ns", r[0], reps);
 	result(prefix, n, "read_sample", "ns", r[1], reps);
@@ -223,9 +226,13 @@ static int standin_n(uint32_t n, int reps, int gets)
 		return 1;
 	for (uint32_t i = 0; i < n; i++)
 		vals[i] = i;
-	struct ring_params p = {.series_count = n, .capacity = 64, .period_ns = 10000000ull,
-				.generation = clk_ns(CLOCK_REALTIME) ^ n, .writer_pid = (uint32_t)getpid(),
-				.start_realtime_ns = clk_ns(CLOCK_REALTIME), .start_monotonic_ns = clk_ns(CLOCK_MONOTONIC),
+	struct ring_params p = {.series_count = n,
+				.capacity = 64,
+				.period_ns = 10000000ull,
+				.generation = clk_ns(CLOCK_REALTIME) ^ n,
+				.writer_pid = (uint32_t)getpid(),
+				.start_realtime_ns = clk_ns(CLOCK_REALTIME),
+				.start_monotonic_ns = clk_ns(CLOCK_MONOTONIC),
 				.layout_serial = 1};
 	lock = shm_lock_acquire(shm, &owner);
 	if (lock < 0 || shm_object_publish(shm, &p, d, 0600, (gid_t)-1, &obj) < 0) {
@@ -244,8 +251,8 @@ static int standin_n(uint32_t n, int reps, int gets)
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	struct api_config ac = {.shm_name = shm, .listen = {listen}, .n_listen = 1, .workers = 1};
 	if (h < 0 || port < 0 || api_start(&ac, err, sizeof(err)) < 0) {
-		fprintf(stderr, "series_scaling: %u series: reader %s, REST server: %s\n", n, h < 0 ? "failed" : "ok",
-			port < 0 ? "no port" : err);
+		fprintf(stderr, "series_scaling: %u series: reader %s, REST server: %s\n", n,
+			h < 0 ? "failed" : "ok", port < 0 ? "no port" : err);
 		goto out;
 	}
 	usleep(100000);
@@ -311,7 +318,9 @@ static int daemon_n(const char *build, uint32_t n, int reps, int gets, int costs
 		FILE *f = fopen(path, "w");
 		if (!f)
 			goto out;
-		fprintf(f, "{\"name\":\"p%03u\",\"kind\":\"push\",\"ttl_ms\":86400000,\"unit\":\"bytes\",\"names\":[",
+		fprintf(f,
+			"{\"name\":\"p%03u\",\"kind\":\"push\",\"ttl_ms\":86400000,\"unit\":\"bytes\","
+			"\"names\":[",
 			first / 250);
 		for (uint32_t i = first; i < n && i < first + 250; i++)
 			fprintf(f, "%s\"bench.s%05u\"", i > first ? "," : "", i);
@@ -332,7 +341,8 @@ static int daemon_n(const char *build, uint32_t n, int reps, int gets, int costs
 		snprintf(name, sizeof(name), "%s/inforegd.log", dir);
 		int lg = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(lg, 1), dup2(lg, 2);
-		execl(ird, "inforegd", "--shm", shm, "--listen", listen, "--no-ebpf", "--config", path, (char *)NULL);
+		execl(ird, "inforegd", "--shm", shm, "--listen", listen, "--no-ebpf", "--config", path,
+		      (char *)NULL);
 		_exit(127);
 	}
 	snprintf(name, sizeof(name), "bench.s%05u", n - 1);
@@ -347,7 +357,9 @@ static int daemon_n(const char *build, uint32_t n, int reps, int gets, int costs
 		}
 	}
 	if (h < 0) {
-		fprintf(stderr, "series_scaling: inforegd with %u pushed series did not publish them (log %s/inforegd.log)\n",
+		fprintf(stderr,
+			"series_scaling: inforegd with %u pushed series did not publish them (log "
+			"%s/inforegd.log)\n",
 			n, dir);
 		goto out;
 	}
@@ -359,7 +371,8 @@ static int daemon_n(const char *build, uint32_t n, int reps, int gets, int costs
 	for (uint32_t first = 0; s >= 0 && first < n; first += 100) {
 		int len = 0;
 		for (uint32_t i = first; i < n && i < first + 100; i++)
-			len += snprintf(dg + len, sizeof(dg) - (size_t)len, "bench.s%05u %u\n", i, i * 1000 + 1);
+			len +=
+			    snprintf(dg + len, sizeof(dg) - (size_t)len, "bench.s%05u %u\n", i, i * 1000 + 1);
 		if (sendto(s, dg, (size_t)len, 0, (struct sockaddr *)&su, sizeof(su)) < 0) {
 			perror("series_scaling: push socket");
 			close(s);
@@ -422,17 +435,19 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		c = fork();
 		if (c == 0)
-			_exit(i < nn ? daemon_n(build, ns[i], reps, gets, quick ? 2 : 5) : standin_n(ns[i - nn], reps, gets));
+			_exit(i < nn ? daemon_n(build, ns[i], reps, gets, quick ? 2 : 5)
+				     : standin_n(ns[i - nn], reps, gets));
 		if (c < 0 || waitpid(c, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			return 1;
 	}
-	bench_note(stdout, B,
-		   "daemon.*: inforegd (10 Hz, --no-ebpf, REST 1 worker) with N series pushed through push rules "
-		   "(rules_dir, 250 names a rule) beside its built-in ones; tick_cost = the status document's "
-		   "tick_cost_us (collectors + rules + publish), once a second. standin.*: this process publishes "
-		   "exactly N series with the daemon's ring writer at 100 Hz and runs the daemon's REST server over "
-		   "them; publish = ring_publish + ring_notify of the whole sample. /metrics: a new HTTP/1.1 "
-		   "connection per GET, no gzip; median/min/max over %d GETs, p99 separately",
-		   gets);
+	bench_note(
+	    stdout, B,
+	    "daemon.*: inforegd (10 Hz, --no-ebpf, REST 1 worker) with N series pushed through push rules "
+	    "(rules_dir, 250 names a rule) beside its built-in ones; tick_cost = the status document's "
+	    "tick_cost_us (collectors + rules + publish), once a second. standin.*: this process publishes "
+	    "exactly N series with the daemon's ring writer at 100 Hz and runs the daemon's REST server over "
+	    "them; publish = ring_publish + ring_notify of the whole sample. /metrics: a new HTTP/1.1 "
+	    "connection per GET, no gzip; median/min/max over %d GETs, p99 separately",
+	    gets);
 	return 0;
 }

@@ -49,7 +49,8 @@ static void test_line(void)
 	bench_result1(f, "b", "base", "us", 0.5, NULL);
 	bench_note(f, "b", "n=%d", 3);
 	fclose(f);
-	CHECKF(strcmp(buf, "@result b m.x us 25 10 40 base\n@result b base us 0.5 0.5 0.5\n@note b n=3\n") == 0,
+	CHECKF(strcmp(buf, "@result b m.x us 25 10 40 base\n@result b base us 0.5 0.5 0.5\n@note b n=3\n") ==
+		   0,
 	       "%s", buf);
 }
 
