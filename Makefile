@@ -57,6 +57,8 @@ SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/it_*.c: integration programs (real daemon), normal build only.
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
+# tests/fake_*.c: stand-in shared libraries (fake_nvml.so for the nvml provider)
+FAKE_SRCS   := $(sort $(wildcard tests/fake_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -67,12 +69,13 @@ DAEMON_LIB_OBJS := $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJS))
 TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+FAKES       := $(patsubst tests/%.c,$(B)/tests/%.so,$(FAKE_SRCS))
 
 BINS := $(B)/bin/inforegd $(B)/bin/inforeg
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
-tests: $(TESTS) $(if $(SAN),,$(ITESTS))
-benches: $(BENCHES)
+tests: $(TESTS) $(FAKES) $(if $(SAN),,$(ITESTS))
+benches: $(BENCHES) $(FAKES)
 
 .PHONY: all deps run test tests benches bench install clean check-format
 
@@ -107,7 +110,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS)): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(FAKE_SRCS)): | $(SKELS)
 
 # ---- libraries and programs ----
 $(B)/lib/libinforeg.a: $(SHM_OBJS)
@@ -142,6 +145,11 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+$(B)/tests/%.so: $(B)/obj/tests/%.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared $(LDFLAGS_ALL) -o $@ $< -lpthread
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)

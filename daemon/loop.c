@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/devices.h"
 #include "ebpf/ebpf.h"
 #include "procfs/procfs.h"
 #include "ctl.h"
@@ -127,6 +128,8 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 		add_collector(d, *o, NULL);
 	for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
+	/* after ebpf.task: watches it applies this tick are listed when devices declares */
+	add_collector(d, &devices_ops, NULL);
 	return 0;
 }
 
