@@ -37,7 +37,7 @@ struct amd {
 static int attr(const char *dir, const char *name, char *out, size_t len)
 {
 	char path[600];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	dev_pathf(path, sizeof(path), "%s/%s", dir, name);
 	ssize_t n = col_read_small(path, out, len);
 	if (n < 0)
 		return (int)n;
@@ -48,7 +48,7 @@ static int attr(const char *dir, const char *name, char *out, size_t len)
 static struct col_file *open_if(struct col_env *env, const char *dir, const char *name)
 {
 	char path[600];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	dev_pathf(path, sizeof(path), "%s/%s", dir, name);
 	if (access(path, R_OK) != 0)
 		return NULL;
 	return col_file_open(env->files, path, 64);
@@ -58,13 +58,13 @@ static struct col_file *open_if(struct col_env *env, const char *dir, const char
 static int card_hwmon(const char *dev, char *out, size_t len)
 {
 	char path[600];
-	snprintf(path, sizeof(path), "%s/hwmon", dev);
+	dev_pathf(path, sizeof(path), "%s/hwmon", dev);
 	DIR *d = opendir(path);
 	struct dirent *e;
 	int rc = -ENOENT;
 	while (d && (e = readdir(d)))
 		if (!strncmp(e->d_name, "hwmon", 5)) {
-			snprintf(out, len, "%s/%s", path, e->d_name);
+			dev_pathf(out, len, "%s/%s", path, e->d_name);
 			rc = 0;
 			break;
 		}
@@ -75,7 +75,7 @@ static int card_hwmon(const char *dev, char *out, size_t len)
 
 static void identity(struct dev_gpu *g, const char *dev)
 {
-	char buf[256], dev_id[32] = "";
+	char dev_id[32] = "";
 	strcpy(g->vendor, "amd");
 	if (attr(dev, "product_name", g->model, sizeof(g->model)) < 0 || !g->model[0]) {
 		attr(dev, "device", dev_id, sizeof(dev_id));
@@ -84,7 +84,7 @@ static void identity(struct dev_gpu *g, const char *dev)
 	attr(dev, "vbios_version", g->firmware, sizeof(g->firmware));
 	char path[600], *text = NULL;
 	size_t cap = 0;
-	snprintf(path, sizeof(path), "%s/uevent", dev);
+	dev_pathf(path, sizeof(path), "%s/uevent", dev);
 	if (col_slurp(path, &text, &cap) >= 0) {
 		for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
 			if (!strncmp(l, "DRIVER=", 7))
@@ -94,7 +94,6 @@ static void identity(struct dev_gpu *g, const char *dev)
 		}
 	}
 	free(text);
-	(void)buf;
 }
 
 static int card_cmp(const void *a, const void *b)
@@ -109,7 +108,7 @@ static int amd_discover(struct dev_provider *p, struct col_env *env)
 		return -ENAMETOOLONG;
 	DIR *d = opendir(drm);
 	if (!d) {
-		snprintf(p->why, sizeof(p->why), "no %s: %s", drm, strerror(errno));
+		snprintf(p->why, sizeof(p->why), "no %.120s: %s", drm, strerror(errno));
 		return 0;
 	}
 	struct amd *a = calloc(1, sizeof(*a));
@@ -168,7 +167,7 @@ static int amd_discover(struct dev_provider *p, struct col_env *env)
 		free(names[i]);
 	p->found = p->ngpu > 0;
 	if (p->found)
-		snprintf(p->why, sizeof(p->why), "%d GPU%s (%s) under %s", p->ngpu, p->ngpu > 1 ? "s" : "",
+		snprintf(p->why, sizeof(p->why), "%d GPU%s (%.60s) under %.100s", p->ngpu, p->ngpu > 1 ? "s" : "",
 			 a->gpu[0].model, drm);
 	else
 		snprintf(p->why, sizeof(p->why), "no device: %s", seen ? "AMD cards without the amdgpu files"

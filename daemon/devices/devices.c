@@ -101,6 +101,15 @@ int dev_sysfs_path(const struct ird_config *cfg, char *out, size_t len, const ch
 	return m < 0 || (size_t)m >= len - (size_t)n ? -ENAMETOOLONG : 0;
 }
 
+int dev_pathf(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 double dev_parse_attr(const struct col_file *f)
 {
 	if (!f || f->len <= 0)
@@ -268,7 +277,8 @@ static int declare_tasks(struct devices *d, struct series_reg *reg)
 		return 0;
 	for (int i = 0; i < n && i < WATCH_MAX; i++) {
 		struct task_decl *t = &d->task[d->ntask];
-		snprintf(t->watch, sizeof(t->watch), "%s", ws[i].name);
+		memcpy(t->watch, ws[i].name, sizeof(t->watch));
+		t->watch[sizeof(t->watch) - 1] = 0;
 		int r = reg_seriesf(reg, "bytes", INFOREG_KIND_GAUGE, "accelerator memory used by the watch's processes",
 				    "task.gpu.mem{watch=\"%s\"}", t->watch);
 		if (r < 0)

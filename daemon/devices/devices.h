@@ -144,6 +144,8 @@ void dev_gpu_init(struct dev_gpu *g);
 /* PATH under the configured sysfs root: ROOT + "/class/drm" etc. Returns 0 or -ENAMETOOLONG. */
 int dev_sysfs_path(const struct ird_config *cfg, char *out, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* vsnprintf into OUT; -ENAMETOOLONG when it does not fit (paths built from readdir). */
+int dev_pathf(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Parses a sysfs integer attribute (decimal, trailing newline). NaN if it is not one. */
 double dev_parse_attr(const struct col_file *f);
 /*

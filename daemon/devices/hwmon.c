@@ -88,11 +88,11 @@ static void add(struct dev_provider *p, struct col_env *env, const char *dev, co
 static void scan_chip(struct dev_provider *p, struct col_env *env, const char *base, const char *dev)
 {
 	char dir[600], path[700], chip[48] = "", name[64], label[64];
-	snprintf(dir, sizeof(dir), "%s/%s", base, dev);
-	snprintf(path, sizeof(path), "%s/name", dir);
+	dev_pathf(dir, sizeof(dir), "%s/%s", base, dev);
+	dev_pathf(path, sizeof(path), "%s/name", dir);
 	if (read_attr(path, chip, sizeof(chip)) < 0)
 		snprintf(chip, sizeof(chip), "%s", dev);
-	snprintf(path, sizeof(path), "%s/device/gpu_busy_percent", dir);
+	dev_pathf(path, sizeof(path), "%s/device/gpu_busy_percent", dir);
 	if (access(path, F_OK) == 0)
 		return; /* an amdgpu card: the amd provider reports it */
 	static const struct {
@@ -116,14 +116,14 @@ static void scan_chip(struct dev_provider *p, struct col_env *env, const char *b
 				continue;
 			snprintf(name, sizeof(name), "%.*s", (int)(el - sl), e);
 			if (!strcmp(kinds[k].suffix, "_average")) {
-				snprintf(path, sizeof(path), "%s/%s_input", dir, name);
+				dev_pathf(path, sizeof(path), "%s/%s_input", dir, name);
 				if (access(path, F_OK) == 0)
 					continue; /* powerK_input preferred */
 			}
-			snprintf(path, sizeof(path), "%s/%s_label", dir, name);
+			dev_pathf(path, sizeof(path), "%s/%s_label", dir, name);
 			if (read_attr(path, label, sizeof(label)) < 0 || !label[0])
 				snprintf(label, sizeof(label), "%s", name);
-			snprintf(path, sizeof(path), "%s/%s", dir, e);
+			dev_pathf(path, sizeof(path), "%s/%s", dir, e);
 			add(p, env, dev, chip, label, kinds[k].kind, kinds[k].scale, path);
 		}
 	}
@@ -153,10 +153,10 @@ static int hwmon_discover(struct dev_provider *p, struct col_env *env)
 	int nhw = p->nsensor;
 	n = list_dir(th, "thermal_zone", ents, 256);
 	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s/type", th, ents[i]);
+		dev_pathf(path, sizeof(path), "%s/%s/type", th, ents[i]);
 		if (read_attr(path, type, sizeof(type)) < 0 || !type[0])
 			snprintf(type, sizeof(type), "%s", ents[i]);
-		snprintf(path, sizeof(path), "%s/%s/temp", th, ents[i]);
+		dev_pathf(path, sizeof(path), "%s/%s/temp", th, ents[i]);
 		if (access(path, R_OK) == 0)
 			add(p, env, ents[i], "thermal", type, SENSOR_TEMP, 1e-3, path);
 		free(ents[i]);
@@ -167,7 +167,7 @@ static int hwmon_discover(struct dev_provider *p, struct col_env *env)
 			 nhw == 1 ? "" : "s", nchips, nchips == 1 ? "" : "s", p->nsensor - nhw,
 			 p->nsensor - nhw == 1 ? "" : "s");
 	else
-		snprintf(p->why, sizeof(p->why), "no sensor under %s or %s", hw, th);
+		snprintf(p->why, sizeof(p->why), "no sensor under %.80s or %.80s", hw, th);
 	return p->nsensor;
 }
 

@@ -252,7 +252,8 @@ static void take_reading(struct nvml *n, struct reading *r)
 		nws = WATCH_MAX;
 	r->ntask = nws;
 	for (int w = 0; w < nws; w++) {
-		snprintf(r->task[w].watch, sizeof(r->task[w].watch), "%s", n->ws[w].name);
+		memcpy(r->task[w].watch, n->ws[w].name, sizeof(r->task[w].watch));
+		r->task[w].watch[sizeof(r->task[w].watch) - 1] = 0;
 		for (int k = 0; k < DEV_GPU_MAX; k++)
 			r->task[w].mem[k] = r->task[w].util[k] = 0;
 	}
@@ -459,7 +460,7 @@ static int nvml_discover(struct dev_provider *p, struct col_env *env)
 	n->lib = dlopen(cfg->nvml_library, RTLD_NOW | RTLD_LOCAL);
 	if (!n->lib) {
 		const char *e = dlerror();
-		snprintf(p->why, sizeof(p->why), "library missing: %s", e ? e : cfg->nvml_library);
+		snprintf(p->why, sizeof(p->why), "library missing: %.170s", e ? e : cfg->nvml_library);
 		return 0;
 	}
 	struct nvml_api *f = &n->f;
@@ -469,7 +470,7 @@ static int nvml_discover(struct dev_provider *p, struct col_env *env)
 	*(void **)&f->count_v2 = sym(n, "nvmlDeviceGetCount_v2");
 	*(void **)&f->handle_v2 = sym(n, "nvmlDeviceGetHandleByIndex_v2");
 	if (!f->init_v2 || !f->count_v2 || !f->handle_v2) {
-		snprintf(p->why, sizeof(p->why), "%s lacks nvmlInit_v2, nvmlDeviceGetCount_v2 or "
+		snprintf(p->why, sizeof(p->why), "%.80s lacks nvmlInit_v2, nvmlDeviceGetCount_v2 or "
 			 "nvmlDeviceGetHandleByIndex_v2 (driver too old?)", cfg->nvml_library);
 		return 0;
 	}
@@ -549,7 +550,7 @@ static int nvml_sample(struct dev_provider *p, const struct col_now *now)
 	p->ntask = r->ntask;
 	p->reading_mono = r->mono;
 	if (r->nerr) {
-		snprintf(p->errmsg, sizeof(p->errmsg), "%s%s", r->errmsg, r->nerr > 1 ? " (and more)" : "");
+		snprintf(p->errmsg, sizeof(p->errmsg), "%.140s%s", r->errmsg, r->nerr > 1 ? " (and more)" : "");
 		return -EIO;
 	}
 	return 0;
