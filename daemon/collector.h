@@ -57,6 +57,9 @@ struct col_file {
 	char *buf;   /* NUL-terminated contents after each tick's read */
 	size_t cap;  /* buffer capacity (grows when a read fills it) */
 	ssize_t len; /* bytes read this tick, or -errno */
+	/* Re-read every EVERY-th tick only (0, 1: every tick); in between, buf and len keep
+	 * the last read (for slow sensors: set it right after col_file_open). */
+	uint32_t every;
 };
 
 struct tick_files; /* owned by the main loop */

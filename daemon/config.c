@@ -44,6 +44,7 @@ void cfg_defaults(struct ird_config *cfg)
 	cfg->devices_exec_period_ms = 1000;
 	cfg->devices_exec_timeout_ms = 5000;
 	cfg->devices_stale_ms = 5000;
+	cfg->sensors_period_ms = 1000;
 	cfg->gpu_free_util = 10;
 	cfg->gpu_free_mem = 1024.0 * 1024 * 1024;
 	strcpy(cfg->source, "<defaults>");
@@ -222,6 +223,10 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 		if (parse_uint(val, 100, 3600000, 10, &x))
 			return perr(c, vcol, "devices_stale_ms: expected an integer from 100 to 3600000, got '%s'", val);
 		cfg->devices_stale_ms = (uint32_t)x;
+	} else if (!strcmp(key, "sensors_period_ms")) {
+		if (parse_uint(val, 1, 3600000, 10, &x))
+			return perr(c, vcol, "sensors_period_ms: expected an integer from 1 to 3600000, got '%s'", val);
+		cfg->sensors_period_ms = (uint32_t)x;
 	} else if (!strcmp(key, "gpu_free_util")) {
 		double d;
 		if (parse_double(val, 0, 100, &d))

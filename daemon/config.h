@@ -39,6 +39,7 @@ struct ird_config {
 	char devices_exec[512];    /* exec provider command line ("" none), split on blanks */
 	uint32_t devices_exec_period_ms, devices_exec_timeout_ms;
 	uint32_t devices_stale_ms; /* a reading older than this publishes NaN */
+	uint32_t sensors_period_ms; /* hwmon / thermal files are re-read this often */
 	double gpu_free_util;      /* gpu.free: utilisation below this (percent) */
 	double gpu_free_mem;       /* ... and at least this many bytes free */
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */

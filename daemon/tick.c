@@ -15,6 +15,9 @@
  * (measured on kernel 6.18). Those files are read with pread right after the
  * submission, flagged at open by their path. (The pressure collector prefers the
  * root cgroup's kernfs PSI files, which io_uring reads inline.)
+ *
+ * A file opened with col_file->every = N > 1 (slow hardware sensors) is read one tick
+ * in N, the files' turns spread over the ticks; in between it keeps its last contents.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +32,17 @@ struct tick_files {
 	struct io_uring ring;
 	struct col_file **files;
 	unsigned char *sync; /* [max]: read with pread, not io_uring (see above) */
-	unsigned n, max, nring;
+	unsigned n, max;
+	uint64_t tick;
 };
+
+/* FILE I is read this tick: every tick, or one tick in f->every (spread over files),
+ * and at the first tick after it was opened (len is -EAGAIN until a read). */
+static int due(const struct tick_files *tf, unsigned i)
+{
+	const struct col_file *f = tf->files[i];
+	return f->every <= 1 || f->len == -EAGAIN || (tf->tick + i) % f->every == 0;
+}
 
 static int needs_sync_read(const char *path)
 {
@@ -100,7 +112,6 @@ struct col_file *col_file_open(struct tick_files *tf, const char *path, size_t c
 	f->buf[0] = '\0';
 	f->len = -EAGAIN; /* nothing read yet */
 	tf->sync[tf->n] = (unsigned char)needs_sync_read(path);
-	tf->nring += !tf->sync[tf->n];
 	tf->files[tf->n++] = f;
 	return f;
 }
@@ -140,9 +151,12 @@ static void finish_read(struct col_file *f, ssize_t res)
 
 int tick_files_read_all(struct tick_files *tf)
 {
+	unsigned queued = 0;
+	tf->tick++;
 	for (unsigned i = 0; i < tf->n; i++) {
-		if (tf->sync[i])
+		if (tf->sync[i] || !due(tf, i))
 			continue;
+		queued++;
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&tf->ring);
 		if (!sqe)
 			return -EBUSY; /* cannot happen: the ring has >= max entries */
@@ -151,22 +165,22 @@ int tick_files_read_all(struct tick_files *tf)
 		io_uring_sqe_set_data64(sqe, i);
 	}
 	int e = 0;
-	if (tf->nring) {
+	if (queued) {
 		do
-			e = io_uring_submit_and_wait(&tf->ring, tf->nring);
+			e = io_uring_submit_and_wait(&tf->ring, queued);
 		while (e == -EINTR);
 		if (e < 0)
 			return e;
 	}
 	for (unsigned i = 0; i < tf->n; i++) {
-		if (!tf->sync[i])
+		if (!tf->sync[i] || !due(tf, i))
 			continue;
 		struct col_file *f = tf->files[i];
 		ssize_t n = pread(f->fd, f->buf, f->cap - 1, 0);
 		finish_read(f, n < 0 ? -errno : n);
 	}
 	unsigned seen = 0;
-	while (seen < tf->nring) {
+	while (seen < queued) {
 		struct io_uring_cqe *cqe;
 		e = io_uring_wait_cqe(&tf->ring, &cqe);
 		if (e == -EINTR)

@@ -6,8 +6,8 @@
  * the card's hwmon: power1_average (or power1_input, uW), temp1_input (m°C, "edge"),
  * freq1_input / freq2_input (shader / memory clock, Hz).
  *
- * Every file is opened once at discovery (col_file_open) and re-read in the tick's
- * single io_uring submission, like the /proc sources, so the provider costs the tick a
+ * Every file but mem_info_vram_total (read once: it never changes) is opened at
+ * discovery (col_file_open) and re-read in the tick's single io_uring submission, like the /proc sources, so the provider costs the tick a
  * few parses. A file the card lacks is simply not opened (its series stay NaN).
  * Identity for the inventory: product_name (newer kernels) or the PCI device id,
  * vbios_version, and DRIVER / PCI_SLOT_NAME from the device's uevent.
@@ -23,7 +23,7 @@
 #include "config.h"
 #include "devices.h"
 
-enum amd_file { A_BUSY, A_MEM_BUSY, A_VRAM_USED, A_VRAM_TOTAL, A_POWER, A_TEMP, A_SCLK, A_MCLK, A_NFILE };
+enum amd_file { A_BUSY, A_MEM_BUSY, A_VRAM_USED, A_POWER, A_TEMP, A_SCLK, A_MCLK, A_NFILE };
 
 struct amd_card {
 	struct col_file *f[A_NFILE];
@@ -32,6 +32,7 @@ struct amd_card {
 struct amd {
 	struct dev_gpu gpu[DEV_GPU_MAX];
 	struct amd_card card[DEV_GPU_MAX];
+	double vram_total[DEV_GPU_MAX];
 };
 
 static int attr(const char *dir, const char *name, char *out, size_t len)
@@ -141,9 +142,10 @@ static int amd_discover(struct dev_provider *p, struct col_env *env)
 			continue;
 		struct dev_gpu *g = &a->gpu[p->ngpu];
 		struct amd_card *c = &a->card[p->ngpu];
+		char total[32];
 		c->f[A_BUSY] = open_if(env, dev, "gpu_busy_percent");
-		c->f[A_VRAM_TOTAL] = open_if(env, dev, "mem_info_vram_total");
-		if (!c->f[A_BUSY] && !c->f[A_VRAM_TOTAL])
+		int have_total = attr(dev, "mem_info_vram_total", total, sizeof(total)) == 0;
+		if (!c->f[A_BUSY] && !have_total)
 			continue; /* not an amdgpu-driven card (radeon, no driver) */
 		dev_gpu_init(g);
 		snprintf(g->id, sizeof(g->id), "%s", names[i]);
@@ -158,9 +160,9 @@ static int amd_discover(struct dev_provider *p, struct col_env *env)
 			c->f[A_SCLK] = open_if(env, hw, "freq1_input");
 			c->f[A_MCLK] = open_if(env, hw, "freq2_input");
 		}
-		char total[32];
-		if (attr(dev, "mem_info_vram_total", total, sizeof(total)) == 0)
-			g->v[GPU_MEM_TOTAL] = strtod(total, NULL);
+		/* VRAM size never changes: read once, not every tick */
+		a->vram_total[p->ngpu] = have_total ? strtod(total, NULL) : NAN;
+		g->v[GPU_MEM_TOTAL] = a->vram_total[p->ngpu];
 		p->ngpu++;
 	}
 	for (int i = 0; i < nn; i++)
@@ -192,7 +194,7 @@ static int amd_sample(struct dev_provider *p, const struct col_now *now)
 		v[GPU_UTIL] = x[A_BUSY];
 		v[GPU_MEM_UTIL] = x[A_MEM_BUSY];
 		v[GPU_MEM_USED] = x[A_VRAM_USED];
-		v[GPU_MEM_TOTAL] = x[A_VRAM_TOTAL];
+		v[GPU_MEM_TOTAL] = a->vram_total[k];
 		v[GPU_POWER] = x[A_POWER] / 1e6;
 		v[GPU_TEMP] = x[A_TEMP] / 1e3;
 		v[GPU_CLOCK_SM] = x[A_SCLK] / 1e6;

@@ -8,7 +8,8 @@
  * A hwmon chip whose device is an accelerator the amd provider reports (its device
  * directory has gpu_busy_percent) is skipped: its power and temperature already are
  * gpu.power and gpu.temp. Files are opened once and re-read in the tick's io_uring
- * batch. At most SENSORS_MAX sensors (a sensor-rich server has a few dozen).
+ * batch, each one tick in sensors_period_ms / period_ms (default: once a second), so
+ * a few dozen sensors cost a tick a few reads. At most SENSORS_MAX sensors.
  *
  * Known limit: a few hwmon drivers read their chip over a slow bus (I2C/SMBus) when
  * the file is read; such a sensor lengthens the tick's single io_uring wait by its
@@ -72,6 +73,9 @@ static void add(struct dev_provider *p, struct col_env *env, const char *dev, co
 	struct col_file *f = col_file_open(env->files, path, 32);
 	if (!f)
 		return;
+	/* sensors move slowly (hardware updates them about once a second) */
+	uint32_t period = env->cfg->period_ms ? env->cfg->period_ms : 100;
+	f->every = env->cfg->sensors_period_ms > period ? env->cfg->sensors_period_ms / period : 1;
 	struct dev_sensor *s = &p->sensor[p->nsensor++];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->dev, sizeof(s->dev), "%s", dev);
@@ -182,7 +186,7 @@ static int hwmon_sample(struct dev_provider *p, const struct col_now *now)
 		s->value = v * s->scale;
 		missing += isnan(v);
 	}
-	p->reading_mono = now->mono_ns;
+	p->reading_mono = now->mono_ns; /* each file is at most sensors_period_ms old */
 	if (missing == p->nsensor) {
 		snprintf(p->errmsg, sizeof(p->errmsg), "no sensor readable this tick");
 		return -EIO;

@@ -147,7 +147,7 @@ struct nvml {
 	int fresh; /* mid is newer than front (under mu) */
 
 	/* worker figures (read by describe without the lock: approximate is fine) */
-	atomic_uint_fast64_t readings, last_wall_ns, last_cpu_ns;
+	atomic_uint_fast64_t readings, last_wall_ns, last_cpu_ns, total_wall_ns, total_cpu_ns;
 
 	struct nvml_process_info_v2 procs[PROCS_MAX];
 	struct nvml_process_util_sample usamples[PROCS_MAX];
@@ -364,10 +364,8 @@ static void *worker(void *arg)
 	char why[192];
 	int nd = discover_devices(n, why, sizeof(why));
 
-	if (nd > 0) {
-		take_reading(n, n->back);
-		atomic_fetch_add_explicit(&n->readings, 1, memory_order_relaxed);
-	}
+	if (nd > 0)
+		take_reading(n, n->back); /* not counted in the figures: the first one is colder */
 	pthread_mutex_lock(&n->mu);
 	snprintf(n->disc_why, sizeof(n->disc_why), "%s", why);
 	n->discovered = 1;
@@ -398,6 +396,8 @@ static void *worker(void *arg)
 		take_reading(n, n->back);
 		atomic_store_explicit(&n->last_wall_ns, n->back->wall_ns, memory_order_relaxed);
 		atomic_store_explicit(&n->last_cpu_ns, n->back->cpu_ns, memory_order_relaxed);
+		atomic_fetch_add_explicit(&n->total_wall_ns, n->back->wall_ns, memory_order_relaxed);
+		atomic_fetch_add_explicit(&n->total_cpu_ns, n->back->cpu_ns, memory_order_relaxed);
 		atomic_fetch_add_explicit(&n->readings, 1, memory_order_relaxed);
 		pthread_mutex_lock(&n->mu);
 		struct reading *t = n->mid;
@@ -569,6 +569,13 @@ static void nvml_describe(const struct dev_provider *p, json_t *o)
 			    json_real(atomic_load_explicit(&n->last_wall_ns, memory_order_relaxed) / 1e3));
 	json_object_set_new(o, "reading_cpu_us",
 			    json_real(atomic_load_explicit(&n->last_cpu_ns, memory_order_relaxed) / 1e3));
+	uint64_t k = atomic_load_explicit(&n->readings, memory_order_relaxed);
+	if (k) {
+		json_object_set_new(o, "reading_wall_us_avg",
+				    json_real(atomic_load_explicit(&n->total_wall_ns, memory_order_relaxed) / 1e3 / (double)k));
+		json_object_set_new(o, "reading_cpu_us_avg",
+				    json_real(atomic_load_explicit(&n->total_cpu_ns, memory_order_relaxed) / 1e3 / (double)k));
+	}
 }
 
 static void nvml_fini(struct dev_provider *p)
