@@ -6,8 +6,9 @@
  * and the exec provider running a script that prints 2 devices.
  *
  * Two tick sets run side by side in one process: A has the /proc collectors, B the
- * same plus the "devices" collector with every provider. Each iteration times one
- * tick of A and one of B (tick_files_read_all + every sample(), as loop.c does) and
+ * same plus the "devices" and "hwmon" collectors. Each iteration times one tick of A
+ * and one of B (tick_files_read + every due sample(), as loop.c does; hwmon, 1 s, is
+ * due one tick in ten as at the default 100 ms tick) and
  * sleeps 2 ms, so both see the same machine. Prints the median and mean of each and
  * their difference, then the NVML worker's average cost per reading from its status.
  * Usage: devices_tick [ITERATIONS]   (needs $FAKE_NVML_LIB or build/tests/fake_nvml.so)
@@ -64,11 +65,13 @@ static int set_up(struct set *s, const struct ird_config *cfg, int with_devices)
 	for (const struct collector_ops *const *o = procfs_collectors; *o; o++)
 		ops[n++] = *o;
 	if (with_devices)
-		ops[n++] = &devices_ops;
+		for (const struct collector_ops *const *o = devices_collectors; *o; o++)
+			ops[n++] = *o;
 	for (int i = 0; i < n; i++) {
 		struct collector *c = &s->cols[s->n];
 		memset(c, 0, sizeof(*c));
 		c->ops = ops[i];
+		tick_files_set_group(s->tf, (unsigned)s->n); /* as loop.c: files read when it samples */
 		if (ops[i]->init(c, &env) < 0) {
 			fprintf(stderr, "devices_tick: %s: init failed: %s\n", ops[i]->name, c->off_reason);
 			continue;
@@ -90,10 +93,19 @@ static uint64_t one_tick(struct set *s)
 	s->last = t0;
 	for (uint32_t i = 0; i < s->reg.count; i++)
 		s->values[i] = NAN;
-	tick_files_read_all(s->tf);
+	/* a 100 ms tick: collectors with a longer default period (hwmon, 1 s) sample one tick
+	 * in period / 100 ms, like loop.c does */
+	unsigned char due[16];
+	for (int i = 0; i < s->n; i++) {
+		uint32_t every = s->cols[i].ops->default_period_ms / 100;
+		due[i] = every <= 1 || s->ticks % every == 0;
+	}
+	tick_files_read(s->tf, due, (unsigned)s->n);
 	uint64_t t1 = ird_now_mono();
 	s->read_ns += t1 - t0;
 	for (int i = 0; i < s->n; i++) {
+		if (!due[i])
+			continue;
 		s->cols[i].ops->sample(&s->cols[i], &now, s->values);
 		uint64_t t2 = ird_now_mono();
 		if (s->cols[i].ops == &devices_ops)

@@ -57,9 +57,6 @@ struct col_file {
 	char *buf;   /* NUL-terminated contents after each tick's read */
 	size_t cap;  /* buffer capacity (grows when a read fills it) */
 	ssize_t len; /* bytes read this tick, or -errno */
-	/* Re-read every EVERY-th tick only (0, 1: every tick); in between, buf and len keep
-	 * the last read (for slow sensors: set it right after col_file_open). */
-	uint32_t every;
 };
 
 struct tick_files; /* owned by the main loop */
@@ -85,6 +82,13 @@ struct collector;
 
 struct collector_ops {
 	const char *name; /* "cpu", "mem", "bpf.cpu" ... */
+	/*
+	 * How often it samples when the configuration says nothing (period.NAME = MS):
+	 * 0 at every tick. A collector samples at most once a tick; between its samples
+	 * its series keep their last values, and collector.age{collector="NAME"} says
+	 * how old they are. Its files are read only at the ticks it samples.
+	 */
+	uint32_t default_period_ms;
 	/* Opens sources (col_file_open, BPF objects...); stores private state in c->priv. */
 	int (*init)(struct collector *c, struct col_env *env);
 	/*

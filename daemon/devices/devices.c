@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * devices.c - the "devices" collector: hosts every device provider (nvml, amd, hwmon,
+ * devices.c - the "devices" collector: hosts the accelerator providers (nvml, amd,
  * exec), names their figures with one naming for all vendors, and publishes
  *   gpu.<metric>{gpu="N"}           N counts accelerators across providers, in the
  *                                   order nvml, amd, exec
  *   gpu.count, gpu.free             accelerators, and those with utilisation under
  *                                   gpu_free_util and free memory of at least
  *                                   gpu_free_mem (the accelerator twin of cpu.free)
- *   sensor.{temp,fan,power}{dev=,chip=,sensor=}   hwmon and thermal zones
  *   task.gpu.{mem,util}{watch="W"}  and {watch="W",gpu="N"}: NVML per-process use
  *                                   joined with the watches' processes
  *   devices.age{provider="P"}       seconds since the reading published was taken
  * Vendor, model, memory, ids are in the inventory (devices_inventory), not in names.
+ * The sensors (sensor.*) come from the "hwmon" collector (hwmon.c); the status
+ * document lists all four providers (devices_status).
  *
  * A provider that finds nothing costs nothing per tick: it declares no series. The
  * inventory and status documents are built from the live state by status.c, in the
@@ -51,12 +52,12 @@ const struct dev_metric_def gpu_metric_def[GPU_NMETRIC] = {
 		      INFOREG_KIND_GAUGE},
 };
 
-static const char *const sensor_name[SENSOR_NKIND] = {"sensor.temp", "sensor.fan", "sensor.power"};
-static const char *const sensor_unit[SENSOR_NKIND] = {"C", "rpm", "W"};
-
 /* Order of the gpu="N" numbering, and of the status document. */
 static const struct dev_provider_ops *const provider_list[DEV_PROVIDERS] = {&dev_nvml_ops, &dev_amd_ops,
-									   &dev_exec_ops, &dev_hwmon_ops};
+									   &dev_exec_ops};
+
+/* hwmon is a collector of its own (hwmon.c): sensors want their own period */
+const struct collector_ops *const devices_collectors[] = {&devices_ops, &devices_hwmon_ops, NULL};
 
 struct task_decl {
 	char watch[WATCH_NAME_MAX];
@@ -249,25 +250,6 @@ static int declare_gpu(struct collector *c, struct series_reg *reg, struct dev_g
 	return 0;
 }
 
-static int declare_sensor(struct collector *c, struct series_reg *reg, struct dev_sensor *s)
-{
-	char chip[64], label[80];
-	if (col_label_value(chip, sizeof(chip), s->chip) < 0 ||
-	    col_label_value(label, sizeof(label), s->label) < 0)
-		return 0;
-	int r = reg_seriesf(reg, sensor_unit[s->kind], INFOREG_KIND_GAUGE, "hardware sensor (hwmon, thermal zone)",
-			    "%s{dev=\"%s\",chip=\"%s\",sensor=\"%s\"}", sensor_name[s->kind], s->dev, chip, label);
-	if (r == -EEXIST || r == -EINVAL || r == -ENAMETOOLONG) {
-		col_error(c, "sensor %s/%s skipped: %s", s->dev, s->label, strerror(-r));
-		s->idx = -1;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	s->idx = r;
-	return 0;
-}
-
 static int declare_tasks(struct devices *d, struct series_reg *reg)
 {
 	static struct watch_spec ws[WATCH_MAX];
@@ -325,9 +307,6 @@ static int devices_declare(struct collector *c, struct series_reg *reg)
 			if ((e = declare_gpu(c, reg, &p->gpu[k])) < 0)
 				return e;
 		}
-		for (int k = 0; k < p->nsensor; k++)
-			if ((e = declare_sensor(c, reg, &p->sensor[k])) < 0)
-				return e;
 		d->any_tasks |= p->has_tasks;
 		e = reg_seriesf(reg, "s", INFOREG_KIND_GAUGE, "age of the device reading published (taken off the tick)",
 				"devices.age{provider=\"%s\"}", p->ops->name);
@@ -434,8 +413,6 @@ static int devices_sample(struct collector *c, const struct col_now *now, double
 			    g->v[GPU_MEM_FREE] >= d->cfg->gpu_free_mem)
 				nfree++;
 		}
-		for (int k = 0; k < p->nsensor; k++)
-			put(values, p->sensor[k].idx, p->sensor[k].value);
 	}
 	put(values, d->idx_count, count);
 	put(values, d->idx_free, nfree);
@@ -504,33 +481,37 @@ json_t *devices_inventory(void)
 	return arr;
 }
 
+/* One provider's status object (what /v1/status lists under "device_providers"). */
+static json_t *provider_status(const char *name, const struct dev_provider *p, const char *off, uint64_t now)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string(name));
+	if (!p) {
+		json_object_set_new(o, "found", json_false());
+		json_object_set_new(o, "why", json_string(off));
+		return o;
+	}
+	json_object_set_new(o, "found", json_boolean(p->found));
+	json_object_set_new(o, p->found ? "what" : "why", json_string(p->why));
+	json_object_set_new(o, "devices", json_integer(p->ngpu));
+	json_object_set_new(o, "sensors", json_integer(p->nsensor));
+	json_object_set_new(o, "last_reading_age_s",
+			    p->reading_mono && now >= p->reading_mono ? json_real((double)(now - p->reading_mono) / 1e9)
+								      : json_null());
+	json_object_set_new(o, "failures", json_integer((json_int_t)p->failures));
+	json_object_set_new(o, "last_error", p->last_err ? json_string(p->errmsg) : json_null());
+	if (p->ops->describe)
+		p->ops->describe(p, o);
+	return o;
+}
+
 json_t *devices_status(void)
 {
 	json_t *arr = json_array();
 	uint64_t now = ird_now_mono();
-	for (int i = 0; i < DEV_PROVIDERS; i++) {
-		const struct dev_provider *p = live ? &live->prov[i] : NULL;
-		json_t *o = json_object();
-		json_object_set_new(o, "name", json_string(provider_list[i]->name));
-		if (!p) {
-			json_object_set_new(o, "found", json_false());
-			json_object_set_new(o, "why", json_string("the devices collector is off"));
-			json_array_append_new(arr, o);
-			continue;
-		}
-		json_object_set_new(o, "found", json_boolean(p->found));
-		json_object_set_new(o, p->found ? "what" : "why", json_string(p->why));
-		json_object_set_new(o, "devices", json_integer(p->ngpu));
-		json_object_set_new(o, "sensors", json_integer(p->nsensor));
-		json_object_set_new(o, "last_reading_age_s",
-				    p->reading_mono && now >= p->reading_mono
-					? json_real((double)(now - p->reading_mono) / 1e9)
-					: json_null());
-		json_object_set_new(o, "failures", json_integer((json_int_t)p->failures));
-		json_object_set_new(o, "last_error", p->last_err ? json_string(p->errmsg) : json_null());
-		if (p->ops->describe)
-			p->ops->describe(p, o);
-		json_array_append_new(arr, o);
-	}
+	for (int i = 0; i < DEV_PROVIDERS; i++)
+		json_array_append_new(arr, provider_status(provider_list[i]->name, live ? &live->prov[i] : NULL,
+							   "the devices collector is off", now));
+	json_array_append_new(arr, provider_status("hwmon", dev_hwmon_provider(), "the hwmon collector is off", now));
 	return arr;
 }

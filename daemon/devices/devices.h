@@ -4,15 +4,19 @@
  * (nvml.c, amd.c, hwmon.c, exec.c) behind one small interface, and the one collector
  * ("devices", devices.c) that hosts them.
  *
- * Why one collector and not one per provider: the series must look the same whatever
- * the vendor (gpu.util{gpu="0"} is the first accelerator, NVIDIA or AMD or an NPU seen
- * through a vendor CLI), gpu.count and gpu.free count across all of them, and
- * task.gpu.* joins per-process figures with the watches once. So a provider does not
- * declare series: it fills plain structs (struct dev_gpu, struct dev_sensor) and the
- * devices collector names, declares and publishes them. A provider is thereby a
+ * Why one collector for the accelerators and not one per provider: the series must
+ * look the same whatever the vendor (gpu.util{gpu="0"} is the first accelerator,
+ * NVIDIA or AMD or an NPU seen through a vendor CLI), gpu.count and gpu.free count
+ * across all of them, and task.gpu.* joins per-process figures with the watches once.
+ * So a provider does not declare series: it fills plain structs (struct dev_gpu) and
+ * the devices collector names, declares and publishes them. A provider is thereby a
  * collector in all but the series registry: discover ~ init, sample ~ sample, fini ~
- * fini, and describe adds what the inventory (/v1/node) and the status document
- * (/v1/status) say about it.
+ * fini, and describe adds what the status document (/v1/status) says about it.
+ *
+ * The hwmon provider (sensors, struct dev_sensor) is the exception that proves the
+ * fit: it shares nothing with the accelerators but wants its own period (sensors are
+ * read once a second, period.hwmon), so it is wrapped as a collector of its own,
+ * "hwmon", whose files the main loop reads only at the ticks it samples.
  *
  * Threads: everything here runs in the main-loop thread except what a provider keeps
  * to itself (the NVML worker, the exec runner). A provider whose discovery finishes
@@ -32,10 +36,12 @@
 #include "collector.h"
 #include "ctl.h"
 
-extern const struct collector_ops devices_ops;
+/* NULL-terminated: "devices" (nvml, amd, exec) and "hwmon"; the loop runs them last. */
+extern const struct collector_ops *const devices_collectors[];
+extern const struct collector_ops devices_ops, devices_hwmon_ops;
 
 #define DEV_GPU_MAX 32	  /* accelerators per provider */
-#define DEV_PROVIDERS 4	  /* nvml, amd, hwmon, exec */
+#define DEV_PROVIDERS 3	  /* hosted by "devices": nvml, amd, exec (hwmon is its own collector) */
 
 /* Per-accelerator values, in series order (gpu.<name>{gpu="N"}). */
 enum gpu_metric {
@@ -167,5 +173,7 @@ int dev_exec_parse(const char *text, size_t len, struct dev_gpu *gpu, int max, c
 json_t *devices_inventory(void);
 /* Status: one object per provider (found, what or why, age of the last reading). */
 json_t *devices_status(void);
+/* The running hwmon collector's provider, or NULL (hwmon.c, main-loop thread). */
+const struct dev_provider *dev_hwmon_provider(void);
 
 #endif /* INFOREGD_DEVICES_H */

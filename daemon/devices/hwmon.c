@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hwmon.c - the "hwmon" device provider: every other temperature, fan and power
- * sensor, from SYSFS_ROOT/class/hwmon/hwmonN (tempK_input m°C, fanK_input rpm,
+ * hwmon.c - the "hwmon" device provider and collector: every other temperature, fan
+ * and power sensor, as sensor.{temp,fan,power}{dev=,chip=,sensor=}, from SYSFS_ROOT/class/hwmon/hwmonN (tempK_input m°C, fanK_input rpm,
  * powerK_input or powerK_average uW, labelled by the matching _label file) and from
  * SYSFS_ROOT/class/thermal/thermal_zoneN (temp m°C, labelled by its type).
  *
  * A hwmon chip whose device is an accelerator the amd provider reports (its device
  * directory has gpu_busy_percent) is skipped: its power and temperature already are
- * gpu.power and gpu.temp. Files are opened once and re-read in the tick's io_uring
- * batch, each one tick in sensors_period_ms / period_ms (default: once a second), so
- * a few dozen sensors cost a tick a few reads. At most SENSORS_MAX sensors.
+ * gpu.power and gpu.temp. At most SENSORS_MAX sensors.
+ *
+ * Unlike the accelerator providers it is a collector of its own ("hwmon", see
+ * devices.h): sensors change about once a second, so it samples every second by
+ * default (period.hwmon = MS) and the main loop reads its files in the tick's io_uring
+ * batch only at those ticks; collector.age{collector="hwmon"} says how old they are.
  *
  * Known limit: a few hwmon drivers read their chip over a slow bus (I2C/SMBus) when
  * the file is read; such a sensor lengthens the tick's single io_uring wait by its
@@ -24,7 +27,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "devices.h"
+#include "procfs/procfs.h"
 
 #define SENSORS_MAX 128
 
@@ -73,9 +78,6 @@ static void add(struct dev_provider *p, struct col_env *env, const char *dev, co
 	struct col_file *f = col_file_open(env->files, path, 32);
 	if (!f)
 		return;
-	/* sensors move slowly (hardware updates them about once a second) */
-	uint32_t period = env->cfg->period_ms ? env->cfg->period_ms : 100;
-	f->every = env->cfg->sensors_period_ms > period ? env->cfg->sensors_period_ms / period : 1;
 	struct dev_sensor *s = &p->sensor[p->nsensor++];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->dev, sizeof(s->dev), "%s", dev);
@@ -186,7 +188,7 @@ static int hwmon_sample(struct dev_provider *p, const struct col_now *now)
 		s->value = v * s->scale;
 		missing += isnan(v);
 	}
-	p->reading_mono = now->mono_ns; /* each file is at most sensors_period_ms old */
+	p->reading_mono = now->mono_ns;
 	if (missing == p->nsensor) {
 		snprintf(p->errmsg, sizeof(p->errmsg), "no sensor readable this tick");
 		return -EIO;
@@ -207,4 +209,90 @@ const struct dev_provider_ops dev_hwmon_ops = {
     .discover = hwmon_discover,
     .sample = hwmon_sample,
     .fini = hwmon_fini,
+};
+
+/* ---- the "hwmon" collector over the provider ------------------------------- */
+
+static const char *const sensor_name[SENSOR_NKIND] = {"sensor.temp", "sensor.fan", "sensor.power"};
+static const char *const sensor_unit[SENSOR_NKIND] = {"C", "rpm", "W"};
+static struct dev_provider *live; /* for the status document (main-loop thread) */
+
+const struct dev_provider *dev_hwmon_provider(void)
+{
+	return live;
+}
+
+static int col_init(struct collector *c, struct col_env *env)
+{
+	struct dev_provider *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->ops = &dev_hwmon_ops;
+	p->cfg = env->cfg;
+	c->priv = p;
+	int n = hwmon_discover(p, env);
+	if (n < 0)
+		return n;
+	ird_log("device provider hwmon: %s", p->why);
+	live = p;
+	return 0;
+}
+
+static int col_declare(struct collector *c, struct series_reg *reg)
+{
+	struct dev_provider *p = c->priv;
+	char chip[64], label[80];
+	for (int i = 0; i < p->nsensor; i++) {
+		struct dev_sensor *s = &p->sensor[i];
+		s->idx = -1;
+		if (col_label_value(chip, sizeof(chip), s->chip) < 0 || col_label_value(label, sizeof(label), s->label) < 0)
+			continue;
+		int r = reg_seriesf(reg, sensor_unit[s->kind], INFOREG_KIND_GAUGE, "hardware sensor (hwmon, thermal zone)",
+				    "%s{dev=\"%s\",chip=\"%s\",sensor=\"%s\"}", sensor_name[s->kind], s->dev, chip, label);
+		if (r == -EEXIST || r == -EINVAL || r == -ENAMETOOLONG) {
+			col_error(c, "sensor %s/%s skipped: %s", s->dev, s->label, strerror(-r));
+			continue;
+		}
+		if (r < 0)
+			return r;
+		s->idx = r;
+	}
+	return 0;
+}
+
+static int col_sample(struct collector *c, const struct col_now *now, double *values)
+{
+	struct dev_provider *p = c->priv;
+	p->errmsg[0] = 0;
+	int r = hwmon_sample(p, now);
+	for (int i = 0; i < p->nsensor; i++)
+		if (p->sensor[i].idx >= 0)
+			values[p->sensor[i].idx] = p->sensor[i].value;
+	p->last_err = r < 0 ? r : 0;
+	if (r < 0) {
+		p->failures++;
+		col_error(c, "%s", p->errmsg);
+	}
+	return r;
+}
+
+static void col_fini(struct collector *c)
+{
+	struct dev_provider *p = c->priv;
+	if (!p)
+		return;
+	if (live == p)
+		live = NULL;
+	hwmon_fini(p);
+	free(p);
+	c->priv = NULL;
+}
+
+const struct collector_ops devices_hwmon_ops = {
+    .name = "hwmon",
+    .default_period_ms = 1000,
+    .init = col_init,
+    .declare = col_declare,
+    .sample = col_sample,
+    .fini = col_fini,
 };
