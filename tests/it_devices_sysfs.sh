@@ -112,3 +112,12 @@ if st["nvml"]["found"] or "nvml_library = off" not in st["nvml"]["why"]: fail("n
 if not isinstance(st["amd"]["last_reading_age_s"], float) or st["amd"]["last_reading_age_s"] > 5: fail("amd age %s" % st["amd"])
 print("ok")
 PY
+# the CLI shows the same: the card in `inforeg node`, every provider in `inforeg status`
+out=$("$IRCLI" node --shm "$IR_SHM") || ir_fail "inforeg node failed"
+[[ $out == *"gpu 0: amd AMD Instinct MI210, 16.0 GiB, driver amdgpu, firmware 113-D67301-063, bus 0000:03:00.0 (amd, id card0)"* ]] ||
+	ir_fail "inforeg node: $out"
+out=$("$IRCLI" status --shm "$IR_SHM") || ir_fail "inforeg status failed"
+for p in "amd      yes" "hwmon    yes" "nvml     no" "exec     no"; do
+	[[ $out == *"$p"* ]] || ir_fail "inforeg status lacks '$p': $out"
+done
+echo "ok: CLI"
