@@ -12,7 +12,7 @@
  *   fail nvmlDeviceGetPowerUsage   that entry point returns NVML_ERROR_UNKNOWN (999)
  *   sleep_ms nvmlDeviceGetUtilizationRates 5000    that entry point sleeps first
  *   gpuN name|uuid|bus|vbios TEXT  static identity of device N
- *   gpuN util|mem_util|mem_total|mem_used|power_mw|temp|clock_sm|clock_mem|
+ *   gpuN util|mem_util|mem_total|mem_used|mem_reserved|power_mw|temp|clock_sm|clock_mem|
  *        pcie_rx_kb|pcie_tx_kb|ecc_corr|ecc_uncorr|throttle VALUE
  *   gpuN proc PID MEM_BYTES SM_UTIL
  *
@@ -39,7 +39,7 @@ struct fproc {
 
 struct fdev {
 	char name[96], uuid[96], bus[32], vbios[32];
-	unsigned long long util, mem_util, mem_total, mem_used, power_mw, temp, clock_sm, clock_mem, rx, tx, ecc_c,
+	unsigned long long util, mem_util, mem_total, mem_used, mem_reserved, power_mw, temp, clock_sm, clock_mem, rx, tx, ecc_c,
 	    ecc_u, throttle;
 	struct fproc proc[MAXPROC];
 	int nproc;
@@ -114,6 +114,8 @@ static void load(void)
 				d->mem_total = x;
 			else if (!strcmp(a, "mem_used"))
 				d->mem_used = x;
+			else if (!strcmp(a, "mem_reserved"))
+				d->mem_reserved = x;
 			else if (!strcmp(a, "power_mw"))
 				d->power_mw = x;
 			else if (!strcmp(a, "temp"))
@@ -276,9 +278,27 @@ int nvmlDeviceGetUtilizationRates(nvmlDevice_t d, unsigned u[2])
 int nvmlDeviceGetMemoryInfo(nvmlDevice_t d, unsigned long long m[3])
 {
 	ENTER(nvmlDeviceGetMemoryInfo, d);
-	m[0] = d->mem_total;
-	m[1] = d->mem_total - d->mem_used;
-	m[2] = d->mem_used;
+	m[0] = d->mem_total; /* v1: "used" includes the reserved memory */
+	m[1] = d->mem_total - d->mem_used - d->mem_reserved;
+	m[2] = d->mem_used + d->mem_reserved;
+	return 0;
+}
+
+/* nvmlMemory_v2_t: version, total, reserved, free, used; "mem_reserved" is only here */
+struct mem_v2 {
+	unsigned version;
+	unsigned long long total, reserved, free, used;
+};
+
+int nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t d, struct mem_v2 *m)
+{
+	ENTER(nvmlDeviceGetMemoryInfo_v2, d);
+	if (m->version != ((unsigned)sizeof(struct mem_v2) | 2u << 24))
+		return 25; /* ARGUMENT_VERSION_MISMATCH */
+	m->total = d->mem_total;
+	m->reserved = d->mem_reserved;
+	m->used = d->mem_used;
+	m->free = d->mem_total - d->mem_used - d->mem_reserved;
 	return 0;
 }
 

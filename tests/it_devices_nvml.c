@@ -115,6 +115,7 @@ static const char base_script[] = "count 2\n"
 				  "gpu0 mem_util 12\n"
 				  "gpu0 mem_total 85899345920\n"
 				  "gpu0 mem_used 1073741824\n"
+				  "gpu0 mem_reserved 536870912\n"
 				  "gpu0 power_mw 123456\n"
 				  "gpu0 temp 51\n"
 				  "gpu0 clock_sm 1980\n"
@@ -173,13 +174,16 @@ static void test_exact_values(struct inforeg_reader *r)
 static void test_failing_call(struct inforeg_reader *r)
 {
 	char s[4096];
-	snprintf(s, sizeof(s), "%s%sfail nvmlDeviceGetPowerUsage\n", base_script, procs);
+	snprintf(s, sizeof(s), "%s%sfail nvmlDeviceGetPowerUsage\nfail nvmlDeviceGetMemoryInfo_v2\n", base_script,
+		 procs);
 	write_file(SCRIPT, s);
 	CHECK(wait_nan(r, "gpu.power{gpu=\"0\"}", 1));
 	CHECK(isnan(get(r, "gpu.power{gpu=\"1\"}")));
 	CHECK(get(r, "gpu.temp{gpu=\"0\"}") == 51);
 	CHECK(get(r, "gpu.util{gpu=\"0\"}") == 37);
-	CHECK(get(r, "gpu.mem.used{gpu=\"0\"}") == 1073741824.0);
+	/* without nvmlDeviceGetMemoryInfo_v2, v1's "used" includes the reserved memory */
+	CHECKF(get(r, "gpu.mem.used{gpu=\"0\"}") == 1073741824.0 + 536870912.0, "gpu.mem.used %.17g",
+	       get(r, "gpu.mem.used{gpu=\"0\"}"));
 	CHECK(get(r, "gpu.count") == 2);
 	CHECK(!isnan(get(r, "cpu.usage")));
 	/* the status document (once a second) names the failing call */
@@ -336,12 +340,24 @@ int main(void)
 		before = tap_failures;
 		test_hung_call_does_not_delay_tick(r);
 		printf("%s test_hung_call_does_not_delay_tick\n", tap_failures == before ? "ok  " : "FAIL");
+		/* last: a call hangs when the daemon is told to stop; it does not wait for it */
+		snprintf(s, sizeof(s), "%s%ssleep_ms nvmlDeviceGetUtilizationRates 20000\n", base_script, procs);
+		write_file(SCRIPT, s);
+		for (int i = 0; i < 100 && !(get(r, "devices.age{provider=\"nvml\"}") > 1.0); i++)
+			sleep_ms(100);
 		inforeg_close(r);
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	kill(d, SIGTERM);
 	int st;
 	waitpid(d, &st, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "inforegd exit status %d", st);
+	/* the worker sleeps 20 s in the call; the daemon leaves it behind after 0.5 s */
+	CHECKF(secs < 10, "inforegd took %.1f s to exit while an NVML call hung", secs);
+	printf("%s test_exit_while_a_call_hangs (%.2f s)\n", secs < 10 ? "ok  " : "FAIL", secs);
 	if (tap_failures) {
 		char cmd[400];
 		snprintf(cmd, sizeof(cmd), "tail -n 30 %s/inforegd.log >&2", DIR_);

@@ -66,6 +66,12 @@ struct nvml_utilization {
 struct nvml_memory {
 	unsigned long long total, free, used; /* bytes */
 };
+/* nvmlMemory_v2_t: "used" excludes the driver's reserved memory, as nvidia-smi shows it */
+struct nvml_memory_v2 {
+	unsigned int version; /* sizeof | 2 << 24 (NVML_STRUCT_VERSION(Memory, 2)) */
+	unsigned long long total, reserved, free, used;
+};
+#define NVML_MEMORY_V2 ((unsigned int)sizeof(struct nvml_memory_v2) | 2u << 24)
 struct nvml_pci_info_v3 {
 	char bus_id_legacy[16];
 	unsigned int domain, bus, device, pci_device_id, pci_subsystem_id;
@@ -95,6 +101,7 @@ struct nvml_api {
 	nvmlReturn_t (*vbios)(nvmlDevice_t, char *, unsigned int);
 	nvmlReturn_t (*utilization)(nvmlDevice_t, struct nvml_utilization *);
 	nvmlReturn_t (*memory)(nvmlDevice_t, struct nvml_memory *);
+	nvmlReturn_t (*memory_v2)(nvmlDevice_t, struct nvml_memory_v2 *);
 	nvmlReturn_t (*power)(nvmlDevice_t, unsigned int *);
 	nvmlReturn_t (*temperature)(nvmlDevice_t, int, unsigned int *);
 	nvmlReturn_t (*clock)(nvmlDevice_t, int, unsigned int *);
@@ -271,7 +278,11 @@ static void take_reading(struct nvml *n, struct reading *r)
 			v[GPU_UTIL] = u.gpu;
 			v[GPU_MEM_UTIL] = u.memory;
 		}
-		if (CALL(memory, k, d, &m)) {
+		struct nvml_memory_v2 m2 = {.version = NVML_MEMORY_V2};
+		if (n->f.memory_v2 && n->f.memory_v2(d, &m2) == NVML_SUCCESS) {
+			v[GPU_MEM_USED] = (double)m2.used;
+			v[GPU_MEM_TOTAL] = (double)m2.total;
+		} else if (CALL(memory, k, d, &m)) {
 			v[GPU_MEM_USED] = (double)m.used;
 			v[GPU_MEM_TOTAL] = (double)m.total;
 		}
@@ -481,6 +492,7 @@ static int nvml_discover(struct dev_provider *p, struct col_env *env)
 	*(void **)&f->vbios = sym(n, "nvmlDeviceGetVbiosVersion");
 	*(void **)&f->utilization = sym(n, "nvmlDeviceGetUtilizationRates");
 	*(void **)&f->memory = sym(n, "nvmlDeviceGetMemoryInfo");
+	*(void **)&f->memory_v2 = sym(n, "nvmlDeviceGetMemoryInfo_v2"); /* driver 510+; else v1 */
 	*(void **)&f->power = sym(n, "nvmlDeviceGetPowerUsage");
 	*(void **)&f->temperature = sym(n, "nvmlDeviceGetTemperature");
 	*(void **)&f->clock = sym(n, "nvmlDeviceGetClockInfo");
