@@ -1,9 +1,15 @@
 # SPDX-License-Identifier: MIT
 # inforeg - top-level build. `make` builds everything under build/; `make run` starts
-# the daemon in the foreground; `make test` builds and runs every test.
+# the daemon in the foreground; `make test` builds and runs every test; `make fuzz`
+# runs the libFuzzer targets (tests/fuzz/*.c) for a long while.
+#
+# Packages: `make run`, `make test` and `make deps` install the missing Debian packages
+# (scripts/install-deps.sh, apt-get); every other goal only checks with pkg-config
+# (scripts/check-deps.sh) and names what is missing.
 #
 # Variables: V=1 (verbose), SAN=address,undefined | SAN=thread (sanitized tests,
-# built into build-san-*/), PREFIX (install), CC, BPF_CLANG.
+# built into build-san-*/), FUZZ=1 (libFuzzer build in build-fuzz/), FUZZ_SECONDS
+# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG.
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -18,7 +24,14 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 comma := ,
 BUILD ?= build
-ifeq ($(SAN),)
+ifeq ($(FUZZ),1)
+# libFuzzer: every object instrumented for coverage and ASan; the fuzz targets link
+# the fuzzer's main() (clang; Debian's libclang-rt-14-dev has the runtime).
+B := $(BUILD)-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address
+CC := clang
+else ifeq ($(SAN),)
 B := $(BUILD)
 SANFLAGS :=
 else
@@ -38,7 +51,12 @@ Q := @
 msg = @printf '  %-8s %s\n' $(1) $(2)
 endif
 
+# Installing goals get the apt stamp; the rest only the pkg-config check.
+ifneq ($(filter run test deps,$(MAKECMDGOALS)),)
 DEPS_STAMP := $(B)/.deps-ok
+else
+DEPS_STAMP := $(B)/.deps-checked
+endif
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
 	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
 	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -I$(B)/kernel
@@ -60,6 +78,8 @@ IT_SRCS     := $(sort $(wildcard tests/it_*.c))
 # tests/fake_*.c: stand-in shared libraries (fake_nvml.so for the nvml provider)
 FAKE_SRCS   := $(sort $(wildcard tests/fake_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
+# tests/fuzz/NAME.c: a libFuzzer target, seed corpus in tests/fuzz/NAME/
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 SHM_OBJS    := $(call obj,$(SHM_SRCS))
@@ -70,6 +90,7 @@ TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 FAKES       := $(patsubst tests/%.c,$(B)/tests/%.so,$(FAKE_SRCS))
+FUZZERS     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 BINS := $(B)/bin/inforegd $(B)/bin/inforeg
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
@@ -77,11 +98,14 @@ all: $(BINS) $(LIBS) $(B)/inforeg.pc
 tests: $(TESTS) $(FAKES) $(if $(SAN),,$(ITESTS))
 benches: $(BENCHES) $(FAKES)
 
-.PHONY: all deps run test tests benches bench experiment install clean check-format
+.PHONY: all deps run test tests benches bench experiment install clean check-format fuzzers fuzz
 
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): scripts/debian-packages.txt scripts/install-deps.sh
+$(B)/.deps-ok: scripts/debian-packages.txt scripts/install-deps.sh
 	$(Q)scripts/install-deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+$(B)/.deps-checked: scripts/check-deps.sh
+	$(Q)CC='$(CC)' scripts/check-deps.sh
 	$(Q)mkdir -p $(@D) && touch $@
 
 # Everything compiled needs the packages; order-only so a new stamp rebuilds nothing.
@@ -110,7 +134,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(FAKE_SRCS)): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(FUZZ_SRCS) $(FAKE_SRCS)): | $(SKELS)
 # the dashboard page is embedded with .incbin, which -MMD does not see
 $(B)/obj/api/dashboard.o: api/dashboard.html
 
@@ -158,6 +182,24 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
 
+# libFuzzer targets: only in the FUZZ=1 build (`make fuzzers` makes it).
+$(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FUZZ_LDFLAGS) $(LDFLAGS) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+ifeq ($(FUZZ),1)
+fuzzers: $(FUZZERS)
+else
+fuzzers:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) FUZZ=1 fuzzers
+endif
+
+# A long run of every target (FUZZ_SECONDS each); `make test` runs each ~10 s.
+FUZZ_SECONDS ?= 600
+fuzz: fuzzers
+	$(Q)tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 # ---- the two commands ----
 SHM ?= inforeg
 run: all
@@ -169,6 +211,7 @@ test: all tests
 ifeq ($(SAN),)
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) FUZZ=1 fuzzers
 endif
 	$(Q)tests/run.sh $(B)
 
@@ -192,6 +235,6 @@ check-format:
 	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) include/*.h
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san-*
+	rm -rf $(BUILD) $(BUILD)-san-* $(BUILD)-fuzz
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
