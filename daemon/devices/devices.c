@@ -350,9 +350,12 @@ static void sample_tasks(struct devices *d, double *values)
 			const struct dev_provider *p = &d->prov[i];
 			if (!p->found || !p->has_tasks)
 				continue;
-			const struct dev_task_use *u = p->reading_mono ? task_use(p, td->watch) : NULL;
+			/* a stale reading says nothing about now: NaN, like the gpu.* series */
+			const struct dev_task_use *u = p->reading_mono && !p->stale ? task_use(p, td->watch) : NULL;
 			for (int k = 0; k < p->ngpu; k++) {
 				int g = p->gpu[k].global;
+				if (g < 0 || g >= d->ngpu_total)
+					continue; /* discovered after the last declare */
 				double m = u ? u->mem[k] : NAN, ut = u ? u->util[k] : NAN;
 				put(values, td->gidx_mem[g], m);
 				put(values, td->gidx_util[g], ut);
@@ -401,6 +404,7 @@ static int devices_sample(struct collector *c, const struct col_now *now, double
 				 : NAN;
 		put(values, d->idx_age[i], age);
 		int stale = p->reading_mono && !(age <= stale_s);
+		p->stale = stale;
 		for (int k = 0; k < p->ngpu; k++) {
 			struct dev_gpu *g = &p->gpu[k];
 			if (g->global < 0)

@@ -135,6 +135,7 @@ struct dev_provider {
 	int ntask;
 	int has_tasks;		/* the provider joins per-process use with watches */
 	uint64_t reading_mono;	/* CLOCK_MONOTONIC of the reading served; 0: none yet */
+	int stale;		/* older than devices_stale_ms: published as NaN (devices.c) */
 	int relayout;		/* set by sample: the device set changed, re-declare */
 	int last_err;		/* -errno of the last failed sample, 0 after a good one */
 	char errmsg[160];
