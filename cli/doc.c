@@ -74,8 +74,9 @@ static void print_status(json_t *d)
 	{
 		int found = json_is_true(json_object_get(c, "found"));
 		const char *err = json_string_value(json_object_get(c, "last_error"));
-		printf("%-8s %-5s %8.3f  %s%s%s\n", str(c, "name"), found ? "yes" : "no", num(c, "last_reading_age_s"),
-		       found ? str(c, "what") : str(c, "why"), err ? "; last error: " : "", err ? err : "");
+		printf("%-8s %-5s %8.3f  %s%s%s\n", str(c, "name"), found ? "yes" : "no",
+		       num(c, "last_reading_age_s"), found ? str(c, "what") : str(c, "why"),
+		       err ? "; last error: " : "", err ? err : "");
 	}
 	/* anything else the daemon reports (rules, REST...) stays visible */
 	const char *k;
@@ -84,7 +85,8 @@ static void print_status(json_t *d)
 	{
 		static const char *const shown[] = {
 		    "pid",  "generation",   "uptime_s",	  "config", "period_ms",       "ticks",
-		    "ring", "tick_cost_us", "collectors", "ebpf",   "sources_read_us", "device_providers", NULL};
+		    "ring", "tick_cost_us", "collectors", "ebpf",   "sources_read_us", "device_providers",
+		    NULL};
 		int seen = 0;
 		for (int s = 0; shown[s]; s++)
 			seen |= !strcmp(k, shown[s]);
@@ -124,9 +126,9 @@ static void print_node(json_t *d)
 		if (json_is_integer(g))
 			snprintf(idx, sizeof(idx), "%lld", (long long)json_integer_value(g));
 		printf("gpu %s: %s %s, %.1f GiB, driver %s, firmware %s, bus %s (%s, id %s)\n", idx,
-		       str(a, "vendor"), str(a, "model"),
-		       num(a, "memory_bytes") / 1073741824.0, str(a, "driver"), str(a, "firmware"), str(a, "pci_bus_id"),
-		       str(a, "provider"), str(a, "id"));
+		       str(a, "vendor"), str(a, "model"), num(a, "memory_bytes") / 1073741824.0,
+		       str(a, "driver"), str(a, "firmware"), str(a, "pci_bus_id"), str(a, "provider"),
+		       str(a, "id"));
 	}
 	printf("inforeg %s on /dev/shm/%s, pid %.0f, generation %s\n", str(d, "inforeg_version"),
 	       str(d, "shm"), num(d, "pid"), str(d, "generation"));

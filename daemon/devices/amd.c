@@ -7,8 +7,8 @@
  * freq1_input / freq2_input (shader / memory clock, Hz).
  *
  * Every file but mem_info_vram_total (read once: it never changes) is opened at
- * discovery (col_file_open) and re-read in the tick's single io_uring submission, like the /proc sources, so the provider costs the tick a
- * few parses. A file the card lacks is simply not opened (its series stay NaN).
+ * discovery (col_file_open) and re-read in the tick's single io_uring submission, like the /proc sources, so
+ * the provider costs the tick a few parses. A file the card lacks is simply not opened (its series stay NaN).
  * Identity for the inventory: product_name (newer kernels) or the PCI device id,
  * vbios_version, and DRIVER / PCI_SLOT_NAME from the device's uevent.
  */
@@ -169,11 +169,12 @@ static int amd_discover(struct dev_provider *p, struct col_env *env)
 		free(names[i]);
 	p->found = p->ngpu > 0;
 	if (p->found)
-		snprintf(p->why, sizeof(p->why), "%d GPU%s (%.60s) under %.100s", p->ngpu, p->ngpu > 1 ? "s" : "",
-			 a->gpu[0].model, drm);
+		snprintf(p->why, sizeof(p->why), "%d GPU%s (%.60s) under %.100s", p->ngpu,
+			 p->ngpu > 1 ? "s" : "", a->gpu[0].model, drm);
 	else
-		snprintf(p->why, sizeof(p->why), "no device: %s", seen ? "AMD cards without the amdgpu files"
-								   : "no AMD card (vendor 0x1002) in class/drm");
+		snprintf(p->why, sizeof(p->why), "no device: %s",
+			 seen ? "AMD cards without the amdgpu files"
+			      : "no AMD card (vendor 0x1002) in class/drm");
 	return p->ngpu;
 }
 

@@ -54,7 +54,7 @@ const struct dev_metric_def gpu_metric_def[GPU_NMETRIC] = {
 
 /* Order of the gpu="N" numbering, and of the status document. */
 static const struct dev_provider_ops *const provider_list[DEV_PROVIDERS] = {&dev_nvml_ops, &dev_amd_ops,
-									   &dev_exec_ops};
+									    &dev_exec_ops};
 
 /* hwmon is a collector of its own (hwmon.c): sensors want their own period */
 const struct collector_ops *const devices_collectors[] = {&devices_ops, &devices_hwmon_ops, NULL};
@@ -199,7 +199,8 @@ uint64_t dev_watch_match(pid_t pid, const struct watch_spec *ws, int n)
 			char rel[300];
 			watch_cgroup_rel(w->cgroup, rel, sizeof(rel));
 			size_t rl = strlen(rel);
-			if (have_cg > 0 && (!strcmp(rel, "/") || (!strncmp(cg, rel, rl) && (!cg[rl] || cg[rl] == '/'))))
+			if (have_cg > 0 &&
+			    (!strcmp(rel, "/") || (!strncmp(cg, rel, rl) && (!cg[rl] || cg[rl] == '/'))))
 				mask |= 1ull << i;
 		}
 	}
@@ -240,7 +241,8 @@ static int declare_gpu(struct collector *c, struct series_reg *reg, struct dev_g
 {
 	for (int m = 0; m < GPU_NMETRIC; m++) {
 		const struct dev_metric_def *def = &gpu_metric_def[m];
-		int r = reg_seriesf(reg, def->unit, def->kind, def->help, "%s{gpu=\"%d\"}", def->name, g->global);
+		int r =
+		    reg_seriesf(reg, def->unit, def->kind, def->help, "%s{gpu=\"%d\"}", def->name, g->global);
 		if (r < 0) {
 			col_error(c, "declaring %s{gpu=\"%d\"}: %s", def->name, g->global, strerror(-r));
 			return r;
@@ -261,7 +263,8 @@ static int declare_tasks(struct devices *d, struct series_reg *reg)
 		struct task_decl *t = &d->task[d->ntask];
 		memcpy(t->watch, ws[i].name, sizeof(t->watch));
 		t->watch[sizeof(t->watch) - 1] = 0;
-		int r = reg_seriesf(reg, "bytes", INFOREG_KIND_GAUGE, "accelerator memory used by the watch's processes",
+		int r = reg_seriesf(reg, "bytes", INFOREG_KIND_GAUGE,
+				    "accelerator memory used by the watch's processes",
 				    "task.gpu.mem{watch=\"%s\"}", t->watch);
 		if (r < 0)
 			return r;
@@ -273,12 +276,14 @@ static int declare_tasks(struct devices *d, struct series_reg *reg)
 			return r;
 		t->idx_util = r;
 		for (int g = 0; g < d->ngpu_total; g++) {
-			r = reg_seriesf(reg, "bytes", INFOREG_KIND_GAUGE, "accelerator memory used by the watch's processes",
+			r = reg_seriesf(reg, "bytes", INFOREG_KIND_GAUGE,
+					"accelerator memory used by the watch's processes",
 					"task.gpu.mem{watch=\"%s\",gpu=\"%d\"}", t->watch, g);
 			if (r < 0)
 				return r;
 			t->gidx_mem[g] = r;
-			r = reg_seriesf(reg, "percent", INFOREG_KIND_GAUGE, "accelerator time used by the watch's processes",
+			r = reg_seriesf(reg, "percent", INFOREG_KIND_GAUGE,
+					"accelerator time used by the watch's processes",
 					"task.gpu.util{watch=\"%s\",gpu=\"%d\"}", t->watch, g);
 			if (r < 0)
 				return r;
@@ -308,7 +313,8 @@ static int devices_declare(struct collector *c, struct series_reg *reg)
 				return e;
 		}
 		d->any_tasks |= p->has_tasks;
-		e = reg_seriesf(reg, "s", INFOREG_KIND_GAUGE, "age of the device reading published (taken off the tick)",
+		e = reg_seriesf(reg, "s", INFOREG_KIND_GAUGE,
+				"age of the device reading published (taken off the tick)",
 				"devices.age{provider=\"%s\"}", p->ops->name);
 		if (e < 0)
 			return e;
@@ -351,7 +357,8 @@ static void sample_tasks(struct devices *d, double *values)
 			if (!p->found || !p->has_tasks)
 				continue;
 			/* a stale reading says nothing about now: NaN, like the gpu.* series */
-			const struct dev_task_use *u = p->reading_mono && !p->stale ? task_use(p, td->watch) : NULL;
+			const struct dev_task_use *u =
+			    p->reading_mono && !p->stale ? task_use(p, td->watch) : NULL;
 			for (int k = 0; k < p->ngpu; k++) {
 				int g = p->gpu[k].global;
 				if (g < 0 || g >= d->ngpu_total)
@@ -474,7 +481,8 @@ json_t *devices_inventory(void)
 			json_object_set_new(o, "vendor", str_or_null(g->vendor));
 			json_object_set_new(o, "model", str_or_null(g->model));
 			json_object_set_new(o, "memory_bytes",
-					    isnan(g->v[GPU_MEM_TOTAL]) ? json_null() : json_real(g->v[GPU_MEM_TOTAL]));
+					    isnan(g->v[GPU_MEM_TOTAL]) ? json_null()
+								       : json_real(g->v[GPU_MEM_TOTAL]));
 			json_object_set_new(o, "driver", str_or_null(g->driver));
 			json_object_set_new(o, "firmware", str_or_null(g->firmware));
 			json_object_set_new(o, "pci_bus_id", str_or_null(g->bus_id));
@@ -500,8 +508,9 @@ static json_t *provider_status(const char *name, const struct dev_provider *p, c
 	json_object_set_new(o, "devices", json_integer(p->ngpu));
 	json_object_set_new(o, "sensors", json_integer(p->nsensor));
 	json_object_set_new(o, "last_reading_age_s",
-			    p->reading_mono && now >= p->reading_mono ? json_real((double)(now - p->reading_mono) / 1e9)
-								      : json_null());
+			    p->reading_mono && now >= p->reading_mono
+				? json_real((double)(now - p->reading_mono) / 1e9)
+				: json_null());
 	json_object_set_new(o, "failures", json_integer((json_int_t)p->failures));
 	json_object_set_new(o, "last_error", p->last_err ? json_string(p->errmsg) : json_null());
 	if (p->ops->describe)
@@ -514,8 +523,10 @@ json_t *devices_status(void)
 	json_t *arr = json_array();
 	uint64_t now = ird_now_mono();
 	for (int i = 0; i < DEV_PROVIDERS; i++)
-		json_array_append_new(arr, provider_status(provider_list[i]->name, live ? &live->prov[i] : NULL,
-							   "the devices collector is off", now));
-	json_array_append_new(arr, provider_status("hwmon", dev_hwmon_provider(), "the hwmon collector is off", now));
+		json_array_append_new(arr,
+				      provider_status(provider_list[i]->name, live ? &live->prov[i] : NULL,
+						      "the devices collector is off", now));
+	json_array_append_new(
+	    arr, provider_status("hwmon", dev_hwmon_provider(), "the hwmon collector is off", now));
 	return arr;
 }

@@ -40,25 +40,25 @@
 extern const struct collector_ops *const devices_collectors[];
 extern const struct collector_ops devices_ops, devices_hwmon_ops;
 
-#define DEV_GPU_MAX 32	  /* accelerators per provider */
-#define DEV_PROVIDERS 3	  /* hosted by "devices": nvml, amd, exec (hwmon is its own collector) */
+#define DEV_GPU_MAX   32 /* accelerators per provider */
+#define DEV_PROVIDERS 3	 /* hosted by "devices": nvml, amd, exec (hwmon is its own collector) */
 
 /* Per-accelerator values, in series order (gpu.<name>{gpu="N"}). */
 enum gpu_metric {
-	GPU_UTIL,	 /* percent of time a kernel ran */
-	GPU_MEM_UTIL,	 /* percent of time device memory was read or written */
-	GPU_MEM_USED,	 /* bytes */
-	GPU_MEM_TOTAL,	 /* bytes */
-	GPU_MEM_FREE,	 /* bytes: total - used, computed by the collector */
-	GPU_POWER,	 /* watts */
-	GPU_TEMP,	 /* celsius */
-	GPU_CLOCK_SM,	 /* MHz */
-	GPU_CLOCK_MEM,	 /* MHz */
-	GPU_PCIE_RX,	 /* bytes/s */
-	GPU_PCIE_TX,	 /* bytes/s */
-	GPU_ECC_CORR,	 /* corrected ECC errors since the driver loaded */
-	GPU_ECC_UNCORR,	 /* uncorrected */
-	GPU_THROTTLE,	 /* NVML clocks event (throttle) reasons bit mask */
+	GPU_UTIL,	/* percent of time a kernel ran */
+	GPU_MEM_UTIL,	/* percent of time device memory was read or written */
+	GPU_MEM_USED,	/* bytes */
+	GPU_MEM_TOTAL,	/* bytes */
+	GPU_MEM_FREE,	/* bytes: total - used, computed by the collector */
+	GPU_POWER,	/* watts */
+	GPU_TEMP,	/* celsius */
+	GPU_CLOCK_SM,	/* MHz */
+	GPU_CLOCK_MEM,	/* MHz */
+	GPU_PCIE_RX,	/* bytes/s */
+	GPU_PCIE_TX,	/* bytes/s */
+	GPU_ECC_CORR,	/* corrected ECC errors since the driver loaded */
+	GPU_ECC_UNCORR, /* uncorrected */
+	GPU_THROTTLE,	/* NVML clocks event (throttle) reasons bit mask */
 	GPU_NMETRIC
 };
 
@@ -70,13 +70,13 @@ extern const struct dev_metric_def gpu_metric_def[GPU_NMETRIC];
 
 /* One accelerator, as its provider reports it. */
 struct dev_gpu {
-	char id[32];	    /* the provider's own id (NVML index, card name, exec "id") */
-	char vendor[16];    /* "nvidia", "amd", or what exec says */
+	char id[32];	 /* the provider's own id (NVML index, card name, exec "id") */
+	char vendor[16]; /* "nvidia", "amd", or what exec says */
 	char model[96];
-	char bus_id[32];    /* PCI bus id when known */
+	char bus_id[32]; /* PCI bus id when known */
 	char uuid[96];
-	char driver[64];    /* driver version (or name) */
-	char firmware[64];  /* VBIOS / firmware version */
+	char driver[64];   /* driver version (or name) */
+	char firmware[64]; /* VBIOS / firmware version */
 	double v[GPU_NMETRIC];
 	int idx[GPU_NMETRIC]; /* series indices (devices.c), -1 when not declared */
 	int global;	      /* gpu="N" label: index across every provider */
@@ -125,19 +125,19 @@ struct dev_provider {
 	const struct dev_provider_ops *ops;
 	void *priv;
 	const struct ird_config *cfg;
-	int found;	    /* devices or sensors are being reported */
-	char why[192];	    /* what was found, or why nothing */
+	int found;	     /* devices or sensors are being reported */
+	char why[192];	     /* what was found, or why nothing */
 	struct dev_gpu *gpu; /* [ngpu], owned by the provider */
 	int ngpu;
 	struct dev_sensor *sensor; /* [nsensor] */
 	int nsensor;
 	struct dev_task_use *task; /* [ntask]: every watch the latest reading considered */
 	int ntask;
-	int has_tasks;		/* the provider joins per-process use with watches */
-	uint64_t reading_mono;	/* CLOCK_MONOTONIC of the reading served; 0: none yet */
-	int stale;		/* older than devices_stale_ms: published as NaN (devices.c) */
-	int relayout;		/* set by sample: the device set changed, re-declare */
-	int last_err;		/* -errno of the last failed sample, 0 after a good one */
+	int has_tasks;	       /* the provider joins per-process use with watches */
+	uint64_t reading_mono; /* CLOCK_MONOTONIC of the reading served; 0: none yet */
+	int stale;	       /* older than devices_stale_ms: published as NaN (devices.c) */
+	int relayout;	       /* set by sample: the device set changed, re-declare */
+	int last_err;	       /* -errno of the last failed sample, 0 after a good one */
 	char errmsg[160];
 	uint64_t failures;
 };

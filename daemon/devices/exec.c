@@ -33,7 +33,7 @@
 #define ARGS_MAX 32
 
 struct exec_reading {
-	uint64_t mono;	/* when the run that produced it started; 0: none */
+	uint64_t mono; /* when the run that produced it started; 0: none */
 	int ngpu;
 	struct dev_gpu gpu[DEV_GPU_MAX];
 };
@@ -50,11 +50,11 @@ struct exec {
 	pthread_cond_t cv;
 	struct exec_reading bufs[3];
 	struct exec_reading *back, *mid, *front; /* back: runner; front: tick; mid under mu */
-	int fresh;	    /* mid is newer than front (mu) */
-	int runs_done;	    /* results seen, good or bad (mu) */
-	char err[192];	    /* the last run's failure, "" after a good one (mu) */
-	uint64_t failures;  /* (mu) */
-	uint64_t last_run_ns; /* duration of the last run (mu) */
+	int fresh;				 /* mid is newer than front (mu) */
+	int runs_done;				 /* results seen, good or bad (mu) */
+	char err[192];				 /* the last run's failure, "" after a good one (mu) */
+	uint64_t failures;			 /* (mu) */
+	uint64_t last_run_ns;			 /* duration of the last run (mu) */
 
 	struct dev_gpu gpu[DEV_GPU_MAX]; /* declared set (main thread) */
 };
@@ -65,9 +65,9 @@ static const struct {
 	const char *key;
 	enum gpu_metric m;
 } exec_keys[] = {
-    {"util", GPU_UTIL},		{"mem_util", GPU_MEM_UTIL}, {"mem_used", GPU_MEM_USED},
-    {"mem_total", GPU_MEM_TOTAL}, {"power", GPU_POWER},	    {"temp", GPU_TEMP},
-    {"clock_sm", GPU_CLOCK_SM},	{"clock_mem", GPU_CLOCK_MEM},
+    {"util", GPU_UTIL},		  {"mem_util", GPU_MEM_UTIL},	{"mem_used", GPU_MEM_USED},
+    {"mem_total", GPU_MEM_TOTAL}, {"power", GPU_POWER},		{"temp", GPU_TEMP},
+    {"clock_sm", GPU_CLOCK_SM},	  {"clock_mem", GPU_CLOCK_MEM},
 };
 
 static void copy_json_str(json_t *o, const char *key, char *out, size_t len)
@@ -105,13 +105,15 @@ int dev_exec_parse(const char *text, size_t len, struct dev_gpu *gpu, int max, c
 		}
 		dev_gpu_init(g);
 		id = json_object_get(d, "id");
-		if (json_is_string(id) && json_string_length(id) > 0 && json_string_length(id) < sizeof(g->id))
+		if (json_is_string(id) && json_string_length(id) > 0 &&
+		    json_string_length(id) < sizeof(g->id))
 			snprintf(g->id, sizeof(g->id), "%s", json_string_value(id));
 		else if (json_is_integer(id) && json_integer_value(id) >= 0)
 			snprintf(g->id, sizeof(g->id), "%lld", (long long)json_integer_value(id));
 		else {
-			snprintf(err, errlen, "devices[%zu].id must be a non-empty string (< %zu chars) or an integer",
-				 i, sizeof(g->id));
+			snprintf(err, errlen,
+				 "devices[%zu].id must be a non-empty string (< %zu chars) or an integer", i,
+				 sizeof(g->id));
 			goto out;
 		}
 		for (size_t k = 0; k < i; k++)
@@ -158,7 +160,8 @@ static void on_done(const struct spawn_result *res, void *arg)
 	else {
 		char why[128];
 		spawn_result_describe(res, e->timeout_ms, why, sizeof(why));
-		snprintf(err, sizeof(err), "%s%s%.60s", why, res->err_len ? ": " : "", res->err_len ? res->err : "");
+		snprintf(err, sizeof(err), "%s%s%.60s", why, res->err_len ? ": " : "",
+			 res->err_len ? res->err : "");
 		err[strcspn(err, "\n")] = 0;
 	}
 	if (n >= 0) {
@@ -200,7 +203,8 @@ static int adopt_devices(struct dev_provider *p, struct exec *e)
 	}
 	p->ngpu = r->ngpu;
 	p->found = r->ngpu > 0;
-	snprintf(p->why, sizeof(p->why), "%d device%s from '%.120s'", r->ngpu, r->ngpu == 1 ? "" : "s", e->line);
+	snprintf(p->why, sizeof(p->why), "%d device%s from '%.120s'", r->ngpu, r->ngpu == 1 ? "" : "s",
+		 e->line);
 	return 1;
 }
 
@@ -271,11 +275,13 @@ static int exec_discover(struct dev_provider *p, struct col_env *env)
 		e->fresh = 0;
 		adopt_devices(p, e);
 		if (!p->found)
-			snprintf(p->why, sizeof(p->why), "no device: '%.120s' printed an empty list", e->line);
+			snprintf(p->why, sizeof(p->why), "no device: '%.120s' printed an empty list",
+				 e->line);
 	} else if (e->runs_done) {
 		snprintf(p->why, sizeof(p->why), "no device yet: '%.80s' failed: %.80s", e->line, e->err);
 	} else {
-		snprintf(p->why, sizeof(p->why), "no device yet: waiting for the first output of '%.120s'", e->line);
+		snprintf(p->why, sizeof(p->why), "no device yet: waiting for the first output of '%.120s'",
+			 e->line);
 	}
 	pthread_mutex_unlock(&e->mu);
 	return p->ngpu;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hwmon.c - the "hwmon" device provider and collector: every other temperature, fan
- * and power sensor, as sensor.{temp,fan,power}{dev=,chip=,sensor=}, from SYSFS_ROOT/class/hwmon/hwmonN (tempK_input m°C, fanK_input rpm,
- * powerK_input or powerK_average uW, labelled by the matching _label file) and from
- * SYSFS_ROOT/class/thermal/thermal_zoneN (temp m°C, labelled by its type).
+ * and power sensor, as sensor.{temp,fan,power}{dev=,chip=,sensor=}, from SYSFS_ROOT/class/hwmon/hwmonN
+ * (tempK_input m°C, fanK_input rpm, powerK_input or powerK_average uW, labelled by the matching _label file)
+ * and from SYSFS_ROOT/class/thermal/thermal_zoneN (temp m°C, labelled by its type).
  *
  * A hwmon chip whose device is an accelerator the amd provider reports (its device
  * directory has gpu_busy_percent) is skipped: its power and temperature already are
@@ -70,8 +70,8 @@ static int list_dir(const char *dir, const char *prefix, char **out, int max)
 	return n;
 }
 
-static void add(struct dev_provider *p, struct col_env *env, const char *dev, const char *chip, const char *label,
-		enum sensor_kind kind, double scale, const char *path)
+static void add(struct dev_provider *p, struct col_env *env, const char *dev, const char *chip,
+		const char *label, enum sensor_kind kind, double scale, const char *path)
 {
 	if (p->nsensor >= SENSORS_MAX)
 		return;
@@ -117,7 +117,8 @@ static void scan_chip(struct dev_provider *p, struct col_env *env, const char *b
 		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 			const char *e = ents[i];
 			size_t pl = strlen(kinds[k].prefix), el = strlen(e), sl = strlen(kinds[k].suffix);
-			if (strncmp(e, kinds[k].prefix, pl) || el <= pl + sl || strcmp(e + el - sl, kinds[k].suffix) ||
+			if (strncmp(e, kinds[k].prefix, pl) || el <= pl + sl ||
+			    strcmp(e + el - sl, kinds[k].suffix) ||
 			    strspn(e + pl, "0123456789") != el - pl - sl)
 				continue;
 			snprintf(name, sizeof(name), "%.*s", (int)(el - sl), e);
@@ -245,10 +246,12 @@ static int col_declare(struct collector *c, struct series_reg *reg)
 	for (int i = 0; i < p->nsensor; i++) {
 		struct dev_sensor *s = &p->sensor[i];
 		s->idx = -1;
-		if (col_label_value(chip, sizeof(chip), s->chip) < 0 || col_label_value(label, sizeof(label), s->label) < 0)
+		if (col_label_value(chip, sizeof(chip), s->chip) < 0 ||
+		    col_label_value(label, sizeof(label), s->label) < 0)
 			continue;
-		int r = reg_seriesf(reg, sensor_unit[s->kind], INFOREG_KIND_GAUGE, "hardware sensor (hwmon, thermal zone)",
-				    "%s{dev=\"%s\",chip=\"%s\",sensor=\"%s\"}", sensor_name[s->kind], s->dev, chip, label);
+		int r = reg_seriesf(
+		    reg, sensor_unit[s->kind], INFOREG_KIND_GAUGE, "hardware sensor (hwmon, thermal zone)",
+		    "%s{dev=\"%s\",chip=\"%s\",sensor=\"%s\"}", sensor_name[s->kind], s->dev, chip, label);
 		if (r == -EEXIST || r == -EINVAL || r == -ENAMETOOLONG) {
 			col_error(c, "sensor %s/%s skipped: %s", s->dev, s->label, strerror(-r));
 			continue;

@@ -118,12 +118,12 @@ struct nvml_api {
 #define PROCS_MAX 256
 
 struct reading {
-	uint64_t mono;	    /* CLOCK_MONOTONIC at the start of the reading */
+	uint64_t mono; /* CLOCK_MONOTONIC at the start of the reading */
 	double v[DEV_GPU_MAX][GPU_NMETRIC];
 	struct dev_task_use task[WATCH_MAX];
 	int ntask;
-	int nerr;	    /* calls that failed (not NOT_SUPPORTED) */
-	char errmsg[160];   /* the first of them */
+	int nerr;	  /* calls that failed (not NOT_SUPPORTED) */
+	char errmsg[160]; /* the first of them */
 	uint64_t wall_ns, cpu_ns;
 };
 
@@ -140,8 +140,8 @@ struct nvml {
 	atomic_int stop;
 
 	/* discovery, written by the worker before it sets discovered under mu */
-	int discovered;	  /* 0 pending, 1 done (under mu) */
-	int taken;	  /* the provider has taken the discovery (main thread) */
+	int discovered; /* 0 pending, 1 done (under mu) */
+	int taken;	/* the provider has taken the discovery (main thread) */
 	int ndev;
 	char disc_why[192];
 	struct dev_gpu gpu[DEV_GPU_MAX]; /* static fields from the worker; values from the tick */
@@ -197,8 +197,8 @@ static void call_failed(struct nvml *n, struct reading *r, const char *fn, int g
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s (gpu %d): %s", fn, gpu, errstr(n, e));
 }
 
-#define CALL(fn, gpu, ...)                                                                                \
-	(n->f.fn ? ((rc = n->f.fn(__VA_ARGS__)) == NVML_SUCCESS ? 1 : (call_failed(n, r, #fn, gpu, rc), 0)) \
+#define CALL(fn, gpu, ...)                                                                                   \
+	(n->f.fn ? ((rc = n->f.fn(__VA_ARGS__)) == NVML_SUCCESS ? 1 : (call_failed(n, r, #fn, gpu, rc), 0))  \
 		 : 0)
 
 static void read_processes(struct nvml *n, struct reading *r, int k, int nws)
@@ -212,7 +212,8 @@ static void read_processes(struct nvml *n, struct reading *r, int k, int nws)
 	if (!np || !nws)
 		return;
 	int util_ok = 1;
-	rc = n->f.proc_util ? n->f.proc_util(d, n->usamples, &nu, n->last_seen_us[k]) : NVML_ERROR_FUNCTION_NOT_FOUND;
+	rc = n->f.proc_util ? n->f.proc_util(d, n->usamples, &nu, n->last_seen_us[k])
+			    : NVML_ERROR_FUNCTION_NOT_FOUND;
 	if (rc == NVML_ERROR_NOT_FOUND) {
 		nu = 0; /* no sample since the last one: nothing ran */
 	} else if (rc != NVML_SUCCESS) {
@@ -317,7 +318,7 @@ static int discover_devices(struct nvml *n, char *why, size_t whylen)
 	n->inited = rc == NVML_SUCCESS;
 	if (rc != NVML_SUCCESS) {
 		snprintf(why, whylen, "nvmlInit_v2: %s%s", errstr(n, rc),
-			 rc == NVML_ERROR_NO_PERMISSION	     ? " (permission)"
+			 rc == NVML_ERROR_NO_PERMISSION	      ? " (permission)"
 			 : rc == NVML_ERROR_DRIVER_NOT_LOADED ? " (no driver loaded)"
 							      : "");
 		return -1;
@@ -335,7 +336,8 @@ static int discover_devices(struct nvml *n, char *why, size_t whylen)
 		struct dev_gpu *g = &n->gpu[nd];
 		nvmlDevice_t d;
 		if ((rc = n->f.handle_v2(i, &d)) != NVML_SUCCESS) {
-			ird_log("nvml: device %u skipped: nvmlDeviceGetHandleByIndex_v2: %s", i, errstr(n, rc));
+			ird_log("nvml: device %u skipped: nvmlDeviceGetHandleByIndex_v2: %s", i,
+				errstr(n, rc));
 			continue;
 		}
 		dev_gpu_init(g);
@@ -365,7 +367,8 @@ static int discover_devices(struct nvml *n, char *why, size_t whylen)
 	if (nd == 0)
 		snprintf(why, whylen, "NVML %s: no device", driver[0] ? driver : "");
 	else
-		snprintf(why, whylen, "%d GPU%s (%s), driver %s", nd, nd > 1 ? "s" : "", n->gpu[0].model, driver);
+		snprintf(why, whylen, "%d GPU%s (%s), driver %s", nd, nd > 1 ? "s" : "", n->gpu[0].model,
+			 driver);
 	return nd;
 }
 
@@ -481,8 +484,10 @@ static int nvml_discover(struct dev_provider *p, struct col_env *env)
 	*(void **)&f->count_v2 = sym(n, "nvmlDeviceGetCount_v2");
 	*(void **)&f->handle_v2 = sym(n, "nvmlDeviceGetHandleByIndex_v2");
 	if (!f->init_v2 || !f->count_v2 || !f->handle_v2) {
-		snprintf(p->why, sizeof(p->why), "%.80s lacks nvmlInit_v2, nvmlDeviceGetCount_v2 or "
-			 "nvmlDeviceGetHandleByIndex_v2 (driver too old?)", cfg->nvml_library);
+		snprintf(p->why, sizeof(p->why),
+			 "%.80s lacks nvmlInit_v2, nvmlDeviceGetCount_v2 or "
+			 "nvmlDeviceGetHandleByIndex_v2 (driver too old?)",
+			 cfg->nvml_library);
 		return 0;
 	}
 	*(void **)&f->system_driver_version = sym(n, "nvmlSystemGetDriverVersion");
@@ -507,7 +512,8 @@ static int nvml_discover(struct dev_provider *p, struct col_env *env)
 		*(void **)&f->procs = sym(n, "nvmlDeviceGetComputeRunningProcesses_v2");
 	*(void **)&f->proc_util = sym(n, "nvmlDeviceGetProcessUtilization");
 
-	uint32_t ms = cfg->nvml_period_ms ? cfg->nvml_period_ms : (cfg->period_ms < 100 ? 100 : cfg->period_ms);
+	uint32_t ms =
+	    cfg->nvml_period_ms ? cfg->nvml_period_ms : (cfg->period_ms < 100 ? 100 : cfg->period_ms);
 	n->period_ns = (uint64_t)ms * 1000000ull;
 	atomic_store_explicit(&n->refs, 2, memory_order_relaxed); /* before the worker exists */
 	int e = pthread_create(&n->th, NULL, worker, n);
@@ -562,7 +568,8 @@ static int nvml_sample(struct dev_provider *p, const struct col_now *now)
 	p->ntask = r->ntask;
 	p->reading_mono = r->mono;
 	if (r->nerr) {
-		snprintf(p->errmsg, sizeof(p->errmsg), "%.140s%s", r->errmsg, r->nerr > 1 ? " (and more)" : "");
+		snprintf(p->errmsg, sizeof(p->errmsg), "%.140s%s", r->errmsg,
+			 r->nerr > 1 ? " (and more)" : "");
 		return -EIO;
 	}
 	return 0;
@@ -575,8 +582,9 @@ static void nvml_describe(const struct dev_provider *p, json_t *o)
 		return;
 	json_object_set_new(o, "library", json_string(p->cfg->nvml_library));
 	json_object_set_new(o, "period_ms", json_integer((json_int_t)(n->period_ns / 1000000)));
-	json_object_set_new(o, "readings",
-			    json_integer((json_int_t)atomic_load_explicit(&n->readings, memory_order_relaxed)));
+	json_object_set_new(
+	    o, "readings",
+	    json_integer((json_int_t)atomic_load_explicit(&n->readings, memory_order_relaxed)));
 	json_object_set_new(o, "reading_wall_us",
 			    json_real(atomic_load_explicit(&n->last_wall_ns, memory_order_relaxed) / 1e3));
 	json_object_set_new(o, "reading_cpu_us",
@@ -584,9 +592,11 @@ static void nvml_describe(const struct dev_provider *p, json_t *o)
 	uint64_t k = atomic_load_explicit(&n->readings, memory_order_relaxed);
 	if (k) {
 		json_object_set_new(o, "reading_wall_us_avg",
-				    json_real(atomic_load_explicit(&n->total_wall_ns, memory_order_relaxed) / 1e3 / (double)k));
+				    json_real(atomic_load_explicit(&n->total_wall_ns, memory_order_relaxed) /
+					      1e3 / (double)k));
 		json_object_set_new(o, "reading_cpu_us_avg",
-				    json_real(atomic_load_explicit(&n->total_cpu_ns, memory_order_relaxed) / 1e3 / (double)k));
+				    json_real(atomic_load_explicit(&n->total_cpu_ns, memory_order_relaxed) /
+					      1e3 / (double)k));
 	}
 }
 
@@ -601,7 +611,8 @@ static void nvml_fini(struct dev_provider *p)
 	p->ngpu = p->ntask = 0;
 	if (n->started) {
 		pthread_mutex_lock(&n->mu);
-		atomic_store_explicit(&n->stop, 1, memory_order_relaxed); /* seen under mu or at the next check */
+		atomic_store_explicit(&n->stop, 1,
+				      memory_order_relaxed); /* seen under mu or at the next check */
 		pthread_cond_broadcast(&n->cv);
 		pthread_mutex_unlock(&n->mu);
 		struct timespec dl;
