@@ -10,8 +10,9 @@
  * samples for 20 ms) and can hang when a GPU falls off the bus, so none runs on the
  * tick. A worker thread initialises NVML, discovers the devices, then takes one reading
  * per nvml_period_ms (per GPU: utilisation, memory, power, temperature, clocks, PCIe
- * throughput, ECC counts, throttle reasons; per process: memory and SM utilisation,
- * joined with the watches' processes) into a private buffer. Readings are handed over
+ * throughput (once a second: each call blocks 20 ms), ECC counts, throttle reasons; per
+ * process: memory and SM utilisation, joined with the watches' processes) into a
+ * private buffer. Readings are handed over
  * by triple buffering: the worker fills BACK and swaps it with MID under the mutex;
  * the tick, with pthread_mutex_trylock, swaps MID with FRONT when a fresher one is
  * there. The lock covers two pointer swaps, and the tick never waits for it (a busy
@@ -115,7 +116,8 @@ struct nvml_api {
 
 /* ---- state -------------------------------------------------------------------- */
 
-#define PROCS_MAX 256
+#define PROCS_MAX      256
+#define PCIE_PERIOD_NS 1000000000ull /* nvmlDeviceGetPcieThroughput: 20 ms a call */
 
 struct reading {
 	uint64_t mono; /* CLOCK_MONOTONIC at the start of the reading */
@@ -147,6 +149,8 @@ struct nvml {
 	struct dev_gpu gpu[DEV_GPU_MAX]; /* static fields from the worker; values from the tick */
 	nvmlDevice_t dev[DEV_GPU_MAX];
 	unsigned long long last_seen_us[DEV_GPU_MAX];
+	double pcie[DEV_GPU_MAX][2]; /* the last PCIe rx/tx reading (worker) */
+	uint64_t pcie_mono;	     /* when it was taken (worker) */
 
 	/* triple buffer: the worker owns *back, the tick *front, *mid is exchanged under mu */
 	struct reading bufs[3];
@@ -253,6 +257,9 @@ static void take_reading(struct nvml *n, struct reading *r)
 	uint64_t c0 = cpu_now();
 
 	r->mono = ird_now_mono();
+	int pcie_due = !n->pcie_mono || r->mono - n->pcie_mono >= PCIE_PERIOD_NS;
+	if (pcie_due)
+		n->pcie_mono = r->mono;
 	r->nerr = 0;
 	r->errmsg[0] = 0;
 	int nws = ctl_watch_list(n->ws, WATCH_MAX);
@@ -295,10 +302,16 @@ static void take_reading(struct nvml *n, struct reading *r)
 			v[GPU_CLOCK_SM] = x;
 		if (CALL(clock, k, d, NVML_CLOCK_MEM, &x))
 			v[GPU_CLOCK_MEM] = x;
-		if (CALL(pcie, k, d, NVML_PCIE_UTIL_RX_BYTES, &x))
-			v[GPU_PCIE_RX] = x * 1024.0; /* KB/s */
-		if (CALL(pcie, k, d, NVML_PCIE_UTIL_TX_BYTES, &x))
-			v[GPU_PCIE_TX] = x * 1024.0;
+		if (pcie_due) {
+			/* each call samples the link for 20 ms: once a second, not every reading */
+			n->pcie[k][0] = n->pcie[k][1] = NAN;
+			if (CALL(pcie, k, d, NVML_PCIE_UTIL_RX_BYTES, &x))
+				n->pcie[k][0] = x * 1024.0; /* KB/s */
+			if (CALL(pcie, k, d, NVML_PCIE_UTIL_TX_BYTES, &x))
+				n->pcie[k][1] = x * 1024.0;
+		}
+		v[GPU_PCIE_RX] = n->pcie[k][0];
+		v[GPU_PCIE_TX] = n->pcie[k][1];
 		if (CALL(ecc, k, d, NVML_MEMORY_ERROR_TYPE_CORRECTED, NVML_VOLATILE_ECC, &ull))
 			v[GPU_ECC_CORR] = (double)ull;
 		if (CALL(ecc, k, d, NVML_MEMORY_ERROR_TYPE_UNCORRECTED, NVML_VOLATILE_ECC, &ull))
