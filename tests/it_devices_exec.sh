@@ -7,7 +7,8 @@
 #  - the same script printing garbage: the provider's status says why, the values age
 #    into NaN after devices_stale_ms (never a made-up 0), everything else goes on;
 #  - a third device appearing: the series are re-declared (gpu="2" appears);
-#  - a daemon whose command prints garbage from the start: starts, found = false, why.
+#  - a daemon whose command prints garbage from the start, or does not exist: it
+#    starts, found = false, and why says what went wrong.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || ir_skip "python3 not installed"
 
@@ -101,4 +102,18 @@ with urllib.request.urlopen(os.environ["U"] + "/v1/status", timeout=5) as r:
 if e["found"] or "devices[0].util must be a non-negative number" not in e["why"]:
     print("FAIL: exec", e); sys.exit(1)
 print("ok")
+PY
+kill -TERM "$IR_PID"; wait "$IR_PID" 2>/dev/null
+
+# a command that does not exist: the daemon starts and says so
+sed -i "s|^devices_exec = .*|devices_exec = $IR_TMP/no-such-smi --json|" "$CONF"
+ir_start_daemon --config "$CONF"
+export U=$IR_URL
+python3 - <<'PY' || ir_fail "missing-command checks failed"
+import json, os, sys, urllib.request
+with urllib.request.urlopen(os.environ["U"] + "/v1/status", timeout=5) as r:
+    e = {p["name"]: p for p in json.load(r)["device_providers"]}["exec"]
+if e["found"] or "no-such-smi" not in e["why"] or "cannot run" not in e["why"]:
+    print("FAIL: exec", e); sys.exit(1)
+print("ok:", e["why"])
 PY
