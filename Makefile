@@ -59,9 +59,11 @@ DEPS_STAMP := $(B)/.deps-checked
 endif
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
 	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
-	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -I$(B)/kernel
+	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -Iextender -I$(B)/kernel
 CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+# the scheduler extender links none of the daemon: h2o to serve, libcurl to ask the nodes
+EXT_LIBS    := -lcurl -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
 DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
 
 # One pattern per room: daemon/ (the process), daemon/ROOM/ (one kind of source
@@ -69,6 +71,8 @@ DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lp
 SHM_SRCS    := $(sort $(wildcard shm/*.c))
 CLI_SRCS    := $(sort $(wildcard cli/*.c))
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c daemon/*/*.c api/*.c))
+# extender/: the kube-scheduler extender, its own program
+EXT_SRCS    := $(sort $(wildcard extender/*.c))
 BPF_SRCS    := $(sort $(wildcard kernel/*.bpf.c))
 SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/test_*.c: unit and stress tests, also built under sanitizers;
@@ -77,6 +81,8 @@ TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
 # tests/fake_*.c: stand-in shared libraries (fake_nvml.so for the nvml provider)
 FAKE_SRCS   := $(sort $(wildcard tests/fake_*.c))
+# tests/helper_*.c: programs integration scripts start (stand-in servers), not tests.
+HELPER_SRCS := $(sort $(wildcard tests/helper_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 # tests/fuzz/NAME.c: a libFuzzer target, seed corpus in tests/fuzz/NAME/
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/*.c))
@@ -86,17 +92,21 @@ SHM_OBJS    := $(call obj,$(SHM_SRCS))
 DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 # every daemon object but main(), for tests that drive collectors and the API directly
 DAEMON_LIB_OBJS := $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJS))
+EXT_OBJS    := $(call obj,$(EXT_SRCS))
+# every extender object but main(), for its tests, helpers and bench
+EXT_LIB_OBJS := $(filter-out $(B)/obj/extender/main.o,$(EXT_OBJS))
 TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 FAKES       := $(patsubst tests/%.c,$(B)/tests/%.so,$(FAKE_SRCS))
+HELPERS     := $(patsubst tests/%.c,$(B)/tests/%,$(HELPER_SRCS))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
-BINS := $(B)/bin/inforegd $(B)/bin/inforeg
+BINS := $(B)/bin/inforegd $(B)/bin/inforeg $(B)/bin/inforeg-extender
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
-tests: $(TESTS) $(FAKES) $(if $(SAN),,$(ITESTS))
-benches: $(BENCHES) $(FAKES)
+tests: $(TESTS) $(FAKES) $(if $(SAN),,$(ITESTS) $(HELPERS))
+benches: $(BENCHES) $(FAKES) $(if $(SAN),,$(HELPERS))
 
 .PHONY: all deps run test tests benches bench experiment install clean check-format fuzzers fuzz
 
@@ -134,7 +144,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(FUZZ_SRCS) $(FAKE_SRCS)): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS) $(FAKE_SRCS)): | $(SKELS)
 # the dashboard page is embedded with .incbin, which -MMD does not see
 $(B)/obj/api/dashboard.o: api/dashboard.html
 
@@ -166,6 +176,27 @@ $(B)/bin/inforeg: $(call obj,$(CLI_SRCS)) $(B)/lib/libinforeg.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -lpthread -lm
 
+$(B)/bin/inforeg-extender: $(EXT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(EXT_OBJS) $(EXT_LIBS)
+
+# The extender's tests (test_extender_*, it_extender_*), the helpers and bench/extender_*
+# link the extender's objects, not the daemon's (make picks the rule with the shorter stem).
+define link_ext
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(EXT_LIB_OBJS) $(EXT_LIBS)
+endef
+$(B)/tests/test_extender_%: $(B)/obj/tests/test_extender_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+$(B)/tests/it_extender_%: $(B)/obj/tests/it_extender_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+$(B)/tests/helper_%: $(B)/obj/tests/helper_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+$(B)/bench/extender_%: $(B)/obj/bench/extender_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+
 # Tests and benches link the client library and every daemon object but main().
 $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
@@ -182,7 +213,12 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
 
-# libFuzzer targets: only in the FUZZ=1 build (`make fuzzers` makes it).
+# libFuzzer targets: only in the FUZZ=1 build (`make fuzzers` makes it); the
+# extender's (tests/fuzz/extender_*.c) link the extender's objects.
+$(B)/fuzz/extender_%: $(B)/obj/tests/fuzz/extender_%.o $(EXT_LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FUZZ_LDFLAGS) $(LDFLAGS) -o $@ $< $(EXT_LIB_OBJS) $(EXT_LIBS)
 $(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
@@ -209,8 +245,8 @@ run: all
 # stress tests) and ends with "N passed, N failed, N skipped".
 test: all tests
 ifeq ($(SAN),)
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg $(BUILD)-san-address-undefined/bin/inforeg-extender
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg $(BUILD)-san-thread/bin/inforeg-extender
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) FUZZ=1 fuzzers
 endif
 	$(Q)tests/run.sh $(B)
@@ -232,7 +268,7 @@ install: all
 	$(call write_pc,$(PREFIX),$(DESTDIR)$(PREFIX)/lib/pkgconfig/inforeg.pc)
 
 check-format:
-	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) include/*.h
+	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(EXT_SRCS) extender/*.h include/*.h
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-san-* $(BUILD)-fuzz

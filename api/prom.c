@@ -262,6 +262,9 @@ static int get_prom(struct api_call *call)
 {
 	const struct api_body *b;
 
+	/* a scrape is tens of KB of repetitive text: gzip when the scraper accepts it
+	 * (Prometheus sends Accept-Encoding: gzip); h2o's filter negotiates */
+	call->req->compress_hint = H2O_COMPRESS_HINT_ENABLE;
 	if (api_snap_ready(call))
 		return 0;
 	b = api_snap_body(call->w, API_BODY_PROM, build_prom);

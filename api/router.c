@@ -335,6 +335,8 @@ int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
 	atomic_fetch_add_explicit(&api_stats.requests, 1, memory_order_relaxed);
 	memset(&call, 0, sizeof(call));
 	call.req = req;
+	/* gzip only where a resource asks for it (/metrics): never an SSE stream */
+	req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
 	call.w = w;
 	call.method = method_of(req, &head);
 	call.head_only = head;

@@ -342,6 +342,9 @@ static int config_init(void)
 	if (!host || !path || !h)
 		return -ENOMEM;
 	h->on_req = api_router_on_req;
+	/* the gzip output filter; the router disables it per request but for /metrics */
+	h2o_compress_args_t gz = {.min_size = 1024, .gzip = {.quality = 1}, .brotli = {.quality = -1}};
+	h2o_compress_register(path, &gz);
 	return 0;
 }
 

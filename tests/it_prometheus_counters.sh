@@ -3,7 +3,8 @@
 # it_prometheus_counters: /metrics exports the cumulative counters Prometheus needs
 # (inforeg_cpu_seconds_total{cpu,mode}, inforeg_net_receive_bytes_total{device},
 # inforeg_disk_read_bytes_total{device}, context switches, forks, watches' CPU
-# seconds), `promtool check metrics` is clean, and a real Prometheus scraping the
+# seconds), `promtool check metrics` is clean, gzip is served to a scraper that
+# accepts it, and a real Prometheus scraping the
 # daemon every second computes from rate(inforeg_cpu_seconds_total) the CPU usage the
 # daemon published as cpu.usage over the same 20 s (both from the same jiffies: at a
 # 1 s period every scrape sees a new 1 s window).
@@ -23,6 +24,13 @@ grep -q '^inforeg_cpu_usage_percent ' <<<"$m" || ir_fail "the gauges went away"
 if command -v promtool >/dev/null; then
 	out=$(promtool check metrics <<<"$m" 2>&1) || ir_fail "promtool check metrics: $out"
 fi
+
+# gzip when the scraper accepts it, plain otherwise; never for the SSE stream
+hdr=$(curl -sf -D - -o "$IR_TMP/m.gz" -H 'Accept-Encoding: gzip' "$IR_URL/metrics") || ir_fail "gzip scrape"
+grep -qi '^content-encoding: gzip' <<<"$hdr" || ir_fail "/metrics not gzipped for Accept-Encoding: gzip"
+gunzip -c "$IR_TMP/m.gz" | grep -q '^# TYPE inforeg_cpu_seconds_total counter$' || ir_fail "gzipped /metrics is not the exposition"
+curl -sf -D - -o /dev/null "$IR_URL/metrics" | grep -qi '^content-encoding' && ir_fail "gzipped without Accept-Encoding"
+echo "gzip: $(stat -c %s "$IR_TMP/m.gz") bytes for $(wc -c <<<"$m") plain"
 
 pport=$(ir_free_port)
 cat > "$IR_TMP/prom.yml" <<EOF2
