@@ -59,17 +59,20 @@ DEPS_STAMP := $(B)/.deps-checked
 endif
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
 	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
-	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -Iextender -I$(B)/kernel
+	-Iinclude -Ishm -Idaemon -Idaemon/rules -Iapi -Ikernel -Iextender -I$(B)/kernel \
+	-I/usr/include/lua5.4
 CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 # the scheduler extender links none of the daemon: h2o to serve, libcurl to ask the nodes
 EXT_LIBS    := -lcurl -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
-DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
+DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -llua5.4 -lpthread -lm
 
 # One pattern per room: daemon/ (the process), daemon/ROOM/ (one kind of source
 # each: procfs, ebpf, rules, devices), api/ (REST), cli/ (the inforeg tool), shm/.
 SHM_SRCS    := $(sort $(wildcard shm/*.c))
-CLI_SRCS    := $(sort $(wildcard cli/*.c))
+# the CLI's `inforeg score` evaluates score rules itself: it links the pure Lua parts of
+# the rules room (daemon/rules/lua_*.c: no daemon state)
+CLI_SRCS    := $(sort $(wildcard cli/*.c daemon/rules/lua_*.c))
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c daemon/*/*.c api/*.c))
 # extender/: the kube-scheduler extender, its own program
 EXT_SRCS    := $(sort $(wildcard extender/*.c))
@@ -174,7 +177,7 @@ $(B)/bin/inforegd: $(DAEMON_OBJS) $(B)/lib/libinforeg.a
 $(B)/bin/inforeg: $(call obj,$(CLI_SRCS)) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -lpthread -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -llua5.4 -lpthread -lm
 
 $(B)/bin/inforeg-extender: $(EXT_OBJS)
 	$(call msg,LD,$@)

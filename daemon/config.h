@@ -57,6 +57,7 @@ struct ird_config {
 	uint32_t devices_stale_ms; /* a reading older than this publishes NaN */
 	double gpu_free_util;      /* gpu.free: utilisation below this (percent) */
 	double gpu_free_mem;       /* ... and at least this many bytes free */
+	char rules_dir[CFG_PATH_MAX]; /* one NAME.json per rule; "": rules live in memory only */
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */
 };
 

@@ -16,7 +16,8 @@
  *
  * Layout changes (a collector calls layout_changed(), or a reload) are applied after
  * the tick's publish: every collector re-declares its series into a fresh registry
- * and a new object replaces the old one, which is retired for its readers.
+ * and a new object replaces the old one, which is retired for its readers - unless the
+ * series came out exactly as published (a rule's formula changed, not its series).
  */
 #include <errno.h>
 #include <math.h>
@@ -32,6 +33,7 @@
 #include "devices/devices.h"
 #include "ebpf/ebpf.h"
 #include "procfs/procfs.h"
+#include "rules/rules.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "ring.h"
@@ -158,6 +160,8 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 	/* after ebpf.task: watches it applies this tick are listed when devices declares */
 	for (const struct collector_ops *const *o = devices_collectors; *o; o++)
 		add_collector(d, *o, NULL);
+	/* last: derived series and scores read every other source of the same tick */
+	add_collector(d, &rules_collector_ops, NULL);
 	return 0;
 }
 
@@ -222,6 +226,27 @@ static int declare_all(struct ird *d)
 	return 0;
 }
 
+/*
+ * 1 when the re-declared series are exactly the published object's (names, units,
+ * kinds, help, in order): a change that did not touch the series set (a rule's formula
+ * replaced) keeps the object, its readers and its history.
+ */
+static int layout_unchanged(const struct ird *d)
+{
+	const struct inforeg_shm_header *h = d->obj.hdr;
+	if (!h || h->series_count != d->reg.count)
+		return 0;
+	const struct inforeg_series_desc *dir = ring_dir(h);
+	for (uint32_t i = 0; i < d->reg.count; i++) {
+		const struct series_def *s = &d->reg.defs[i];
+		if (strncmp(dir[i].name, s->name, sizeof(dir[i].name)) ||
+		    strncmp(dir[i].unit, s->unit, sizeof(dir[i].unit)) ||
+		    strncmp(dir[i].help, s->help, sizeof(dir[i].help)) || dir[i].kind != s->kind)
+			return 0;
+	}
+	return 1;
+}
+
 static int publish_layout(struct ird *d, char *err, size_t errlen)
 {
 	uint32_t n = d->reg.count;
@@ -254,6 +279,7 @@ static int publish_layout(struct ird *d, char *err, size_t errlen)
 		return e;
 	}
 	d->obj = nobj;
+	rules_bind_ring(nobj.hdr); /* derive's history: the new object, same layout as the registry */
 	/* the old object was retired by shm_object_publish; our mapping of it can go */
 	shm_object_unmap(&old);
 	atomic_store_explicit(&d->obj.hdr->dropped, d->dropped, memory_order_relaxed);
@@ -363,7 +389,11 @@ static void tick(struct ird *d)
 
 	if (layout_take_change()) {
 		char err[256];
-		if (declare_all(d) < 0 || publish_layout(d, err, sizeof(err)) < 0)
+		if (declare_all(d) < 0)
+			ird_log("re-declaring the series failed; keeping the old layout");
+		else if (layout_unchanged(d))
+			status_publish(d); /* what changed (a rule) shows in the status document now */
+		else if (publish_layout(d, err, sizeof(err)) < 0)
 			ird_log("republishing the layout failed; keeping the old one");
 	}
 	d->last_tick_cost_ns = ird_now_mono() - now.mono_ns;

@@ -148,6 +148,11 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	/* SIGCHLD too: the exec rules' children report to the process runner's thread, which
+	 * alone leaves it unblocked (so the kernel drops it there); blocked there for a moment
+	 * (inside posix_spawn) it would otherwise wake this loop out of sigtimedwait at every
+	 * child's exit (daemon/rules/spawn_runner.c) */
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 

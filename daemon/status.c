@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "devices/devices.h"
 #include "ring.h"
+#include "rules/rules.h"
 
 #ifndef INFOREG_VERSION_STR
 #define INFOREG_VERSION_STR "0.0.0"
@@ -200,6 +201,10 @@ void status_publish(struct ird *d)
 		json_object_set_new(doc, "sources_read_us", json_real((double)d->last_read_cost_ns / 1e3));
 	if (doc)
 		json_object_set_new(doc, "device_providers", devices_status());
+	if (doc)
+		json_object_set_new(doc, "rules", rules_status_json());
+	if (doc)
+		json_object_set_new(doc, "push", push_status_json());
 	if (doc)
 		publish_json(d, INFOREG_DOC_STATUS, doc);
 }

@@ -98,6 +98,7 @@ static void garbage_is_an_error_with_a_reason(void)
 	    {"{\"a\": 1", "JSON"},
 	    {"{}", "empty JSON object"},
 	    {"{\"Bad\": 1}", "not a series name"},
+	    {"t{x=\"\xc3\xa9\"} 1\n", "not a series name"}, /* label values: printable ASCII */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct exec_output o;

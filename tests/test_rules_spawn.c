@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_rules_spawn.c - the process runner (daemon/rules/spawn.h): exit status, signal,
- * timeout (a hanging script and the child it forked both killed with their group), a
- * leader that exits leaving a background child (cleaned up, result at once), bounded
- * stdout, stderr excerpt, several runs at once, one run in flight per job, environment,
- * no shell unless asked, no inherited descriptors or blocked signals, a job freed or a
- * runner stopped while a program runs. Timing bounds are generous (a loaded machine):
- * only "killed near its timeout" vs "ran to its end" is told apart.
+ * test_rules_spawn.c - the process runner (daemon/rules/spawn_runner.h): exit status,
+ * signal, timeout (a hanging script and the child it forked both killed with their
+ * group), a leader that exits leaving a background child (cleaned up, result at
+ * once), bounded stdout, stderr excerpt, several runs at once, one run in flight per
+ * job, environment, no shell unless asked, no inherited descriptors or blocked
+ * signals, 10 nice levels below the caller, a job freed or a runner stopped while a
+ * program runs, a job scheduled every period (runs never overlap, none after the
+ * free). Timing bounds are generous (a loaded machine): only "killed near its
+ * timeout" vs "ran to its end" is told apart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "rules/spawn.h"
+#include "rules/spawn_runner.h"
 #include "tap.h"
 
 struct box {
@@ -273,6 +276,16 @@ static void no_descriptor_inherited(void)
 	close(fd);
 }
 
+static void programs_run_nicer_than_the_daemon(void)
+{
+	struct box b;
+	errno = 0;
+	int mine = getpriority(PRIO_PROCESS, 0);
+	CHECK(run_cmd(&b, SH("cut -d' ' -f19 /proc/$$/stat"), 1, NULL, 5000) == 0);
+	int want = mine + 10 > 19 ? 19 : mine + 10;
+	CHECKF(atoi(b.out) == want, "program's nice %s, want %d", b.out, want);
+}
+
 static void several_run_at_once(void)
 {
 	enum { N = 6 };
@@ -371,6 +384,74 @@ static void runner_stopped_while_running_kills(void)
 	spawn_job_free(j);
 }
 
+struct sched_box {
+	pthread_mutex_t mu;
+	int runs, bad;
+	uint64_t first_start, last_start;
+};
+
+static void on_sched(const struct spawn_result *r, void *arg)
+{
+	struct sched_box *b = arg;
+	pthread_mutex_lock(&b->mu);
+	if (!b->runs)
+		b->first_start = r->start_mono_ns;
+	b->last_start = r->start_mono_ns;
+	b->runs++;
+	b->bad += !(r->end == SPAWN_EXITED && r->code == 0);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static int sched_runs(struct sched_box *b)
+{
+	pthread_mutex_lock(&b->mu);
+	int n = b->runs;
+	pthread_mutex_unlock(&b->mu);
+	return n;
+}
+
+static void scheduled_job_runs_every_period_never_overlapping(void)
+{
+	static struct sched_box fast = {.mu = PTHREAD_MUTEX_INITIALIZER},
+				slow = {.mu = PTHREAD_MUTEX_INITIALIZER};
+	char script[512];
+	/* every 100 ms, quick */
+	struct spawn_cmd cmd = {.argv = SH("true"), .timeout_ms = 10000, .on_done = on_sched, .arg = &fast};
+	struct spawn_job *jf = spawn_job_new(&cmd);
+	/* every 100 ms, but each run takes 250 ms or more: runs must never overlap */
+	snprintf(script, sizeof(script),
+		 "mkdir %s/lock || exit 3; sleep 0.25; rmdir %s/lock", tmpdir, tmpdir);
+	struct spawn_cmd cmd2 = {.argv = SH(script), .shell = 1, .timeout_ms = 10000, .on_done = on_sched,
+				 .arg = &slow};
+	struct spawn_job *js = spawn_job_new(&cmd2);
+	CHECK(jf && js);
+	CHECK(spawn_job_schedule(R, jf, 100) == 0);
+	CHECK(spawn_job_schedule(R, jf, 100) == -EINVAL); /* once */
+	CHECK(spawn_job_schedule(R, js, 100) == 0);
+	/* wait for 6 runs of each (load decides how long; 30 s at most) */
+	for (int i = 0; i < 3000 && (sched_runs(&fast) < 6 || sched_runs(&slow) < 6); i++)
+		usleep(10000);
+	spawn_job_free(jf);
+	spawn_job_free(js);
+	int nf = sched_runs(&fast), ns = sched_runs(&slow);
+	CHECKF(nf >= 6 && ns >= 6, "runs: %d quick, %d slow", nf, ns);
+	/* never faster than the period: N runs started over at least (N-1) periods */
+	double span_f = (double)(fast.last_start - fast.first_start) / 1e9,
+	       span_s = (double)(slow.last_start - slow.first_start) / 1e9;
+	CHECKF(span_f >= (nf - 1) * 0.1 - 0.002, "%d quick runs started within %.3f s", nf, span_f);
+	/* one in flight: each slow run waited for the previous one (>= 0.25 s each) */
+	CHECKF(span_s >= (ns - 1) * 0.25 - 0.002, "%d slow runs started within %.3f s", ns, span_s);
+	CHECKF(slow.bad == 0 && fast.bad == 0, "%d slow runs overlapped or failed, %d quick failed", slow.bad,
+	       fast.bad);
+	usleep(500000);
+	CHECK(sched_runs(&fast) == nf && sched_runs(&slow) == ns); /* unscheduled with the free */
+	for (int i = 0; i < 200 && spawn_runner_running(R); i++)
+		usleep(10000);
+	CHECK(spawn_runner_running(R) == 0);
+	printf("scheduled at 100 ms: %d quick runs over %.2f s, %d 250 ms runs over %.2f s\n", nf, span_f, ns,
+	       span_s);
+}
+
 static void bad_commands_are_refused(void)
 {
 	struct spawn_cmd cmd = {.argv = SH("true"), .timeout_ms = 0};
@@ -410,10 +491,12 @@ int main(void)
 	RUN(missing_program_fails_to_start);
 	RUN(environment_added_to_the_daemons);
 	RUN(no_descriptor_inherited);
+	RUN(programs_run_nicer_than_the_daemon);
 	RUN(several_run_at_once);
 	RUN(one_run_in_flight_per_job);
 	RUN(job_freed_while_running_is_killed_without_report);
 	RUN(runner_stopped_while_running_kills);
+	RUN(scheduled_job_runs_every_period_never_overlapping);
 	RUN(bad_commands_are_refused);
 	spawn_runner_free(R);
 	char cmd[128];

@@ -2,17 +2,18 @@
 /*
  * exec.c - the "exec" device provider: accelerators known only to a vendor's command
  * line tool (an NPU's *-smi). The configured command (devices_exec, split on blanks,
- * no shell) is run every devices_exec_period_ms through the daemon's process runner
- * (daemon/rules/spawn.h: its own thread, pidfds, killed with its group at
- * devices_exec_timeout_ms) and prints
+ * no shell) is run every devices_exec_period_ms by the daemon's shared process runner
+ * (daemon/rules/spawn_runner.h: its own thread starts the runs itself, pidfds, killed
+ * with its group at devices_exec_timeout_ms) and prints
  *   {"devices":[{"id":"0","model":"...","util":..,"mem_used":..,"mem_total":..}, ...]}
  * Optional per device: "vendor", "mem_util", "power" (W), "temp" (C), "clock_sm",
  * "clock_mem" (MHz), "driver", "firmware", "bus_id". Each device becomes the same
  * gpu.* series as a native one, so an unknown accelerator needs no new code.
  *
- * The tick only starts a run (a queue push: the runner does fork/exec, reading and
- * reaping) and takes the latest parsed reading: on_done parses on the runner thread
- * and hands the reading over like nvml.c does (triple buffer, the tick uses trylock).
+ * The tick never starts a run (the job is scheduled on the runner, which does
+ * fork/exec, reading and reaping) and only takes the latest parsed reading: on_done
+ * parses on the runner thread and hands the reading over like nvml.c does (triple
+ * buffer, the tick uses trylock).
  * A run that fails (exit status, signal, timeout, output that does not parse) is
  * reported with its reason and leaves the last good reading to age (devices.age,
  * NaN past devices_stale_ms); it never publishes a made-up value. A change in the set
@@ -28,7 +29,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "devices.h"
-#include "rules/spawn.h"
+#include "rules/spawn_runner.h"
 
 #define ARGS_MAX 32
 
@@ -39,12 +40,10 @@ struct exec_reading {
 };
 
 struct exec {
-	struct spawn_runner *runner;
-	struct spawn_job *job;
+	struct spawn_job *job; /* scheduled on spawn_runner_shared() */
 	char line[512];
 	const char *argv[ARGS_MAX + 1];
 	uint32_t timeout_ms;
-	uint64_t period_ns, last_start;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -230,7 +229,6 @@ static int exec_discover(struct dev_provider *p, struct col_env *env)
 	e->mid = &e->bufs[1];
 	e->front = &e->bufs[2];
 	e->timeout_ms = cfg->devices_exec_timeout_ms;
-	e->period_ns = (uint64_t)cfg->devices_exec_period_ms * 1000000ull;
 	snprintf(e->line, sizeof(e->line), "%s", cfg->devices_exec);
 	int argc = 0;
 	for (char *s = strtok(e->line, " \t"); s && argc < ARGS_MAX; s = strtok(NULL, " \t"))
@@ -241,16 +239,16 @@ static int exec_discover(struct dev_provider *p, struct col_env *env)
 		return 0;
 	}
 	struct spawn_cmd cmd = {.argv = e->argv, .timeout_ms = e->timeout_ms, .on_done = on_done, .arg = e};
-	e->runner = spawn_runner_new();
-	e->job = e->runner ? spawn_job_new(&cmd) : NULL;
+	struct spawn_runner *runner = spawn_runner_shared();
+	e->job = runner ? spawn_job_new(&cmd) : NULL;
 	if (!e->job) {
 		int er = errno;
 		snprintf(p->why, sizeof(p->why), "cannot set up the process runner: %s", strerror(er));
 		return -er;
 	}
 	snprintf(e->line, sizeof(e->line), "%s", cfg->devices_exec); /* strtok cut it; argv was copied */
-	e->last_start = ird_now_mono();
-	int r = spawn_job_start(e->runner, e->job);
+	/* the runner starts the runs itself, the first one now */
+	int r = spawn_job_schedule(runner, e->job, cfg->devices_exec_period_ms);
 	if (r < 0) {
 		snprintf(p->why, sizeof(p->why), "cannot start '%.120s': %s", e->line, strerror(-r));
 		return 0;
@@ -291,12 +289,9 @@ static int exec_sample(struct dev_provider *p, const struct col_now *now)
 {
 	struct exec *e = p->priv;
 	char err[192] = "";
+	(void)now;
 	if (!e || !e->job)
 		return 0;
-	if (now->mono_ns - e->last_start >= e->period_ns && !spawn_job_busy(e->job)) {
-		if (spawn_job_start(e->runner, e->job) == 0)
-			e->last_start = now->mono_ns;
-	}
 	if (pthread_mutex_trylock(&e->mu) == 0) {
 		if (e->fresh) {
 			struct exec_reading *t = e->front;
@@ -340,8 +335,7 @@ static void exec_fini(struct dev_provider *p)
 	struct exec *e = p->priv;
 	if (!e)
 		return;
-	spawn_job_free(e->job); /* on_done never runs again after this */
-	spawn_runner_free(e->runner);
+	spawn_job_free(e->job); /* on_done never runs again after this; the runner is shared */
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
 	free(e);

@@ -71,7 +71,8 @@ int exec_key_valid(const char *s)
 		if (*p++ != '=' || *p++ != '"')
 			return 0;
 		while (*p && *p != '"') {
-			if (*p == '\\' || (unsigned char)*p < 0x20)
+			/* printable ASCII only: names end up in JSON and Prometheus text */
+			if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 				return 0;
 			p++;
 		}
@@ -84,8 +85,7 @@ int exec_key_valid(const char *s)
 	}
 }
 
-/* A finite decimal number spanning all of TOK. */
-static int parse_number(const char *tok, double *v)
+int exec_number_parse(const char *tok, double *v)
 {
 	char *end;
 	if (!*tok)
@@ -179,7 +179,7 @@ int exec_output_parse(const char *buf, size_t len, struct exec_output *out, char
 		char *b = strtok_r(NULL, " \t\r", &save), *c = strtok_r(NULL, " \t\r", &save);
 		double v;
 		if (!b) { /* the single-number form: one token, and nothing else printed */
-			if (parse_number(a, &v) < 0)
+			if (exec_number_parse(a, &v) < 0)
 				return fail(err, errlen, "line %d: \"%.64s\" is not a number", lineno, a);
 			if (out->n)
 				return fail(err, errlen, "line %d: a lone number among \"name value\" lines",
@@ -195,7 +195,7 @@ int exec_output_parse(const char *buf, size_t len, struct exec_output *out, char
 		}
 		if (c)
 			return fail(err, errlen, "line %d: expected \"name value\", got more fields", lineno);
-		if (parse_number(b, &v) < 0)
+		if (exec_number_parse(b, &v) < 0)
 			return fail(err, errlen, "line %d: \"%.64s\" is not a number", lineno, b);
 		snprintf(where, sizeof(where), "line %d: ", lineno);
 		if ((e = add_value(out, a, v, err, errlen, where)) < 0)

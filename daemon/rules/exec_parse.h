@@ -36,6 +36,9 @@ struct exec_output {
  */
 int exec_output_parse(const char *buf, size_t len, struct exec_output *out, char *err, size_t errlen);
 
+/* A finite decimal number spanning all of TOK (no "nan", "inf", hex). 0 or -EINVAL. */
+int exec_number_parse(const char *tok, double *v);
+
 /* 1 if KEY is a valid printed name (see above). */
 int exec_key_valid(const char *key);
 

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spawn.h - the daemon's one process runner: runs programs (exec rules, device
+ * spawn_runner.h - the daemon's one process runner: runs programs (exec rules, device
  * providers that shell out) without ever blocking the tick.
  *
  * A runner is one thread with an epoll set over each running program's pidfd and its
  * non-blocking stdout/stderr pipes. A job is one command prepared once (argv copied,
  * environment built) and started again and again; it never has more than one run in
- * flight (spawn_job_start answers -EBUSY). Each run is its own session and process
+ * flight (spawn_job_start answers -EBUSY); scheduled (spawn_job_schedule), the
+ * runner starts its runs itself every period. Each run is its own session and process
  * group (setsid), started with stdin on /dev/null, default signal dispositions, an
- * empty signal mask and no inherited descriptor above 2. When the run ends the group
+ * empty signal mask, no inherited descriptor above 2, and 10 nice levels below the
+ * daemon (the runner thread's own priority: programs are background work). When the run ends the group
  * is killed (SIGKILL) before the leader is reaped, so a background child it left
  * behind goes with it; at the timeout the whole group is killed.
  *
@@ -21,8 +23,8 @@
  *
  * Error convention: int returns >= 0 or -errno; constructors return NULL with errno.
  */
-#ifndef INFOREGD_SPAWN_H
-#define INFOREGD_SPAWN_H
+#ifndef INFOREGD_SPAWN_RUNNER_H
+#define INFOREGD_SPAWN_RUNNER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +75,12 @@ struct spawn_runner *spawn_runner_new(void);
  * valid (free them with spawn_job_free) but must not be started again. Accepts NULL.
  */
 void spawn_runner_free(struct spawn_runner *r);
+/*
+ * The daemon's shared runner, started at the first call (any thread) and stopped at
+ * exit (atexit: programs still running are killed with their groups). Returns NULL
+ * and sets errno if it could not be started.
+ */
+struct spawn_runner *spawn_runner_shared(void);
 /* Runs that are in flight (started and not yet over) on R; for status and tests. */
 unsigned spawn_runner_running(struct spawn_runner *r);
 
@@ -83,6 +91,13 @@ struct spawn_job *spawn_job_new(const struct spawn_cmd *cmd);
  * (until its on_done has returned), -ESHUTDOWN when R is stopping.
  */
 int spawn_job_start(struct spawn_runner *r, struct spawn_job *j);
+/*
+ * Runs J on R every PERIOD_MS from now (the first run at once) until spawn_job_free:
+ * the runner starts the runs itself, so the caller's thread does nothing per run. A
+ * run due while the previous one is in flight starts when that one is over. Returns
+ * 0, -EINVAL (PERIOD_MS 0, or J already scheduled), -ESHUTDOWN.
+ */
+int spawn_job_schedule(struct spawn_runner *r, struct spawn_job *j, uint32_t period_ms);
 /* 1 while a run of J is in flight. */
 int spawn_job_busy(const struct spawn_job *j);
 /*
@@ -96,4 +111,4 @@ void spawn_job_free(struct spawn_job *j);
 void spawn_result_describe(const struct spawn_result *r, uint32_t timeout_ms, char *buf,
 			   size_t len);
 
-#endif /* INFOREGD_SPAWN_H */
+#endif /* INFOREGD_SPAWN_RUNNER_H */
