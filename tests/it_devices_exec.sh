@@ -3,7 +3,8 @@
 # it_devices_exec: the exec provider runs a configured command through the daemon's
 # process runner and maps its JSON to the same gpu.* series as a native accelerator:
 #  - a script printing two devices: exact values, gpu.count, gpu.free with the
-#    gpu_free_util / gpu_free_mem thresholds from the configuration, the inventory;
+#    gpu_free_util / gpu_free_mem thresholds from the configuration, the inventory,
+#    and the default score's gpu / gpu_mem resources read from those series;
 #  - the same script printing garbage: the provider's status says why, the values age
 #    into NaN after devices_stale_ms (never a made-up 0), everything else goes on;
 #  - a third device appearing: the series are re-declared (gpu="2" appears);
@@ -67,6 +68,9 @@ if [(d["id"], d["vendor"], d["model"], d["provider"]) for d in devs] != [
 if devs[0]["driver"] != "24.1.rc1": fail("driver %s" % devs[0])
 st = {p["name"]: p for p in get("/v1/status")["device_providers"]}
 if not st["exec"]["found"] or not st["exec"]["what"].startswith("2 devices from"): fail("status %s" % st["exec"])
+# the default score's accelerator resources come from these series (rules room)
+sc = get("/v1/score?gpu=1&gpu_mem=16GiB")["resources"]
+if sc["gpu"]["free"] != 1 or sc["gpu_mem"]["free"] != 64000000000 - 1000: fail("score resources %s" % sc)
 
 with open(T + "/out.json", "w") as f: f.write("NPU-SMI v1.0\nerror: device busy\n")
 wait(lambda v: v.get('gpu.util{gpu="0"}') is None and v.get("gpu.count") == 2 and isinstance(v.get("cpu.usage"), float),
