@@ -6,7 +6,8 @@
  * at. The values go through the daemon's control path (ctl_push_values): all of them
  * or none, stamped on arrival, in the sample from the next tick. A name no running
  * push rule declares (or past its pattern's max) is a 404 naming it, so producers
- * cannot make the layout churn. Producers on the node can use the Unix datagram
+ * cannot make the layout churn; a name a pattern matches that is another rule's or a
+ * built-in series is a 409. Producers on the node can use the Unix datagram
  * socket beside the shm object instead (daemon/rules/push.c).
  */
 #include <errno.h>
@@ -31,6 +32,8 @@ static int post_push(struct api_call *call)
 
 	if (api_auth_check(call)) /* before the body is looked at */
 		return 0;
+	if (api_snap_ready(call)) /* the layout, so a pattern admits no existing series */
+		return 0;
 	if (e.len > API_BODY_MAX)
 		return api_error(call, 413, "payload_too_large", "body larger than %d bytes", API_BODY_MAX);
 	body = json_loadb(e.base ? e.base : "", e.len, JSON_REJECT_DUPLICATES, &jerr);
@@ -53,6 +56,7 @@ static int post_push(struct api_call *call)
 			return rc;
 		}
 		v[n].name = key;
+		v[n].exists = api_dir_find(&call->w->dir, key, strlen(key)) >= 0;
 		v[n++].value = json_number_value(x);
 	}
 	rc = ctl_push_values(v, n, err, sizeof(err));
@@ -62,6 +66,8 @@ static int post_push(struct api_call *call)
 		return api_send_json(call, 200, json_pack("{s:i}", "accepted", n));
 	case -ENOENT:
 		return api_error(call, 404, "undeclared", "%s", err);
+	case -EEXIST:
+		return api_error(call, 409, "exists", "%s", err);
 	case -EINVAL:
 		return api_error(call, 400, "bad_body", "%s", err);
 	default:

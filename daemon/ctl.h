@@ -81,12 +81,14 @@ struct score_def *ctl_score_def(const char *name, uint64_t *version, char *err, 
 struct push_value {
 	const char *name; /* a series name a running push rule declares or admits */
 	double value;     /* finite */
+	int exists;       /* the name is a series of the current layout (a pattern may not admit it) */
 };
 
 /*
  * Sets N pushed values, all or nothing, stamped now. Returns 0, -ENOENT (ERR names the
- * first name no push rule declares, or whose pattern is full), -EINVAL (ERR: a bad
- * name or a non-finite value).
+ * first name no push rule declares, or whose pattern is full), -EEXIST (ERR: a name a
+ * pattern would admit belongs to another rule or a built-in series), -EINVAL (ERR: a
+ * bad name or a non-finite value).
  */
 int ctl_push_values(const struct push_value *v, int n, char *err, size_t errlen);
 

@@ -217,16 +217,17 @@ static void sock_close(void)
 
 /*
  * The slot for NAME: a declared or admitted name, else (ADMIT) a new one admitted by
- * a pattern with room. PENDING[i] counts admissions a caller has planned but not made
- * (the check pass of ctl_push_values); NULL when admitting for real.
+ * a pattern with room, unless TAKEN (NAME is a series of the layout already: another
+ * rule's or a built-in's). PENDING[i] counts admissions a caller has planned but not
+ * made (the check pass of ctl_push_values); NULL when admitting for real.
  */
-static struct push_name *lookup(const char *name, int admit, int *pending)
+static struct push_name *lookup(const char *name, int admit, int taken, int *pending)
 {
 	for (int i = 0; i < nreg; i++)
 		for (int k = 0; k < reg_rules[i]->n; k++)
 			if (!strcmp(reg_rules[i]->names[k].name, name))
 				return &reg_rules[i]->names[k];
-	if (!admit || !series_name_ok(name))
+	if (!admit || taken || !series_name_ok(name))
 		return NULL;
 	for (int i = 0; i < nreg; i++) {
 		struct push_rule *p = reg_rules[i];
@@ -246,6 +247,15 @@ static struct push_name *lookup(const char *name, int admit, int *pending)
 	return NULL;
 }
 
+/* 1 if a registered pattern matches NAME (push_lock held). */
+static int pattern_matches(const char *name)
+{
+	for (int i = 0; i < nreg; i++)
+		if (reg_rules[i]->pattern[0] && fnmatch(reg_rules[i]->pattern, name, 0) == 0)
+			return 1;
+	return 0;
+}
+
 static void reject(const char *name)
 {
 	stats.rejected++;
@@ -253,7 +263,7 @@ static void reject(const char *name)
 }
 
 /* One datagram: "name value" lines. */
-static void take_dgram(char *buf, size_t len, uint64_t now)
+static void take_dgram(char *buf, size_t len, const struct rule_tick *t)
 {
 	buf[len] = '\0';
 	char *save, *line;
@@ -267,20 +277,21 @@ static void take_dgram(char *buf, size_t len, uint64_t now)
 			stats.malformed++;
 			continue;
 		}
-		struct push_name *s = lookup(a, 1, NULL);
+		struct push_name *s = lookup(a, 1, rule_series_find(t, a) >= 0, NULL);
 		if (!s) {
 			reject(a);
 			continue;
 		}
 		s->value = v;
-		s->ts_ns = now;
+		s->ts_ns = t->now->mono_ns;
 		stats.sock++;
 	}
 }
 
 /* Reads what producers sent since the last tick (main loop, once a tick). */
-static void drain(uint64_t now)
+static void drain(const struct rule_tick *t)
 {
+	uint64_t now = t->now->mono_ns;
 	static char bufs[PUSH_BATCH][PUSH_DGRAM_MAX + 1];
 	struct mmsghdr msgs[PUSH_BATCH];
 	struct iovec iov[PUSH_BATCH];
@@ -303,7 +314,7 @@ static void drain(uint64_t now)
 			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
 				stats.malformed++; /* longer than PUSH_DGRAM_MAX: not one line */
 			else
-				take_dgram(bufs[i], msgs[i].msg_len, now);
+				take_dgram(bufs[i], msgs[i].msg_len, t);
 		}
 		pthread_mutex_unlock(&push_lock);
 		got += n;
@@ -326,14 +337,21 @@ int ctl_push_values(const struct push_value *v, int n, char *err, size_t errlen)
 	pthread_mutex_lock(&push_lock);
 	/* all or nothing: check every name first, then set */
 	for (int i = 0; i < n && !e; i++)
-		if (!lookup(v[i].name, 1, pending)) {
-			set_err(err, errlen, "no push rule declares \"%.64s\" (or its pattern is full)",
-				v[i].name);
+		if (!lookup(v[i].name, 1, v[i].exists, pending)) {
+			if (v[i].exists && pattern_matches(v[i].name)) {
+				set_err(err, errlen, "\"%.64s\" is a series of another rule or a built-in",
+					v[i].name);
+				e = -EEXIST;
+			} else {
+				set_err(err, errlen,
+					"no push rule declares \"%.64s\" (or its pattern is full)",
+					v[i].name);
+				e = -ENOENT;
+			}
 			reject(v[i].name);
-			e = -ENOENT;
 		}
 	for (int i = 0; i < n && !e; i++) {
-		struct push_name *s = lookup(v[i].name, 1, NULL);
+		struct push_name *s = lookup(v[i].name, 1, v[i].exists, NULL);
 		s->value = v[i].value;
 		s->ts_ns = now_ns;
 		stats.rest++;
@@ -406,7 +424,7 @@ static int push_sample(struct rule *r, const struct rule_tick *t, double *values
 	struct push_rule *p = r->priv;
 	uint64_t now = t->now->mono_ns;
 	double stale = rule_value(INFOREG_STALE);
-	drain(now);
+	drain(t);
 	pthread_mutex_lock(&push_lock);
 	if (p->relayout) {
 		p->relayout = 0;
