@@ -261,14 +261,30 @@ bench: all benches
 experiment: all benches | $(DEPS_STAMP)
 	$(Q)QUICK=$(QUICK) /usr/bin/python3 bench/experiment.py --build $(B)
 
+# Installs the programs, libraries, headers and inforeg.pc, the man pages, the bash
+# completion, the systemd unit (PREFIX/lib/systemd/system, pointing at PREFIX/bin), the
+# README and sample configuration (PREFIX/share/doc/inforeg); runs ldconfig when
+# installing for real (no DESTDIR) as root, so that programs find libinforeg.so.0.
+DOC_FILES := README.md deploy/inforegd.conf $(wildcard docs/*.md)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/inforeg
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(B)/lib/libinforeg.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(B)/lib/libinforeg.so $(DESTDIR)$(PREFIX)/lib/libinforeg.so.0
 	ln -sf libinforeg.so.0 $(DESTDIR)$(PREFIX)/lib/libinforeg.so
 	install -m 0644 include/inforeg.h include/inforeg_layout.h $(DESTDIR)$(PREFIX)/include/
 	$(call write_pc,$(PREFIX),$(DESTDIR)$(PREFIX)/lib/pkgconfig/inforeg.pc)
+	install -m 0644 cli/inforeg.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 shm/libinforeg.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 0644 daemon/inforegd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 cli/inforeg.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/inforeg
+	sed 's|@PREFIX@|$(PREFIX)|g' deploy/inforegd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/inforegd.service
+	install -m 0644 $(DOC_FILES) $(DESTDIR)$(PREFIX)/share/doc/inforeg/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		echo "ldconfig (libinforeg.so.0 in $(PREFIX)/lib)"; ldconfig; fi
 
 check-format:
 	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(EXT_SRCS) extender/*.h include/*.h

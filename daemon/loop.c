@@ -405,13 +405,18 @@ static void tick(struct ird *d)
 
 /* ---- reload --------------------------------------------------------------- */
 
+int loop_config_present(const struct ird *d)
+{
+	return !d->config_optional || access(d->config_path, F_OK) == 0 || errno != ENOENT;
+}
+
 static void reload(struct ird *d)
 {
 	struct ird_config nc;
 	char err[512];
 	cfg_defaults(&nc);
 	int e = cfg_parse(&nc, "<embedded>", cfg_embedded_default, err, sizeof(err));
-	if (!e && d->config_path[0])
+	if (!e && d->config_path[0] && loop_config_present(d))
 		e = cfg_load_file(&nc, d->config_path, err, sizeof(err));
 	if (!e)
 		e = ird_apply_flags(&nc, d->argc, d->argv, err, sizeof(err));

@@ -5,7 +5,7 @@
 # derive rule computes CpuFree from it, a Lua score rule applies Perf = 1 when
 # CpuFree >= CpuReq else CpuFree/CpuReq, checked for CpuReq above, equal to and below
 # CpuFree (REST and `inforeg score`). Then: a Lua syntax error is a 400 and the old
-# rule stays; writes without or with a wrong token change nothing; a runaway loop and
+# rule stays; a rule taking another source's series is a 400; writes without or with a wrong token change nothing; a runaway loop and
 # a memory bomb fail only their own series (state "failed", left out of /metrics)
 # while the others keep ticking; DELETE removes series; rules persist in rules_dir
 # across a restart; SIGHUP reports a bad file as FILE:LINE:COLUMN and loads the rest.
@@ -84,6 +84,12 @@ curl -s "$IR_URL/v1/rules/cpu_free" | grep -q 'cores \* (1' || ir_fail "the old 
 echo 50 >"$IR_TMP/cpu_usage"
 wait_series site.cpu_free "2.0 fresh" # still computed by the old rule
 
+# a rule may not take a series another source publishes
+out=$(put thief '{"kind":"derive","lua":"return { [\"cpu.free\"] = 1 }"}')
+[ "$(code_of "$out")" = 400 ] && echo "$out" | grep -q "built-in" || ir_fail "taking cpu.free: $out"
+out=$(put thief '{"kind":"derive","lua":"return { [\"site.cpu_free\"] = 1 }"}')
+[ "$(code_of "$out")" = 400 ] && echo "$out" | grep -q "belongs to rule cpu_free" || ir_fail "taking site.cpu_free: $out"
+
 # ---- writes without the token, or with a wrong one, change nothing ---------------------
 for auth in "" "Authorization: Bearer wrong"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT ${auth:+-H "$auth"} --data-binary '{"kind":"derive","lua":"return {z=1}"}' "$IR_URL/v1/rules/sneaky")
@@ -101,6 +107,9 @@ out=$(put bomb '{"kind":"derive","series":["bomb.x"],"lua":"local s = \"x\" whil
 [ "$(code_of "$out")" = 201 ] || ir_fail "PUT bomb: $out"
 out=$(put dry '{"kind":"derive","lua":"while true do end"}')
 [ "$(code_of "$out")" = 400 ] && echo "$out" | grep -q budget || ir_fail "a dry run that never ends: $out"
+out=$(put gone "{\"kind\":\"file\",\"path\":\"$IR_TMP/no-such-file\",\"series\":\"gone.x\"}")
+[ "$(code_of "$out")" = 201 ] || ir_fail "PUT gone: $out"
+wait_series gone.x "None failed" # declared, failed with the reason: the file cannot be opened
 wait_series spin.x "None failed"
 wait_series bomb.x "None failed"
 echo 25 >"$IR_TMP/cpu_usage"
@@ -117,7 +126,7 @@ echo "$prom" | grep -q '^inforeg_site_cpu_free' || ir_fail "/metrics lacks a fre
 echo "$prom" | grep -q '^inforeg_spin_x' && ir_fail "/metrics shows the failed series spin.x"
 
 # ---- DELETE --------------------------------------------------------------------------
-for r in spin bomb; do
+for r in spin bomb gone; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $TOKEN" "$IR_URL/v1/rules/$r")
 	[ "$code" = 200 ] || ir_fail "DELETE $r: $code"
 done

@@ -73,6 +73,14 @@ static uint64_t serial_next = 1;
 static char dir[CFG_PATH_MAX]; /* rules_dir, "" when none */
 static json_t *load_errors;    /* strings, from the last directory load */
 static int loaded_once;
+/* the published series and who declares them ("" for a built-in collector), for
+ * refusing at PUT time a rule whose series another source already has */
+struct taken {
+	char name[INFOREG_NAME_MAX];
+	char owner[RULE_NAME_MAX];
+};
+static struct taken *taken;
+static uint32_t ntaken;
 static atomic_int dirty;		       /* accepted changed since the running set followed */
 static atomic_uint_fast64_t score_version = 1; /* bumps with every score rule change */
 
@@ -398,6 +406,38 @@ static int persist_unlink(const char *name, char *err, size_t errlen)
 
 /* ---- the control path ------------------------------------------------------------------- */
 
+/*
+ * 1 (with ERR) when a series rule R would declare is published by another source.
+ * Declares R into a scratch registry: pure for file, derive and score; a kind whose
+ * declare needs start() fails it here and is checked when it runs instead.
+ */
+static int series_taken(struct rule *r, char *err, size_t errlen)
+{
+	struct series_reg scratch = {0};
+	int hit = 0;
+	if (r->ops->declare(r, &scratch) < 0) {
+		reg_free(&scratch);
+		r->n_idx = 0;
+		return 0;
+	}
+	pthread_mutex_lock(&lock);
+	for (uint32_t i = 0; i < scratch.count && !hit; i++)
+		for (uint32_t k = 0; k < ntaken && !hit; k++)
+			if (!strcmp(taken[k].name, scratch.defs[i].name) && strcmp(taken[k].owner, r->name)) {
+				hit = 1;
+				if (taken[k].owner[0])
+					set_err(err, errlen, "series: '%.80s' belongs to rule %s",
+						taken[k].name, taken[k].owner);
+				else
+					set_err(err, errlen, "series: '%.80s' is a built-in series",
+						taken[k].name);
+			}
+	pthread_mutex_unlock(&lock);
+	reg_free(&scratch);
+	r->n_idx = 0;
+	return hit;
+}
+
 int ctl_rule_put(const char *name, const char *body, size_t len, char *err, size_t errlen)
 {
 	if (!name_ok(name)) {
@@ -412,6 +452,10 @@ int ctl_rule_put(const char *name, const char *body, size_t len, char *err, size
 	struct rule *r = rule_parse_text(NULL, name, body, len, err, errlen);
 	if (!r)
 		return -EINVAL;
+	if (series_taken(r, err, errlen)) {
+		rule_destroy(r);
+		return -EINVAL;
+	}
 	json_t *j = json_incref(r->json);
 	char kind[16];
 	snprintf(kind, sizeof(kind), "%s", r->ops->kind);
@@ -789,9 +833,9 @@ static int rules_declare(struct collector *c, struct series_reg *reg)
 	for (int k = 0; k < nrun; k++) {
 		struct rule *r = running[k].r;
 		r->n_idx = 0;
-		if (!r->started)
-			continue;
+		/* declared even when start failed: the series exist and read failed */
 		int e = r->ops->declare(r, reg);
+		r->declare_failed = e < 0;
 		if (e < 0) {
 			if (e == -EEXIST)
 				snprintf(
@@ -801,11 +845,21 @@ static int rules_declare(struct collector *c, struct series_reg *reg)
 			else
 				snprintf(r->errmsg, sizeof(r->errmsg), "declaring series failed: %s",
 					 strerror(-e));
-			r->started = 0; /* its series that made it read failed */
 			ird_log("rule %s: %s", r->name, r->errmsg);
 		}
 	}
 	hash_build(reg);
+	struct taken *t = calloc(reg->count ? reg->count : 1, sizeof(*t));
+	for (uint32_t i = 0; t && i < reg->count; i++)
+		memcpy(t[i].name, reg->defs[i].name, sizeof(t[i].name));
+	for (int k = 0; t && k < nrun; k++)
+		for (int i = 0; i < running[k].r->n_idx; i++)
+			memcpy(t[running[k].r->idx[i]].owner, running[k].r->name, RULE_NAME_MAX);
+	pthread_mutex_lock(&lock);
+	free(taken);
+	taken = t;
+	ntaken = t ? reg->count : 0;
+	pthread_mutex_unlock(&lock);
 	return 0;
 }
 
@@ -823,7 +877,7 @@ static int rules_sample(struct collector *c, const struct col_now *now, double *
 		layout_changed(); /* applied in declare, right after this tick's publish */
 	for (int k = 0; k < nrun; k++) {
 		struct rule *r = running[k].r;
-		if (!r->started) {
+		if (!r->started || r->declare_failed) { /* the series it did declare read failed */
 			fail_series(r, values);
 			continue;
 		}
@@ -884,7 +938,7 @@ json_t *rules_status_json(void)
 	for (int k = 0; k < nrun; k++) {
 		struct rule *r = running[k].r;
 		int i = find_acc(r->name);
-		int failed = !r->started || r->errmsg[0];
+		int failed = !r->started || r->declare_failed || r->errmsg[0];
 		if (i >= 0 && acc[i].serial == running[k].serial) {
 			acc[i].failed = failed;
 			acc[i].runs = r->runs;

@@ -23,7 +23,8 @@
  *   start    main loop, once, when the rule enters the running set (may be NULL):
  *            acquire resources (col_file_open on env->files, sockets, ...). An error
  *            leaves the rule loaded but failed (its reason in the status document).
- *   declare  main loop, after start and at every re-layout: declare the series with
+ *   declare  main loop, after start (also when start failed: the series then exist and
+ *            read failed) and at every re-layout: declare the series with
  *            rule_declare() (never reg_series directly: the engine needs the
  *            indices to mark a failing rule's series) and remember the indices.
  *   sample   main loop, every tick, in phase order (COLLECT, then DERIVE, then
@@ -108,7 +109,8 @@ struct rule {
 	/* kept by the engine */
 	int idx[RULE_SERIES_MAX]; /* directory indices of the declared series */
 	int n_idx;
-	int started; /* start() succeeded (or there is none) */
+	int started;	    /* start() succeeded (or there is none) */
+	int declare_failed; /* the last declare() failed: what it declared reads failed */
 	uint64_t runs, failures;
 	uint64_t last_ok_real_ns, last_err_real_ns;
 	uint64_t last_mono_ns; /* for rule_tick.now->dt */
