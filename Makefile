@@ -83,6 +83,8 @@ SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/it_*.c: integration programs (real daemon), normal build only.
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
+# tests/fake_*.c: stand-in shared libraries (fake_nvml.so for the nvml provider)
+FAKE_SRCS   := $(sort $(wildcard tests/fake_*.c))
 # tests/helper_*.c: programs integration scripts start (stand-in servers), not tests.
 HELPER_SRCS := $(sort $(wildcard tests/helper_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
@@ -100,6 +102,7 @@ EXT_LIB_OBJS := $(filter-out $(B)/obj/extender/main.o,$(EXT_OBJS))
 TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+FAKES       := $(patsubst tests/%.c,$(B)/tests/%.so,$(FAKE_SRCS))
 HELPERS     := $(patsubst tests/%.c,$(B)/tests/%,$(HELPER_SRCS))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
@@ -107,8 +110,8 @@ BINS := $(B)/bin/inforegd $(B)/bin/inforeg $(B)/bin/inforeg-extender
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
 # the benches too: `make test` runs the quick harness (tests/it_bench_quick.sh)
-tests: $(TESTS) $(if $(SAN),,$(ITESTS) $(HELPERS) $(BENCHES))
-benches: $(BENCHES) $(if $(SAN),,$(HELPERS))
+tests: $(TESTS) $(FAKES) $(if $(SAN),,$(ITESTS) $(HELPERS) $(BENCHES))
+benches: $(BENCHES) $(FAKES) $(if $(SAN),,$(HELPERS))
 
 .PHONY: all deps run test tests benches bench experiment install clean check-format fuzzers fuzz
 
@@ -146,7 +149,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS)): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS) $(FAKE_SRCS)): | $(SKELS)
 # the dashboard page is embedded with .incbin, which -MMD does not see
 $(B)/obj/api/dashboard.o: api/dashboard.html
 
@@ -204,6 +207,11 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+$(B)/tests/%.so: $(B)/obj/tests/%.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared $(LDFLAGS_ALL) -o $@ $< -lpthread
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
