@@ -30,6 +30,11 @@ HEADLINE = {
     "extender_bench": ["n*.extender.latency", "n*.extender.cpu"],
     "api_soak": ["requests", "rss_spread", "reader_errors", "dropped_ticks"],
     "experiment": ["*.met_target", "*.task_fps"],
+    "rules_tick": ["goal", "goal_cold", "derive_100x1"],
+    "rules_bench": ["tick_100derive_score", "score_get", "score_post10"],
+    "exec_jitter": ["*.jitter_p99", "*.tick_cost", "exec10.rules_cost"],
+    "devices_tick": ["tick_devices", "devices_add_mean", "nvml_reading_cpu"],
+    "python_read": ["*"],
 }
 
 
