@@ -106,6 +106,7 @@ def cg_join_and_exec(node):
 
 
 def cg_cleanup():
+    left = []
     for d in reversed(made):
         for _ in range(50):
             try:
@@ -113,6 +114,10 @@ def cg_cleanup():
                 break
             except OSError:
                 time.sleep(0.1)
+        else:
+            left.append(d)
+    if left:
+        sys.exit("experiment: could not remove %s" % " ".join(left))
 
 
 # ---- processes ------------------------------------------------------------------------
@@ -355,7 +360,7 @@ def write_outputs(results, all_fps, all_cpu, req, frame_ms):
         for r in all_cpu:
             f.write("%s,%d,%.2f,%s,%s\n" % r)
     with open(os.path.join(out, "experiment.json"), "w") as f:
-        json.dump({"results": results, "score_source": score_source["how"], "quick": args.quick,
+        json.dump({"results": results, "score_source": score_source["how"], "quick": args.quick, "cgroup": TAG,
                    "caps": CAPS, "tasks": NTASKS, "fps": FPS, "req": req, "frame_ms": frame_ms}, f, indent=1)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     md = ["# The scheduling experiment (%s, %s)" % ("quick" if args.quick else "full", when), "",
