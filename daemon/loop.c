@@ -15,8 +15,17 @@
  * per reading, 26 a tick, which measured a third of the daemon's own CPU use.
  *
  * Layout changes (a collector calls layout_changed(), or a reload) are applied after
- * the tick's publish: every collector re-declares its series into a fresh registry
- * and a new object replaces the old one, which is retired for its readers.
+ * the tick's publish: every collector re-declares its series into a fresh registry.
+ * When the declared set, ring size and period equal the object's, the object stays
+ * (a reload that changes nothing else costs readers nothing). Otherwise a new object
+ * is built aside, gets the old one's ring history for the series it keeps (by name)
+ * and continues its sequence, is renamed into place, and only then is the old one
+ * retired: a follower sees no gap, and the switch costs well under a period.
+ *
+ * If the new object cannot be made (a full /dev/shm), the old one stays published:
+ * its directory is what readers trust, so until a retry succeeds each tick's values
+ * are matched to it by name (pub_map), never by position. A reload whose object
+ * cannot be made is refused as a whole: the running configuration comes back.
  */
 #include <errno.h>
 #include <math.h>
@@ -26,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,44 +197,203 @@ static int declare_all(struct ird *d)
 	return 0;
 }
 
-static int publish_layout(struct ird *d, char *err, size_t errlen)
+/* ---- publishing a layout ---------------------------------------------------- */
+
+static struct inforeg_series_desc *descs_of(const struct series_reg *reg)
 {
-	uint32_t n = d->reg.count;
-	struct inforeg_series_desc *descs = calloc(n ? n : 1, sizeof(*descs));
+	struct inforeg_series_desc *descs = calloc(reg->count ? reg->count : 1, sizeof(*descs));
 	if (!descs)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		memcpy(descs[i].name, d->reg.defs[i].name, sizeof(descs[i].name));
-		memcpy(descs[i].unit, d->reg.defs[i].unit, sizeof(descs[i].unit));
-		memcpy(descs[i].help, d->reg.defs[i].help, sizeof(descs[i].help));
-		descs[i].kind = d->reg.defs[i].kind;
+		return NULL;
+	for (uint32_t i = 0; i < reg->count; i++) {
+		memcpy(descs[i].name, reg->defs[i].name, sizeof(descs[i].name));
+		memcpy(descs[i].unit, reg->defs[i].unit, sizeof(descs[i].unit));
+		memcpy(descs[i].help, reg->defs[i].help, sizeof(descs[i].help));
+		descs[i].kind = reg->defs[i].kind;
 	}
-	uint64_t period_ns = (uint64_t)d->cfg.period_ms * 1000000ull;
+	return descs;
+}
+
+static const struct inforeg_series_desc *sort_dir; /* qsort has no context argument */
+static int by_name(const void *a, const void *b)
+{
+	return strncmp(sort_dir[*(const int32_t *)a].name, sort_dir[*(const int32_t *)b].name,
+		       INFOREG_NAME_MAX);
+}
+
+/* MAP[j] = index in FROM (NFROM entries) of the series named as TO[j], or -1. */
+static int map_by_name(int32_t *map, const struct inforeg_series_desc *to, uint32_t nto,
+		       const struct inforeg_series_desc *from, uint32_t nfrom)
+{
+	int32_t *idx = malloc((nfrom ? nfrom : 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nfrom; i++)
+		idx[i] = (int32_t)i;
+	sort_dir = from;
+	qsort(idx, nfrom, sizeof(*idx), by_name);
+	for (uint32_t j = 0; j < nto; j++) {
+		size_t lo = 0, hi = nfrom;
+		map[j] = -1;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = strncmp(to[j].name, from[idx[mid]].name, INFOREG_NAME_MAX);
+			if (c == 0) {
+				map[j] = idx[mid];
+				break;
+			}
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	}
+	free(idx);
+	return 0;
+}
+
+static uint64_t pid_namespace(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static struct ring_params params_of(struct ird *d, uint32_t n)
+{
 	uint64_t want = (uint64_t)d->cfg.history_s * 1000ull / d->cfg.period_ms;
 	struct ring_params p = {
 	    .series_count = n,
 	    .capacity = ring_pow2(want > (1u << 20) ? (1u << 20) : (uint32_t)(want + 1)),
-	    .period_ns = period_ns,
+	    .period_ns = (uint64_t)d->cfg.period_ms * 1000000ull,
 	    .generation = d->generation,
 	    .writer_pid = (uint32_t)getpid(),
 	    .start_realtime_ns = d->start_real_ns,
 	    .start_monotonic_ns = d->start_mono_ns,
-	    .layout_serial = ++d->layout_serial,
+	    .layout_serial = d->layout_serial + 1,
+	    .writer_uid = (uint32_t)geteuid(),
+	    .writer_pidns = pid_namespace(),
 	};
-	struct shm_object old = d->obj, nobj;
-	int e = shm_object_publish(d->cfg.shm_name, &p, descs, d->cfg.shm_mode, d->cfg.shm_gid, &nobj);
-	free(descs);
-	if (e < 0) {
-		snprintf(err, errlen, "cannot create /dev/shm/%s: %s", d->cfg.shm_name, strerror(-e));
-		return e;
+	return p;
+}
+
+/* 1 when the published object already has exactly this series set and ring shape. */
+static int object_fits(const struct ird *d, const struct inforeg_series_desc *descs,
+		       const struct ring_params *p)
+{
+	const struct inforeg_shm_header *h = d->obj.hdr;
+	return h && h->series_count == p->series_count && h->capacity == p->capacity &&
+	       h->period_ns == p->period_ns && d->obj_mode == d->cfg.shm_mode &&
+	       d->obj_gid == d->cfg.shm_gid &&
+	       !memcmp(ring_dir(h), descs, (size_t)p->series_count * sizeof(*descs));
+}
+
+/* Publishing goes on into the current object, its values matched by name to d->reg. */
+static void keep_object_by_name(struct ird *d, const struct inforeg_series_desc *descs)
+{
+	const struct inforeg_shm_header *h = d->obj.hdr;
+	int32_t *map = realloc(d->pub_map, (h->series_count ? h->series_count : 1) * sizeof(*map));
+	double *pv = map ? realloc(d->pub_values, (h->series_count ? h->series_count : 1) * sizeof(*pv)) : NULL;
+	if (map)
+		d->pub_map = map;
+	if (pv)
+		d->pub_values = pv;
+	if (!map || !pv || map_by_name(d->pub_map, ring_dir(h), h->series_count, descs, d->reg.count) < 0) {
+		/* no memory to match names: publish nothing rather than shifted names */
+		for (uint32_t j = 0; d->pub_map && j < h->series_count; j++)
+			d->pub_map[j] = -1;
 	}
-	d->obj = nobj;
-	/* the old object was retired by shm_object_publish; our mapping of it can go */
-	shm_object_unmap(&old);
-	atomic_store_explicit(&d->obj.hdr->dropped, d->dropped, memory_order_relaxed);
-	status_publish_node(d);
-	status_publish(d);
-	return 0;
+}
+
+static void drop_pub_map(struct ird *d)
+{
+	free(d->pub_map);
+	free(d->pub_values);
+	d->pub_map = NULL;
+	d->pub_values = NULL;
+}
+
+/*
+ * Makes the declared registry d->reg the published one. Keeps the object when it
+ * already fits; otherwise builds a successor that continues the old one's sequence and
+ * carries its history, renames it into place and retires the old one. Returns 1 (kept),
+ * 0 (replaced) or -errno with ERR set; on failure the old object stays published and
+ * the values are matched to it by name.
+ */
+static int publish_layout(struct ird *d, char *err, size_t errlen)
+{
+	struct inforeg_series_desc *descs = descs_of(&d->reg);
+	if (!descs) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	struct ring_params p = params_of(d, d->reg.count);
+	p.capacity = ring_pow2(p.capacity);
+	if (object_fits(d, descs, &p)) {
+		drop_pub_map(d);
+		d->layout_error[0] = 0;
+		free(descs);
+		return 1;
+	}
+	const struct inforeg_shm_header *oh = d->obj.hdr;
+	int32_t *map = NULL;
+	double *scratch = NULL;
+	if (oh) {
+		/* continue the sequence; carry at most what the new ring holds */
+		uint64_t head = ring_head(oh);
+		uint64_t oldest = head - oh->first_pos > oh->capacity ? head - oh->capacity : oh->first_pos;
+		if (head - oldest > p.capacity)
+			oldest = head - p.capacity;
+		p.first_pos = oldest;
+		map = malloc((p.series_count ? p.series_count : 1) * sizeof(*map));
+		scratch = malloc(((size_t)oh->series_count + p.series_count + 1) * sizeof(*scratch));
+		if (!map || !scratch || map_by_name(map, descs, p.series_count, ring_dir(oh), oh->series_count) < 0) {
+			snprintf(err, errlen, "out of memory");
+			free(map);
+			free(scratch);
+			keep_object_by_name(d, descs);
+			free(descs);
+			return -ENOMEM;
+		}
+	}
+	struct shm_pending pend;
+	int e = shm_object_create(d->cfg.shm_name, &p, descs, d->cfg.shm_mode, d->cfg.shm_gid, &pend);
+	if (e == 0) {
+		if (oh)
+			ring_carry(pend.obj.hdr, oh, map, scratch);
+		atomic_store_explicit(&pend.obj.hdr->dropped, d->dropped, memory_order_relaxed);
+		ring_heartbeat(pend.obj.hdr, ird_now_mono());
+		/* the documents are in place before any reader can open the object */
+		struct shm_object keep = d->obj;
+		d->obj = pend.obj;
+		status_publish_node(d);
+		status_publish(d);
+		d->obj = keep;
+		struct shm_object nobj;
+		e = shm_object_commit(d->cfg.shm_name, &pend, &nobj);
+		if (e == 0) {
+			if (oh)
+				ring_retire(d->obj.hdr); /* after the rename (commit did it too, by name) */
+			shm_object_unmap(&d->obj);
+			d->obj = nobj;
+			d->obj_mode = d->cfg.shm_mode;
+			d->obj_gid = d->cfg.shm_gid;
+			d->layout_serial = p.layout_serial;
+			drop_pub_map(d);
+			d->layout_error[0] = 0;
+			d->layout_failures = 0;
+		}
+	}
+	free(map);
+	free(scratch);
+	if (e < 0) {
+		if (e == -ENOSPC)
+			snprintf(err, errlen, "not enough space in /dev/shm: need %zu bytes", ring_size(&p));
+		else
+			snprintf(err, errlen, "cannot create /dev/shm/%s: %s", d->cfg.shm_name, strerror(-e));
+		if (d->obj.hdr)
+			keep_object_by_name(d, descs);
+	}
+	free(descs);
+	return e < 0 ? e : 0;
 }
 
 /*
@@ -240,7 +409,8 @@ static int publish_primed(struct ird *d, char *err, size_t errlen)
 		return e;
 	}
 	collect(d);
-	return publish_layout(d, err, errlen);
+	e = publish_layout(d, err, errlen);
+	return e < 0 ? e : 0;
 }
 
 int loop_setup(struct ird *d, char *err, size_t errlen)
@@ -303,15 +473,44 @@ static struct col_now collect(struct ird *d)
 static void tick(struct ird *d)
 {
 	struct col_now now = collect(d);
-	ring_publish(d->obj.hdr, d->values, now.real_ns, now.mono_ns);
+	const double *vals = d->values;
+	if (d->pub_map) {
+		/* the object's directory, not d->reg, says what each word is */
+		const struct inforeg_shm_header *h = d->obj.hdr;
+		for (uint32_t j = 0; j < h->series_count; j++)
+			d->pub_values[j] = d->pub_map[j] >= 0 ? d->values[d->pub_map[j]] : NAN;
+		vals = d->pub_values;
+	}
+	ring_publish(d->obj.hdr, vals, now.real_ns, now.mono_ns);
 	ring_notify(d->obj.hdr);
+	ring_heartbeat(d->obj.hdr, now.mono_ns);
 	d->ticks++;
 
-	if (layout_dirty) {
-		layout_dirty = 0;
+	int retry = d->pub_map && now.mono_ns >= d->layout_retry_mono;
+	if (layout_dirty || retry) {
 		char err[256];
-		if (declare_all(d) < 0 || publish_layout(d, err, sizeof(err)) < 0)
-			ird_log("republishing the layout failed; keeping the old one");
+		int e = 0;
+		if (layout_dirty) {
+			layout_dirty = 0;
+			e = declare_all(d);
+			if (e < 0)
+				snprintf(err, sizeof(err), "out of memory");
+		}
+		if (e == 0)
+			e = publish_layout(d, err, sizeof(err));
+		if (e < 0) {
+			snprintf(d->layout_error, sizeof(d->layout_error), "%s", err);
+			/* retry once a second, logging the first failure and then every minute */
+			d->layout_retry_mono = now.mono_ns + 1000000000ull;
+			if (d->layout_failures++ % 60 == 0)
+				ird_log("publishing the new series set failed (%s); still publishing the old "
+					"one, matched by name, retrying every second",
+					err);
+		} else if (d->layout_failures) {
+			ird_log("new series set published after %llu failed attempts",
+				(unsigned long long)d->layout_failures);
+			d->layout_failures = 0;
+		}
 	}
 	d->last_tick_cost_ns = ird_now_mono() - now.mono_ns;
 	if (now.mono_ns - d->last_status_mono >= 1000000000ull) {
@@ -322,9 +521,35 @@ static void tick(struct ird *d)
 
 /* ---- reload --------------------------------------------------------------- */
 
+static void reload_result(struct ird *d, const char *result, const char *msg)
+{
+	snprintf(d->reload_result, sizeof(d->reload_result), "%s", result);
+	snprintf(d->reload_error, sizeof(d->reload_error), "%s", msg ? msg : "");
+	d->reload_real_ns = ird_now_real();
+	if (d->obj.hdr)
+		status_publish(d);
+}
+
+/* Restarts the collectors on configuration CFG with the run-time watches LIVE. */
+static int collectors_restart(struct ird *d, const struct ird_config *cfg, const struct watch_spec *live,
+			      int nlive, char *err, size_t errlen)
+{
+	collectors_fini(d);
+	d->cfg = *cfg;
+	int e = collectors_init(d, err, errlen);
+	if (e < 0)
+		return e;
+	for (int i = 0; i < nlive; i++) {
+		char werr[160];
+		if (ctl_watch_add(&live[i], werr, sizeof(werr)) < 0)
+			ird_log("reload: run-time watch %s dropped: %s", live[i].name, werr);
+	}
+	return 0;
+}
+
 static void reload(struct ird *d)
 {
-	struct ird_config nc;
+	static struct ird_config nc, oc;
 	char err[512];
 	cfg_defaults(&nc);
 	int e = cfg_parse(&nc, "<embedded>", cfg_embedded_default, err, sizeof(err));
@@ -334,6 +559,7 @@ static void reload(struct ird *d)
 		e = ird_apply_flags(&nc, d->argc, d->argv, err, sizeof(err));
 	if (e) {
 		ird_log("reload failed, keeping the running configuration: %s", err);
+		reload_result(d, "failed", err);
 		return;
 	}
 	if (strcmp(nc.shm_name, d->cfg.shm_name)) {
@@ -354,23 +580,26 @@ static void reload(struct ird *d)
 			live[nkeep++] = live[i];
 	}
 	/* listeners belong to the REST server, started once: they keep their sockets */
-	collectors_fini(d);
-	d->cfg = nc;
-	if (collectors_init(d, err, sizeof(err)) < 0) {
-		ird_log("reload failed: %s", err);
+	oc = d->cfg;
+	e = collectors_restart(d, &nc, live, nkeep, err, sizeof(err));
+	if (e == 0)
+		e = publish_primed(d, err, sizeof(err));
+	if (e == 0) {
+		ird_log("configuration reloaded from %s: %u series, period %u ms", d->cfg.source, d->reg.count,
+			d->cfg.period_ms);
+		reload_result(d, "applied", NULL);
 		return;
 	}
-	for (int i = 0; i < nkeep; i++) {
-		char werr[160];
-		if (ctl_watch_add(&live[i], werr, sizeof(werr)) < 0)
-			ird_log("reload: run-time watch %s dropped: %s", live[i].name, werr);
-	}
-	if (publish_primed(d, err, sizeof(err)) < 0) {
-		ird_log("reload failed: %s", err);
-		return;
-	}
-	ird_log("configuration reloaded from %s: %u series, period %u ms", d->cfg.source, d->reg.count,
-		d->cfg.period_ms);
+	/* No object for the new configuration: refuse the reload as a whole. The old object
+	 * was never touched; bring the old configuration's collectors back onto it. */
+	char why[512];
+	snprintf(why, sizeof(why), "%s", err);
+	ird_log("reload refused: %s; keeping the running configuration and /dev/shm/%s", why,
+		d->cfg.shm_name);
+	if (collectors_restart(d, &oc, live, nkeep, err, sizeof(err)) < 0 ||
+	    publish_primed(d, err, sizeof(err)) < 0)
+		ird_log("restoring the running configuration: %s", err);
+	reload_result(d, "refused", why);
 }
 
 int loop_run(struct ird *d)
@@ -421,4 +650,5 @@ void loop_teardown(struct ird *d)
 	reg_free(&d->reg);
 	free(d->values);
 	d->values = NULL;
+	drop_pub_map(d);
 }
