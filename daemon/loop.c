@@ -361,12 +361,17 @@ static int publish_layout(struct ird *d, char *err, size_t errlen)
 			ring_carry(pend.obj.hdr, oh, map, scratch);
 		atomic_store_explicit(&pend.obj.hdr->dropped, d->dropped, memory_order_relaxed);
 		ring_heartbeat(pend.obj.hdr, ird_now_mono());
-		/* the documents are in place before any reader can open the object */
+		/* the documents are in place before any reader can open the object; they
+		 * describe the daemon as it will be once the object is published */
 		struct shm_object keep = d->obj;
+		char pending[sizeof(d->layout_error)];
+		memcpy(pending, d->layout_error, sizeof(pending));
+		d->layout_error[0] = 0;
 		d->obj = pend.obj;
 		status_publish_node(d);
 		status_publish(d);
 		d->obj = keep;
+		memcpy(d->layout_error, pending, sizeof(pending));
 		struct shm_object nobj;
 		e = shm_object_commit(d->cfg.shm_name, &pend, &nobj);
 		if (e == 0) {
@@ -506,6 +511,7 @@ static void tick(struct ird *d)
 				ird_log("publishing the new series set failed (%s); still publishing the old "
 					"one, matched by name, retrying every second",
 					err);
+			status_publish(d);
 		} else if (d->layout_failures) {
 			ird_log("new series set published after %llu failed attempts",
 				(unsigned long long)d->layout_failures);
