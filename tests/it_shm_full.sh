@@ -51,7 +51,9 @@ check_names() { # mem.total must be exactly /proc/meminfo's, whatever moved arou
 	v=$("$IRCLI" get --json --shm "$IR_SHM" mem.total | $PY -c 'import json,sys; print(int(json.load(sys.stdin)["mem.total"]))')
 	[ "$v" = "$memtotal" ] || ir_fail "$1: mem.total reads $v, /proc/meminfo says $memtotal (values under the wrong names)"
 }
-head_now() { field 'd["ring"]["head"]'; }
+head_now() { # the header's head word (offset 256, inforeg_layout.h), read directly
+	$PY -c "import struct; f=open('/dev/shm/$IR_SHM','rb'); f.seek(256); print(struct.unpack('<Q', f.read(8))[0])"
+}
 fill() { dd if=/dev/zero of=/dev/shm/filler bs=64k >/dev/null 2>&1; true; }
 ino() { stat -c %i "/dev/shm/$IR_SHM"; }
 reload_count=0
