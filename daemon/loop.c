@@ -291,7 +291,8 @@ static void keep_object_by_name(struct ird *d, const struct inforeg_series_desc 
 {
 	const struct inforeg_shm_header *h = d->obj.hdr;
 	int32_t *map = realloc(d->pub_map, (h->series_count ? h->series_count : 1) * sizeof(*map));
-	double *pv = map ? realloc(d->pub_values, (h->series_count ? h->series_count : 1) * sizeof(*pv)) : NULL;
+	double *pv =
+	    map ? realloc(d->pub_values, (h->series_count ? h->series_count : 1) * sizeof(*pv)) : NULL;
 	if (map)
 		d->pub_map = map;
 	if (pv)
@@ -345,7 +346,8 @@ static int publish_layout(struct ird *d, char *err, size_t errlen)
 		p.first_pos = oldest;
 		map = malloc((p.series_count ? p.series_count : 1) * sizeof(*map));
 		scratch = malloc(((size_t)oh->series_count + p.series_count + 1) * sizeof(*scratch));
-		if (!map || !scratch || map_by_name(map, descs, p.series_count, ring_dir(oh), oh->series_count) < 0) {
+		if (!map || !scratch ||
+		    map_by_name(map, descs, p.series_count, ring_dir(oh), oh->series_count) < 0) {
 			snprintf(err, errlen, "out of memory");
 			free(map);
 			free(scratch);
@@ -591,8 +593,8 @@ static void reload(struct ird *d)
 	if (e == 0)
 		e = publish_primed(d, err, sizeof(err));
 	if (e == 0) {
-		ird_log("configuration reloaded from %s: %u series, period %u ms", d->cfg.source, d->reg.count,
-			d->cfg.period_ms);
+		ird_log("configuration reloaded from %s: %u series, period %u ms", d->cfg.source,
+			d->reg.count, d->cfg.period_ms);
 		reload_result(d, "applied", NULL);
 		return;
 	}

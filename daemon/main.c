@@ -109,10 +109,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (d->lock_fd == -EPERM && lock_uid != (uid_t)-1) {
-		fprintf(stderr,
-			"inforegd: /dev/shm/%s.lock is not a regular file owned by uid %u (ours) but by uid %u; "
-			"refusing it (remove it if no inforegd runs)\n",
-			d->cfg.shm_name, (unsigned)geteuid(), (unsigned)lock_uid);
+		fprintf(
+		    stderr,
+		    "inforegd: /dev/shm/%s.lock is not a regular file owned by uid %u (ours) but by uid %u; "
+		    "refusing it (remove it if no inforegd runs)\n",
+		    d->cfg.shm_name, (unsigned)geteuid(), (unsigned)lock_uid);
 		return 1;
 	}
 	if (d->lock_fd < 0) {

@@ -203,8 +203,9 @@ void status_publish(struct ird *d)
 					      d->reload_error[0] ? d->reload_error : NULL, "time_ns",
 					      (json_int_t)d->reload_real_ns));
 	if (doc && d->layout_error[0])
-		json_object_set_new(doc, "layout_pending", json_pack("{s:s, s:I}", "error", d->layout_error,
-								     "failures", (json_int_t)d->layout_failures));
+		json_object_set_new(doc, "layout_pending",
+				    json_pack("{s:s, s:I}", "error", d->layout_error, "failures",
+					      (json_int_t)d->layout_failures));
 	if (doc)
 		publish_json(d, INFOREG_DOC_STATUS, doc);
 }

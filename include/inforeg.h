@@ -130,7 +130,7 @@ static inline int inforeg_fast_read(const struct inforeg_fast *f, double *value)
 		INFOREG_ATOMIC(uint64_t) *w = (INFOREG_ATOMIC(uint64_t) *)(s + 1);
 		uint64_t x = INFOREG_LOAD_ACQUIRE(&w[f->idx]);
 		if (__builtin_expect(INFOREG_LOAD_RELAXED(&s->seq) != s1, 0))
-			continue; /* R4: lapped while reading */
+			continue;		   /* R4: lapped while reading */
 		memcpy(value, &x, sizeof(*value)); /* the double's bit pattern */
 		return 0;
 	}

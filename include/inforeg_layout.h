@@ -79,23 +79,23 @@
 
 #ifdef __cplusplus
 #include <atomic>
-#define INFOREG_ATOMIC(t)		  std::atomic<t>
+#define INFOREG_ATOMIC(t)		 std::atomic<t>
 #define INFOREG_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
 /* the accessors the inline fast path uses, spelled for C++ and C */
 #define INFOREG_LOAD_ACQUIRE(p) ((p)->load(std::memory_order_acquire))
 #define INFOREG_LOAD_RELAXED(p) ((p)->load(std::memory_order_relaxed))
 #else
 #include <stdatomic.h>
-#define INFOREG_ATOMIC(t)		  _Atomic t
+#define INFOREG_ATOMIC(t)		 _Atomic t
 #define INFOREG_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
-#define INFOREG_LOAD_ACQUIRE(p)		  atomic_load_explicit((p), memory_order_acquire)
-#define INFOREG_LOAD_RELAXED(p)		  atomic_load_explicit((p), memory_order_relaxed)
+#define INFOREG_LOAD_ACQUIRE(p)		 atomic_load_explicit((p), memory_order_acquire)
+#define INFOREG_LOAD_RELAXED(p)		 atomic_load_explicit((p), memory_order_relaxed)
 #endif
 
-#define INFOREG_MAGIC		     0x31474552464e4926ULL /* "&INFREG1" little-endian */
-#define INFOREG_LAYOUT_VERSION	     1u			   /* major: readers refuse another */
-#define INFOREG_LAYOUT_MINOR	     1u			   /* compatible additions, see above */
-#define INFOREG_LAYOUT_MINOR_LIVENESS 1u		   /* heartbeat_ns, writer_pidns, writer_uid */
+#define INFOREG_MAGIC		      0x31474552464e4926ULL /* "&INFREG1" little-endian */
+#define INFOREG_LAYOUT_VERSION	      1u		    /* major: readers refuse another */
+#define INFOREG_LAYOUT_MINOR	      1u		    /* compatible additions, see above */
+#define INFOREG_LAYOUT_MINOR_LIVENESS 1u		    /* heartbeat_ns, writer_pidns, writer_uid */
 
 #define INFOREG_NAME_MAX 128 /* series name with labels, NUL included */
 #define INFOREG_UNIT_MAX 16
@@ -193,7 +193,7 @@ struct inforeg_shm_header {
 };
 
 /* The ABI, pinned: every field's offset and every struct's size. */
-#define INFOREG_ASSERT_OFF(type, field, off) \
+#define INFOREG_ASSERT_OFF(type, field, off)                                                                 \
 	INFOREG_STATIC_ASSERT(offsetof(struct type, field) == (off), #type "." #field " offset")
 INFOREG_STATIC_ASSERT(sizeof(struct inforeg_series_desc) == 256, "series_desc size");
 INFOREG_ASSERT_OFF(inforeg_series_desc, name, 0);

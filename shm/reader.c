@@ -597,8 +597,8 @@ static int futex_sleep(const struct inforeg_shm_header *h, uint32_t w, uint64_t 
 {
 	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};
 	/* UINT64_MAX: no timeout */
-	if (syscall(SYS_futex, (uint32_t *)&h->futex, FUTEX_WAIT, w, ns == UINT64_MAX ? NULL : &ts, NULL,
-		    0) < 0 &&
+	if (syscall(SYS_futex, (uint32_t *)&h->futex, FUTEX_WAIT, w, ns == UINT64_MAX ? NULL : &ts, NULL, 0) <
+		0 &&
 	    errno == EINTR)
 		return -EINTR;
 	return 0;
@@ -741,7 +741,8 @@ int inforeg_writer_alive(struct inforeg_reader *r)
 	}
 	/* another PID namespace: the writer's pid means nothing here; use its heartbeat
 	 * (W7, a hint loaded relaxed), allowed to be 3 periods old */
-	uint64_t hb = atomic_load_explicit(&((struct inforeg_shm_header *)h)->heartbeat_ns, memory_order_relaxed);
+	uint64_t hb =
+	    atomic_load_explicit(&((struct inforeg_shm_header *)h)->heartbeat_ns, memory_order_relaxed);
 	uint64_t now = mono_ns(), period = h->period_ns ? h->period_ns : 1;
 	return hb && now - hb <= 3 * period + period / 2;
 }

@@ -185,8 +185,8 @@ void ring_heartbeat(struct inforeg_shm_header *h, uint64_t monotonic_ns)
 	atomic_fetch_add_explicit(&h->heartbeat, 1, memory_order_relaxed);
 }
 
-uint64_t ring_carry(struct inforeg_shm_header *to, const struct inforeg_shm_header *from,
-		    const int32_t *map, double *scratch)
+uint64_t ring_carry(struct inforeg_shm_header *to, const struct inforeg_shm_header *from, const int32_t *map,
+		    double *scratch)
 {
 	double *in = scratch, *out = scratch + from->series_count;
 	uint64_t end = ring_head(from), n = 0;
@@ -290,7 +290,7 @@ int ring_doc_read(const struct inforeg_shm_header *h, unsigned id, char *buf, si
 		if (s1 & 1)
 			continue;
 		if (s1 == 0)
-			return -EAGAIN; /* never written */
+			return -EAGAIN;						  /* never written */
 		uint32_t n = atomic_load_explicit(&d->len, memory_order_acquire); /* pairs with W2 */
 		if (n >= INFOREG_DOC_MAX)
 			continue;
