@@ -44,7 +44,7 @@ for _ in $(seq 100); do "$IRCLI" get --shm "$IR_SHM" mem.total >/dev/null 2>&1 &
 "$IRCLI" get --shm "$IR_SHM" mem.total >/dev/null || ir_fail "daemon did not start"
 
 memtotal=$($PY -c 'print([int(l.split()[1]) * 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal:")][0])')
-status() { "$IRCLI" status --shm "$IR_SHM"; }
+status() { "$IRCLI" status --json --shm "$IR_SHM"; }
 field() { status | $PY -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 check_names() { # mem.total must be exactly /proc/meminfo's, whatever moved around it
 	local v
