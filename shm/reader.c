@@ -712,7 +712,7 @@ static int pid_running(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return errno == ENOENT ? 0 : 1; /* kill said it exists (EPERM or 0) */
+		return 1; /* kill said it exists (0 or EPERM); /proc may hide it (hidepid) */
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
