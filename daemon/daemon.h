@@ -45,6 +45,7 @@ struct ird {
 	 * is values[pub_map[j]] (-1: NaN), matched by name, so names never shift. */
 	int32_t *pub_map;
 	double *pub_values;
+	int pub_blocked;	    /* names could not be matched (no memory): publish nothing */
 	uint64_t layout_retry_mono; /* when to try the pending republish again */
 	uint64_t layout_failures;   /* consecutive failed republishes */
 	char layout_error[256];	    /* why the last republish failed, "" when none pending */

@@ -323,22 +323,21 @@ static int object_fits(const struct ird *d, const struct inforeg_series_desc *de
 static void keep_object_by_name(struct ird *d, const struct inforeg_series_desc *descs)
 {
 	const struct inforeg_shm_header *h = d->obj.hdr;
-	int32_t *map = realloc(d->pub_map, (h->series_count ? h->series_count : 1) * sizeof(*map));
-	double *pv =
-	    map ? realloc(d->pub_values, (h->series_count ? h->series_count : 1) * sizeof(*pv)) : NULL;
-	if (map)
-		d->pub_map = map;
-	if (pv)
-		d->pub_values = pv;
-	if (!map || !pv || map_by_name(d->pub_map, ring_dir(h), h->series_count, descs, d->reg.count) < 0) {
-		/* no memory to match names: publish nothing rather than shifted names */
-		for (uint32_t j = 0; d->pub_map && j < h->series_count; j++)
-			d->pub_map[j] = -1;
-	}
+	size_t n = h->series_count ? h->series_count : 1;
+	int32_t *map = malloc(n * sizeof(*map));
+	double *pv = malloc(n * sizeof(*pv));
+	free(d->pub_map);
+	free(d->pub_values);
+	d->pub_map = map;
+	d->pub_values = pv;
+	/* no memory to match names: publish no sample rather than shifted names */
+	d->pub_blocked =
+	    !map || !pv || map_by_name(map, ring_dir(h), h->series_count, descs, d->reg.count) < 0;
 }
 
 static void drop_pub_map(struct ird *d)
 {
+	d->pub_blocked = 0;
 	free(d->pub_map);
 	free(d->pub_values);
 	d->pub_map = NULL;
@@ -564,7 +563,7 @@ static void layout_step(struct ird *d, uint64_t now_ns, int changed)
 		layout_failed(d, now_ns, "out of memory");
 		return;
 	}
-	if (!changed && !d->pub_map && !B.running)
+	if (!changed && !d->pub_map && !d->pub_blocked && !B.running)
 		return;
 	struct inforeg_series_desc *descs = descs_of(&d->reg);
 	if (!descs) {
@@ -604,12 +603,12 @@ static void layout_step(struct ird *d, uint64_t now_ns, int changed)
 		}
 		free(B.descs);
 		B.descs = NULL;
-		if (e < 0 || !d->pub_map) {
+		if (e < 0 || !(d->pub_map || d->pub_blocked)) {
 			free(descs);
 			return;
 		}
 	}
-	if (!B.running && d->pub_map && (changed || now_ns >= d->layout_retry_mono)) {
+	if (!B.running && (d->pub_map || d->pub_blocked) && (changed || now_ns >= d->layout_retry_mono)) {
 		int e = builder_start(d, descs, &p);
 		if (e < 0) {
 			snprintf(err, sizeof(err), "cannot start the object builder: %s", strerror(-e));
@@ -716,15 +715,19 @@ static void tick(struct ird *d)
 {
 	struct col_now now = collect(d);
 	const double *vals = d->values;
-	if (d->pub_map) {
+	if (d->pub_blocked) {
+		vals = NULL; /* no sample this tick: see keep_object_by_name() */
+	} else if (d->pub_map) {
 		/* the object's directory, not d->reg, says what each word is */
 		const struct inforeg_shm_header *h = d->obj.hdr;
 		for (uint32_t j = 0; j < h->series_count; j++)
 			d->pub_values[j] = d->pub_map[j] >= 0 ? d->values[d->pub_map[j]] : NAN;
 		vals = d->pub_values;
 	}
-	ring_publish(d->obj.hdr, vals, now.real_ns, now.mono_ns);
-	ring_notify(d->obj.hdr);
+	if (vals) {
+		ring_publish(d->obj.hdr, vals, now.real_ns, now.mono_ns);
+		ring_notify(d->obj.hdr);
+	}
 	ring_heartbeat(d->obj.hdr, now.mono_ns);
 	d->ticks++;
 
