@@ -113,6 +113,8 @@ int inforeg_fast_bind(struct inforeg_reader *r, int h, struct inforeg_fast *f);
 
 static inline int inforeg_fast_read(const struct inforeg_fast *f, double *value)
 {
+	if (__builtin_expect(!f || !f->hdr || !value, 0))
+		return -EINVAL; /* never bound (zeroed), or NULL */
 	struct inforeg_shm_header *hdr = (struct inforeg_shm_header *)f->hdr;
 	for (int tries = 0; tries < 100000; tries++) {
 		/* the ring protocol of shm/ring.h: R1 pairs with W5, R2 with W4, R3 with W2 */

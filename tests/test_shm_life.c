@@ -118,6 +118,9 @@ static void test_null_and_bad_handles(void)
 	CHECK(inforeg_read_latest(NULL, -22, &v, NULL) == -EINVAL); /* the README's crash */
 	CHECK(inforeg_read_latest(NULL, 0, &v, &m) == -EINVAL);
 	CHECK(inforeg_fast_bind(NULL, 0, &f) == -EINVAL);
+	memset(&f, 0, sizeof(f));
+	CHECK(inforeg_fast_read(&f, &v) == -EINVAL); /* never bound */
+	CHECK(inforeg_fast_read(NULL, &v) == -EINVAL);
 	CHECK(inforeg_read_sample(NULL, vals, 4, &m) == -EINVAL);
 	CHECK(inforeg_view_latest(NULL, &view) == -EINVAL);
 	CHECK(isnan(inforeg_view_value(NULL, 0)));
