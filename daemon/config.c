@@ -162,6 +162,9 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 			cfg->no_ebpf = 1;
 		else
 			return perr(c, vcol, "ebpf: expected on or off, got '%s'", val);
+	} else if (!strcmp(key, "rules_dir")) {
+		if (copy_str(cfg->rules_dir, sizeof(cfg->rules_dir), val) || val[0] != '/')
+			return perr(c, vcol, "rules_dir: expected an absolute directory path");
 	} else if (!strncmp(key, "period.", 7)) {
 		const char *name = key + 7;
 		size_t nl = strlen(name);

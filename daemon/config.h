@@ -48,6 +48,7 @@ struct ird_config {
 	int n_periods;
 	struct watch_spec watches[WATCH_MAX];
 	int n_watches;
+	char rules_dir[CFG_PATH_MAX]; /* one NAME.json per rule; "": rules live in memory only */
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */
 };
 

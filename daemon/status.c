@@ -17,6 +17,7 @@
 
 #include "daemon.h"
 #include "ring.h"
+#include "rules/rules.h"
 
 #ifndef INFOREG_VERSION_STR
 #define INFOREG_VERSION_STR "0.0.0"
@@ -205,6 +206,10 @@ void status_publish(struct ird *d)
 		json_object_set_new(doc, "layout_pending",
 				    json_pack("{s:s, s:I}", "error", d->layout_error, "failures",
 					      (json_int_t)d->layout_failures));
+	if (doc)
+		json_object_set_new(doc, "rules", rules_status_json());
+	if (doc)
+		json_object_set_new(doc, "push", push_status_json());
 	if (doc)
 		publish_json(d, INFOREG_DOC_STATUS, doc);
 }
