@@ -85,6 +85,8 @@ TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 # second compiler; clang++ under sanitizers)
 CXX_TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
+# tests/fake_*.c: stand-in shared libraries (fake_nvml.so for the nvml provider)
+FAKE_SRCS   := $(sort $(wildcard tests/fake_*.c))
 # tests/helper_*.c: programs integration scripts start (stand-in servers), not tests.
 HELPER_SRCS := $(sort $(wildcard tests/helper_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
@@ -103,14 +105,15 @@ CXX_TESTS   := $(patsubst tests/%.cpp,$(B)/tests/%,$(CXX_TEST_SRCS))
 TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS)) $(CXX_TESTS)
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+FAKES       := $(patsubst tests/%.c,$(B)/tests/%.so,$(FAKE_SRCS))
 HELPERS     := $(patsubst tests/%.c,$(B)/tests/%,$(HELPER_SRCS))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 BINS := $(B)/bin/inforegd $(B)/bin/inforeg $(B)/bin/inforeg-extender
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
-tests: $(TESTS) $(if $(SAN),,$(ITESTS) $(HELPERS))
-benches: $(BENCHES) $(if $(SAN),,$(HELPERS))
+tests: $(TESTS) $(FAKES) $(if $(SAN),,$(ITESTS) $(HELPERS))
+benches: $(BENCHES) $(FAKES) $(if $(SAN),,$(HELPERS))
 
 .PHONY: all deps run test tests benches bench experiment install clean check-format fuzzers fuzz
 
@@ -148,7 +151,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS)): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS) $(FAKE_SRCS)): | $(SKELS)
 # the dashboard page is embedded with .incbin, which -MMD does not see
 $(B)/obj/api/dashboard.o: api/dashboard.html
 
@@ -214,6 +217,11 @@ $(CXX_TESTS): $(B)/tests/%: tests/%.cpp include/inforeg.h include/inforeg_layout
 	$(Q)mkdir -p $(@D)
 	$(Q)clang++ $(CXXFLAGS_TEST) -fsyntax-only $<
 	$(Q)$(CXX_TEST_CXX) $(CXXFLAGS_TEST) $(SANFLAGS) $(LDFLAGS_ALL) -o $@ $< $(B)/lib/libinforeg.a -lpthread
+
+$(B)/tests/%.so: $(B)/obj/tests/%.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared $(LDFLAGS_ALL) -o $@ $< -lpthread
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)

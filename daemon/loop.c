@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/devices.h"
 #include "ebpf/ebpf.h"
 #include "procfs/procfs.h"
 #include "rules/rules.h"
@@ -168,6 +169,9 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 		add_collector(d, *o, NULL);
 	for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
+	/* after ebpf.task: watches it applies this tick are listed when devices declares */
+	for (const struct collector_ops *const *o = devices_collectors; *o; o++)
+		add_collector(d, *o, NULL);
 	/* last: derived series and scores read every other source of the same tick */
 	add_collector(d, &rules_collector_ops, NULL);
 	return 0;
