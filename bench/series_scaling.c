@@ -217,6 +217,7 @@ static int standin_n(uint32_t n, int reps, int gets)
 	struct inforeg_series_desc *d = descs(n);
 	int rc = 1, lock;
 	pid_t owner;
+	uid_t owner_uid;
 	pthread_t th;
 	static double r[64];
 
@@ -234,7 +235,7 @@ static int standin_n(uint32_t n, int reps, int gets)
 				.start_realtime_ns = clk_ns(CLOCK_REALTIME),
 				.start_monotonic_ns = clk_ns(CLOCK_MONOTONIC),
 				.layout_serial = 1};
-	lock = shm_lock_acquire(shm, &owner);
+	lock = shm_lock_acquire(shm, &owner, &owner_uid);
 	if (lock < 0 || shm_object_publish(shm, &p, d, 0600, (gid_t)-1, &obj) < 0) {
 		fprintf(stderr, "series_scaling: cannot create /dev/shm/%s\n", shm);
 		return 1;
