@@ -4,7 +4,9 @@
 bench/harness.py) on fixture lines, and that bench/lib.sh's bench_result prints the same
 statistics as benchlib: the @result line grammar, malformed lines, merging of a metric
 printed by several passes, baselines and ratios, the registry (benches.conf) and the
-naming convention, and the rendered table. Exits 0 on success, 1 on a failure."""
+naming convention, the rendered table, and the README block bench/readme_table.py
+writes. Exits 0 on success, 1 on a failure."""
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +17,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "bench"))
 import benchlib  # noqa: E402
 import harness  # noqa: E402
+import readme_table  # noqa: E402
 
 
 class Stats(unittest.TestCase):
@@ -143,6 +146,50 @@ class Registry(unittest.TestCase):
             self.assertIn(n, names)
         for n in ("tick_floor", "h2o_trivial", "harness", "benchlib", "lib", "run"):
             self.assertNotIn(n, names)
+
+
+class ReadmeTable(unittest.TestCase):
+    def run_dict(self, quick=False):
+        res, _, _ = benchlib.aggregate("read_latency", ["@result read_latency bare_seqlock ns 1 1 1",
+                                                        "@result read_latency latest ns 4.4 4 5 bare_seqlock",
+                                                        "@result read_latency other ns 9 9 9"])
+        return {"quick": quick, "date": "2026-12-02 02:15 UTC", "machine": "M", "load_start": "1", "load_end": "2",
+                "commit": "abc", "notes": "loaded.", "benches": [
+                    {"name": "read_latency", "status": "ok", "results": res},
+                    {"name": "newbench", "status": "ok", "results": res},
+                    {"name": "broken", "status": "FAILED: exit 1", "results": []}]}
+
+    def test_block(self):
+        b = readme_table.block(self.run_dict())
+        self.assertTrue(b.startswith(readme_table.BEGIN) and b.endswith(readme_table.END))
+        self.assertIn("| read_latency | latest | 4.40 (4.00–5.00) | ns | bare_seqlock 1.00 | 4.40× |", b)
+        self.assertNotIn("| read_latency | other |", b)       # not a headline metric
+        self.assertIn("| newbench | latest |", b)              # unknown bench: rows with a baseline
+        self.assertNotIn("| newbench | other |", b)
+        self.assertIn("| broken | — | FAILED: exit 1 |", b)
+        self.assertIn("2026-12-02 02:15 UTC", b)
+
+    def test_rewrite(self):
+        with tempfile.TemporaryDirectory() as d:
+            readme, js = os.path.join(d, "README.md"), os.path.join(d, "latest.json")
+            with open(readme, "w") as f:
+                f.write("head\n%s\nold figures\n%s\ntail\n" % (readme_table.BEGIN, readme_table.END))
+            with open(js, "w") as f:
+                json.dump(self.run_dict(), f)
+            tool = [sys.executable, os.path.join(TOP, "bench/readme_table.py"), "--json", js, "--readme", readme]
+            r = subprocess.run(tool + ["--check"], capture_output=True, text=True)
+            self.assertNotEqual(r.returncode, 0)
+            r = subprocess.run(tool, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            text = open(readme).read()
+            self.assertTrue(text.startswith("head\n") and text.endswith("tail\n"))
+            self.assertNotIn("old figures", text)
+            self.assertEqual(subprocess.run(tool + ["--check"]).returncode, 0)
+            with open(js, "w") as f:
+                json.dump(self.run_dict(quick=True), f)
+            r = subprocess.run(tool, capture_output=True, text=True)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("quick run", r.stderr)
 
 
 class ShellLib(unittest.TestCase):
