@@ -41,14 +41,16 @@ endif
 DEPS_STAMP := $(B)/.deps-ok
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
 	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
-	-Iinclude -Ishm -Idaemon -Iapi -I$(B)/kernel -I/usr/include/lua5.4
+	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -I$(B)/kernel
 CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
-DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -llua5.4 -lpthread -lm
+DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
 
+# One pattern per room: daemon/ (the process), daemon/ROOM/ (one kind of source
+# each: procfs, ebpf, rules, devices), api/ (REST), cli/ (the inforeg tool), shm/.
 SHM_SRCS    := $(sort $(wildcard shm/*.c))
-CLI_SRCS    := daemon/cli.c
-DAEMON_SRCS := $(sort $(filter-out $(CLI_SRCS),$(wildcard daemon/*.c)) $(wildcard api/*.c))
+CLI_SRCS    := $(sort $(wildcard cli/*.c))
+DAEMON_SRCS := $(sort $(wildcard daemon/*.c daemon/*/*.c api/*.c))
 BPF_SRCS    := $(sort $(wildcard kernel/*.bpf.c))
 SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/test_*.c: unit and stress tests, also built under sanitizers;

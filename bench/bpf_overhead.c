@@ -39,7 +39,7 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "col_bpf.h"
+#include "ebpf/ebpf.h"
 #include "config.h"
 #include "inforeg.skel.h"
 #include "bench_switch.skel.h"
@@ -177,7 +177,7 @@ static void load_all(struct loaded *l)
 		struct collector *c = &l->cols[i];
 
 		memset(c, 0, sizeof(*c));
-		c->ops = col_bpf_all[i];
+		c->ops = ebpf_collectors[i];
 		if (c->ops->init(c, &env) < 0 || c->ops->declare(c, &l->reg) < 0) {
 			fprintf(stderr, "%s: %s\n", c->ops->name, c->off_reason);
 			exit(1);
@@ -465,7 +465,7 @@ int main(int argc, char **argv)
 			double m = median(cost[i], ncost[i]), p90 = cost[i][(int)(0.9 * (ncost[i] - 1))];
 
 			total += m;
-			printf("%-12s %7.2f us  (%.2f)\n", col_bpf_all[i]->name, m, p90);
+			printf("%-12s %7.2f us  (%.2f)\n", ebpf_collectors[i]->name, m, p90);
 		}
 		printf("%-12s %7.2f us per tick = %.4f%% of one CPU at 100 ms\n", "all", total,
 		       100 * total / 100000);

@@ -75,7 +75,7 @@ struct col_env {
 struct col_now {
 	uint64_t mono_ns; /* CLOCK_MONOTONIC of this tick */
 	uint64_t real_ns; /* CLOCK_REALTIME of this tick */
-	double dt;        /* seconds since this collector's previous sample; 0 at the first */
+	double dt;	  /* seconds since this collector's previous sample; 0 at the first */
 };
 
 struct collector;
@@ -99,19 +99,21 @@ struct collector_ops {
 struct collector {
 	const struct collector_ops *ops;
 	void *priv;
-	int enabled;            /* 0: off (see off_reason) */
+	int enabled; /* 0: off (see off_reason) */
 	char off_reason[160];
 	/* health, maintained by the main loop */
 	uint64_t runs, failures;
 	uint64_t last_ok_real_ns, last_err_real_ns;
-	int last_err;           /* -errno of the last failure */
-	char last_errmsg[160];  /* set by the collector (col_error) or the loop */
-	uint64_t cost_ns;       /* CPU time of the last sample() */
-	int errmsg_fresh;       /* col_error() called during this sample() */
+	int last_err;	       /* -errno of the last failure */
+	char last_errmsg[160]; /* set by the collector (col_error) or the loop */
+	uint64_t cost_ns;      /* CPU time of the last sample() */
+	int errmsg_fresh;      /* col_error() called during this sample() */
 };
 
 /* Asks the main loop to re-declare all series before the next tick (main-loop thread only). */
 void layout_changed(void);
+/* For the main loop: 1 if layout_changed() was called since the last call, and clears it. */
+int layout_take_change(void);
 
 /* Records a human-readable error for the status document. */
 void col_error(struct collector *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -123,5 +125,15 @@ static inline double col_rate(uint64_t cur, uint64_t prev, double dt)
 		return __builtin_nan("");
 	return (double)(cur - prev) / dt;
 }
+
+/* ---- blocking reads for init and declare (tick.c) ---------------------- */
+/*
+ * Reads all of PATH into *BUF (grown with realloc, NUL-terminated). Blocking: for
+ * init and declare only, never for sample. Returns the length or -errno.
+ */
+ssize_t col_slurp(const char *path, char **buf, size_t *cap);
+/* Reads at most LEN-1 bytes of a small file (sysfs attribute) into BUF, NUL-terminated.
+ * Blocking, for init and declare. Returns the length or -errno. */
+ssize_t col_read_small(const char *path, char *buf, size_t len);
 
 #endif /* INFOREGD_COLLECTOR_H */

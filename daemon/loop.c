@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "col_bpf.h"
-#include "col_proc.h"
+#include "ebpf/ebpf.h"
+#include "procfs/procfs.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "ring.h"
@@ -38,14 +38,7 @@
 
 #define MAX_FILES 512
 
-static int layout_dirty;
-
 static struct col_now collect(struct ird *d);
-
-void layout_changed(void)
-{
-	layout_dirty = 1;
-}
 
 void ird_log(const char *fmt, ...)
 {
@@ -55,15 +48,6 @@ void ird_log(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "inforegd: %s\n", buf);
-}
-
-void col_error(struct collector *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->last_errmsg, sizeof(c->last_errmsg), fmt, ap);
-	va_end(ap);
-	c->errmsg_fresh = 1;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -139,9 +123,9 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 		return -errno;
 	}
 	d->ncols = 0;
-	for (const struct collector_ops *const *o = col_proc_all; *o; o++)
+	for (const struct collector_ops *const *o = procfs_collectors; *o; o++)
 		add_collector(d, *o, NULL);
-	for (const struct collector_ops *const *o = col_bpf_all; *o; o++)
+	for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
 	return 0;
 }
@@ -307,8 +291,7 @@ static void tick(struct ird *d)
 	ring_notify(d->obj.hdr);
 	d->ticks++;
 
-	if (layout_dirty) {
-		layout_dirty = 0;
+	if (layout_take_change()) {
 		char err[256];
 		if (declare_all(d) < 0 || publish_layout(d, err, sizeof(err)) < 0)
 			ird_log("republishing the layout failed; keeping the old one");

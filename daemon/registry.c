@@ -5,6 +5,9 @@
  * Collectors declare series here; the main loop copies the result into the shm
  * directory when it publishes a layout. Names are validated once, here, so that every
  * name in shared memory is a dotted lowercase identifier with Prometheus-style labels.
+ * It also holds the two hooks collector.h gives collectors to talk back to the main
+ * loop without depending on it (col_error, layout_changed), so that every room's
+ * collectors depend on this file and never on loop.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -103,4 +106,30 @@ void reg_free(struct series_reg *reg)
 	free(reg->defs);
 	reg->defs = NULL;
 	reg->count = reg->cap = 0;
+}
+
+/* ---- collector hooks ------------------------------------------------------ */
+
+/* The main loop and the collectors run on one thread: a plain flag is enough. */
+static int layout_dirty;
+
+void layout_changed(void)
+{
+	layout_dirty = 1;
+}
+
+int layout_take_change(void)
+{
+	int was = layout_dirty;
+	layout_dirty = 0;
+	return was;
+}
+
+void col_error(struct collector *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->last_errmsg, sizeof(c->last_errmsg), fmt, ap);
+	va_end(ap);
+	c->errmsg_fresh = 1;
 }

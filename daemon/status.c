@@ -15,7 +15,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "col_proc.h"
 #include "daemon.h"
 #include "ring.h"
 

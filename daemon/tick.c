@@ -197,3 +197,55 @@ void tick_files_free(struct tick_files *tf)
 	free(tf->sync);
 	free(tf);
 }
+
+/* ---- blocking reads for init and declare -------------------------------- */
+
+ssize_t col_read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	return n;
+}
+
+ssize_t col_slurp(const char *path, char **buf, size_t *cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = 0;
+	ssize_t ret;
+	for (;;) {
+		if (!*buf || *cap - len < 2) {
+			size_t ncap = *cap ? *cap * 2 : 4096;
+			char *nb = realloc(*buf, ncap);
+			if (!nb) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			*buf = nb;
+			*cap = ncap;
+		}
+		ssize_t n = read(fd, *buf + len, *cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	(*buf)[len] = '\0';
+	ret = (ssize_t)len;
+out:
+	close(fd);
+	return ret;
+}

@@ -24,7 +24,7 @@
  * stores suffice for the data.
  * The sequence counter relies on stores becoming visible in program order, which x86
  * (TSO) gives for the JIT's plain stores; the compiler barriers keep clang from
- * reordering them. The reader's side is in daemon/col_bpf.c (cbpf_read_open).
+ * reordering them. The reader's side is in daemon/ebpf/loader.c (cbpf_read_open).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * it_bpf_harness.h - drives inforegd's eBPF collectors (daemon/col_bpf.h) through the
+ * it_bpf_harness.h - drives inforegd's eBPF collectors (daemon/ebpf/ebpf.h) through the
  * collector interface, the way the main loop does, without the daemon: init with a
  * col_env, declare into a series_reg, sample into a double array, read values by
  * series name. Used by the tests/it_bpf_*.c programs (root only: they load BPF).
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
-#include "col_bpf.h"
+#include "ebpf/ebpf.h"
 #include "config.h"
 
 #define H_COLS_MAX 8
@@ -122,11 +122,11 @@ static inline void h_init(struct harness *h, const char *const *names)
 		struct collector *c = &h->cols[h->ncols];
 		int r;
 
-		for (const struct collector_ops *const *o = col_bpf_all; *o; o++)
+		for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 			if (!strcmp((*o)->name, *n))
 				ops = *o;
 		if (!ops)
-			H_FAIL("no collector %s in col_bpf_all", *n);
+			H_FAIL("no collector %s in ebpf_collectors", *n);
 		c->ops = ops;
 		c->enabled = 1;
 		r = ops->init(c, &env);

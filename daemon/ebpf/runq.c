@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_bpf_runq.c - "ebpf.runq": run-queue latency, the time a runnable task waits for a
+ * runq.c - "ebpf.runq": run-queue latency, the time a runnable task waits for a
  * CPU: from being queued (woken, newly created, or preempted while still runnable) to
  * the sched_switch that runs it. The start is the kernel's own schedstat stamp
  * (task->sched_info.last_queued, CONFIG_SCHED_INFO), so no wake-up program runs; the
@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "col_bpf.h"
+#include "ebpf.h"
 
 struct runq_state {
 	struct cbpf *b;
@@ -127,7 +127,7 @@ static void runq_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_bpf_runq_ops = {
+const struct collector_ops ebpf_runq_ops = {
     .name = "ebpf.runq",
     .init = runq_init,
     .declare = runq_declare,

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_mem.c - "mem": memory and swap in bytes from /proc/meminfo.
+ * mem.c - "mem": memory and swap in bytes from /proc/meminfo.
  *
- * Every value is a gauge in bytes (the file's kB are KiB). mem.used follows the
- * classic free(1) definition (procps-ng 3.3.10 to 4.0.0): MemTotal - MemFree -
- * Buffers - Cached - SReclaimable, falling back to MemTotal - MemFree when that is
- * negative, as free(1) did. Newer free(1) prints MemTotal - MemAvailable instead;
- * readers who want that have both terms here. mem.sreclaimable is exported too, so
- * that total = used + free + buffers + cached + sreclaimable holds exactly (when
- * used did not fall back).
+ * Every value is a gauge in bytes (the file's kB are KiB). mem.used is what free(1)
+ * of procps-ng 4 (Debian 12's) prints: MemTotal - MemAvailable, the memory that
+ * cannot be given to a new task without swapping. Only where the kernel prints no
+ * MemAvailable (before 3.14) does it fall back to the classic definition, MemTotal -
+ * MemFree - Buffers - Cached - SReclaimable (MemTotal - MemFree when that is
+ * negative), as free(1) did before it knew MemAvailable.
  *
- * A field the kernel does not print (MemAvailable before 3.14) reads NaN, and so does
- * mem.used when one of its terms is missing. The file is about 1.5 KB and stateless:
+ * A field the kernel does not print reads NaN, and so does mem.used when one of its
+ * terms is missing. The file is about 1.5 KB and stateless:
  * one parse per tick, no previous sample needed.
  */
 #include <errno.h>
@@ -20,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -95,11 +94,15 @@ int meminfo_parse(const char *text, double out[MEM_NOUT])
 		return -EINVAL;
 	}
 	/* NaN if a term is missing (a cut read): a used without SReclaimable would be
-	 * a plausible wrong number. Negative falls back to total - free as free(1) did;
-	 * free > total is no meminfo at all. */
-	double used = total - mfree - out[MEM_BUFFERS] - out[MEM_CACHED] - out[MEM_SRECLAIMABLE];
-	if (used < 0)
-		used = total - mfree;
+	 * a plausible wrong number. available > total or free > total is no meminfo. */
+	double avail = out[MEM_AVAILABLE], used;
+	if (!isnan(avail)) {
+		used = avail <= total ? total - avail : NAN;
+	} else {
+		used = total - mfree - out[MEM_BUFFERS] - out[MEM_CACHED] - out[MEM_SRECLAIMABLE];
+		if (used < 0)
+			used = total - mfree;
+	}
 	out[MEM_USED] = used >= 0 ? used : NAN;
 	double st = out[MEM_SWAP_TOTAL], sf = out[MEM_SWAP_FREE];
 	out[MEM_SWAP_USED] = isnan(st) || isnan(sf) ? NAN : sf < st ? st - sf : 0;
@@ -115,7 +118,7 @@ static const struct {
     [MEM_AVAILABLE] = {"mem.available",
 		       "RAM available for new work without swapping, kernel estimate (MemAvailable)"},
     [MEM_FREE] = {"mem.free", "Unused RAM (MemFree)"},
-    [MEM_USED] = {"mem.used", "MemTotal-MemFree-Buffers-Cached-SReclaimable, the classic free(1) used"},
+    [MEM_USED] = {"mem.used", "MemTotal - MemAvailable, the used of free(1) (procps-ng 4)"},
     [MEM_BUFFERS] = {"mem.buffers", "Block device buffers (Buffers)"},
     [MEM_CACHED] = {"mem.cached", "Page cache, tmpfs and shmem included (Cached)"},
     [MEM_SRECLAIMABLE] = {"mem.sreclaimable", "Reclaimable slab: dentries, inodes... (SReclaimable)"},
@@ -183,7 +186,7 @@ static void mem_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_mem_ops = {
+const struct collector_ops procfs_mem_ops = {
     .name = "mem",
     .init = mem_init,
     .declare = mem_declare,

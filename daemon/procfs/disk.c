@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_disk.c - "disk": per-device I/O rates and busy time from /proc/diskstats.
+ * disk.c - "disk": per-device I/O rates and busy time from /proc/diskstats.
  *
  * Which devices: every whole device the file lists, with two exceptions.
  *  - Partitions are skipped when their disk is listed: their I/O is already in the
@@ -22,7 +22,7 @@
  * device that serves many requests in parallel. Discard and flush counters (4.18+,
  * 5.5+) are not exported.
  *
- * The device set follows the same rules as col_net.c: read at init and at each
+ * The device set follows the same rules as net.c: read at init and at each
  * declare; a vanished device reads NaN; a new one triggers layout_changed().
  */
 #include <errno.h>
@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -218,7 +218,7 @@ static int disk_init(struct collector *c, struct col_env *env)
 	return col_devsrc_init(c, env, &disk_src);
 }
 
-const struct collector_ops col_disk_ops = {
+const struct collector_ops procfs_disk_ops = {
     .name = "disk",
     .init = disk_init,
     .declare = col_devsrc_declare,

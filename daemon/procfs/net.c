@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_net.c - "net": per-interface traffic rates from /proc/net/dev.
+ * net.c - "net": per-interface traffic rates from /proc/net/dev.
  *
  * Every interface the file lists in the daemon's network namespace is exported,
  * loopback and virtual ones included (lo, bridges, veths, tunnels): deciding which
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -149,7 +149,7 @@ static int net_init(struct collector *c, struct col_env *env)
 	return col_devsrc_init(c, env, &net_src);
 }
 
-const struct collector_ops col_net_ops = {
+const struct collector_ops procfs_net_ops = {
     .name = "net",
     .init = net_init,
     .declare = col_devsrc_declare,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_bpf.c - the BPF object every eBPF collector shares: load, attach, map the per-CPU
+ * loader.c - the BPF object every eBPF collector shares: load, attach, map the per-CPU
  * state, and the histogram helpers the collectors have in common.
  *
  * The object (kernel/inforeg.bpf.c, through its bpftool skeleton) is loaded by the first
@@ -22,13 +22,13 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
-#include "col_bpf.h"
+#include "ebpf.h"
 #include "daemon.h"
 #include "config.h"
 #include "inforeg.skel.h"
 
-const struct collector_ops *const col_bpf_all[] = {
-    &col_bpf_cpu_ops, &col_bpf_runq_ops, &col_bpf_task_ops, &col_bpf_blkio_ops, &col_bpf_sched_ops, NULL,
+const struct collector_ops *const ebpf_collectors[] = {
+    &ebpf_cpu_ops, &ebpf_runq_ops, &ebpf_task_ops, &ebpf_blkio_ops, &ebpf_sched_ops, NULL,
 };
 
 static struct cbpf shared;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * cli.c - `inforeg`, the command-line reader of the registry.
+ * main.c - `inforeg`, the command-line reader of the registry.
  *
  *   inforeg list  [--shm NAME] [PATTERN...]      series with unit and kind
  *   inforeg get   [--shm NAME] [--json] NAME...  one "NAME VALUE" line per series

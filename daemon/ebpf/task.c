@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_bpf_task.c - "ebpf.task": CPU time of watched tasks, selected by process (tgid),
+ * task.c - "ebpf.task": CPU time of watched tasks, selected by process (tgid),
  * by command name (task comm) or by cgroup v2 directory (its tasks and its descendants').
  *
  * Each watch owns one of IR_WATCH_MAX slots. The selectors live in three small BPF hash
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "col_bpf.h"
+#include "ebpf.h"
 #include "config.h"
 #include "inforeg.skel.h"
 
@@ -378,7 +378,7 @@ static void task_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_bpf_task_ops = {
+const struct collector_ops ebpf_task_ops = {
     .name = "ebpf.task",
     .init = task_init,
     .declare = task_declare,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_bpf_cpu.c - "ebpf.cpu": exact CPU busy time from sched_switch.
+ * cpu.c - "ebpf.cpu": exact CPU busy time from sched_switch.
  *
  * /proc/stat samples CPU time at the scheduler tick (CONFIG_HZ), so over 10-100 ms it
  * is quantised to a few ticks. Here every switch closes an interval measured with
@@ -19,7 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "col_bpf.h"
+#include "ebpf.h"
 
 struct cpu_state {
 	struct cbpf *b;
@@ -132,7 +132,7 @@ static void cpu_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_bpf_cpu_ops = {
+const struct collector_ops ebpf_cpu_ops = {
     .name = "ebpf.cpu",
     .init = cpu_init,
     .declare = cpu_declare,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_bpf_sched.c - "ebpf.sched": context switches and task migrations per CPU, as
+ * sched.c - "ebpf.sched": context switches and task migrations per CPU, as
  * per-second rates over the last period.
  *
  * Switches are counted by each CPU's sched_switch (the same event /proc/stat's ctxt
@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "col_bpf.h"
+#include "ebpf.h"
 
 struct sched_state {
 	struct cbpf *b;
@@ -115,7 +115,7 @@ static void sched_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_bpf_sched_ops = {
+const struct collector_ops ebpf_sched_ops = {
     .name = "ebpf.sched",
     .init = sched_init,
     .declare = sched_declare,

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "col_proc.h"
+#include "procfs/procfs.h"
 #include "tick.h"
 
 static int t_failures;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_load.c - "load": load averages and task counts from /proc/loadavg.
+ * load.c - "load": load averages and task counts from /proc/loadavg.
  *
  * The file is one line, "0.09 0.05 0.01 1/82 4819": the 1, 5 and 15 minute load
  * averages (exponentially damped counts of runnable plus uninterruptible tasks,
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 int loadavg_parse(const char *text, double out[LOAD_NOUT])
 {
@@ -106,7 +106,7 @@ static void load_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_load_ops = {
+const struct collector_ops procfs_load_ops = {
     .name = "load",
     .init = load_init,
     .declare = load_declare,

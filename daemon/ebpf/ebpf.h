@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_bpf.h - inforegd's eBPF collectors and what they share.
+ * ebpf.h - inforegd's eBPF collectors and what they share.
  *
- * The collectors in col_bpf_all[] (ebpf.cpu, ebpf.runq, ebpf.task, ebpf.blkio,
+ * The collectors in ebpf_collectors[] (ebpf.cpu, ebpf.runq, ebpf.task, ebpf.blkio,
  * ebpf.sched) read one BPF object, kernel/inforeg.bpf.c, loaded by the first collector's
  * init and destroyed by the last one's fini (a plain refcount: init and fini run in the
  * main-loop thread only). Which programs get loaded is decided once, at that first load,
@@ -22,15 +22,14 @@
 #include <linux/types.h>
 #include "collector.h"
 #include "ctl.h"
-#include "../kernel/inforeg_bpf.h"
+#include "inforeg_bpf.h"
 
 /* NULL-terminated; the main loop runs them after the /proc collectors unless cfg->no_ebpf. */
-extern const struct collector_ops *const col_bpf_all[];
+extern const struct collector_ops *const ebpf_collectors[];
 
-extern const struct collector_ops col_bpf_cpu_ops, col_bpf_runq_ops, col_bpf_task_ops, col_bpf_blkio_ops,
-    col_bpf_sched_ops;
+extern const struct collector_ops ebpf_cpu_ops, ebpf_runq_ops, ebpf_task_ops, ebpf_blkio_ops, ebpf_sched_ops;
 
-/* ---- the shared BPF object (col_bpf.c) --------------------------------- */
+/* ---- the shared BPF object (loader.c) --------------------------------- */
 
 struct inforeg_bpf; /* the bpftool skeleton */
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_col_disk.c - the "disk" collector: the partition rule follows the kernel's
+ * test_procfs_disk.c - the "disk" collector: the partition rule follows the kernel's
  * naming, ram and loop devices are never exported, /proc/diskstats snapshots with
  * known deltas give exact byte, op and busy rates, new partitions do not re-declare
  * while new disks do, cut and garbage input never crash, and the real file gives
  * values in range for whole devices only.
  */
-#include "test_col_harness.h"
+#include "test_procfs_harness.h"
 
 static const char DISK_A[] = "   7       0 loop0 10 0 80 0 0 0 0 0 0 4 0 0 0 0 0 0 0\n"
 			     "   1       0 ram0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
@@ -195,7 +195,7 @@ static void garbage_never_crashes(void)
 static void live_proc_diskstats_through_tick_files(void)
 {
 	struct t_live l;
-	int e = t_live_start(&l, &col_disk_ops);
+	int e = t_live_start(&l, &procfs_disk_ops);
 	CHECK(e == 0 || e == 77);
 	if (e == 0) {
 		static const char *const pfx[] = {"disk.", NULL};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_proc.h - the built-in /proc collectors and the pure parsers under them.
+ * procfs.h - the built-in /proc collectors and the pure parsers under them.
  *
  * Each collector (cpu, mem, load, pressure, net, disk) is one file exporting one
  * collector_ops. Its work is split in two so that tests can drive it with fixed
@@ -23,12 +23,12 @@
 #include "collector.h"
 
 /* NULL-terminated, in the order the main loop initialises them. */
-extern const struct collector_ops *const col_proc_all[];
+extern const struct collector_ops *const procfs_collectors[];
 
-extern const struct collector_ops col_cpu_ops, col_mem_ops, col_load_ops, col_pressure_ops, col_net_ops,
-    col_disk_ops;
+extern const struct collector_ops procfs_cpu_ops, procfs_mem_ops, procfs_load_ops, procfs_pressure_ops,
+    procfs_net_ops, procfs_disk_ops;
 
-/* ---- text helpers (col_proc.c) ------------------------------------------ */
+/* ---- text helpers (scan.c, devtab.c) ------------------------------------------ */
 
 /*
  * Steps *CURSOR over the next complete line of a NUL-terminated text. Returns 1 with
@@ -42,14 +42,6 @@ int col_scan_u64(const char **p, const char *end, uint64_t *v);
 int col_scan_fixed(const char **p, const char *end, double *v);
 /* 1 if [P, END) starts with the NUL-terminated WORD. */
 int col_starts_with(const char *p, const char *end, const char *word);
-/*
- * Reads all of PATH into *BUF (grown with realloc, NUL-terminated). Blocking: for
- * init and declare only, never for sample. Returns the length or -errno.
- */
-ssize_t col_slurp(const char *path, char **buf, size_t *cap);
-/* Reads at most LEN-1 bytes of a small file (sysfs attribute) into BUF, NUL-terminated.
- * Blocking, for init and declare. Returns the length or -errno. */
-ssize_t col_read_small(const char *path, char *buf, size_t len);
 /*
  * Copies a device name into a Prometheus label value that the registry accepts:
  * bytes below 0x20, '"' and '\\' become '_' (Linux allows them in interface names).
@@ -129,7 +121,7 @@ int col_devsrc_declare(struct collector *c, struct series_reg *reg);
 int col_devsrc_sample(struct collector *c, const struct col_now *now, double *values);
 void col_devsrc_fini(struct collector *c);
 
-/* ---- cpu: /proc/stat (col_cpu.c) ----------------------------------------- */
+/* ---- cpu: /proc/stat (cpu.c) ----------------------------------------- */
 
 /* The time fields we use, in /proc/stat order. guest and guest_nice are already
  * included in user and nice by the kernel, so they are not read. */
@@ -159,7 +151,7 @@ struct cpu_snap {
 	unsigned online; /* cpuN lines */
 };
 
-/* Results of one update: percent of the elapsed jiffies, NaN when unknown. */
+/* Results of the last closed window: percent of its jiffies, NaN when unknown. */
 struct cpu_pct {
 	double field[CPU_NFIELDS];
 	double usage; /* 100 - idle - iowait */
@@ -169,6 +161,9 @@ struct cpustat {
 	unsigned cap; /* CPU ids 0..cap-1 are tracked */
 	struct cpu_snap snap[2];
 	struct cpu_snap *prev, *cur; /* point into snap[] */
+	/* per line, where its open window starts: the snapshot at which its last window
+	 * closed (a jiffy had elapsed), invalid when the line has no window open */
+	struct cpu_times base_total, *base_cpu; /* base_cpu[cap] */
 	struct cpu_pct all, *cpu;    /* results, cpu[cap] */
 	double count, free, ctxt_per_s, forks_per_s, running, blocked;
 	unsigned ignored; /* cpuN lines with N >= cap in the last update */
@@ -178,9 +173,12 @@ struct cpustat {
 struct cpustat *cpustat_new(unsigned cap);
 void cpustat_free(struct cpustat *s);
 /*
- * Parses TEXT (/proc/stat) as the new snapshot and computes the results against the
- * previous one; DT (seconds since the previous) is for the ctxt and forks rates. TEXT
- * NULL records a failed read (the next update has no previous). Returns 0, or
+ * Parses TEXT (/proc/stat) as the new snapshot. Each line's percentages cover the
+ * window since that line's last closed window, closed now if at least one jiffy
+ * elapsed on it; otherwise the window stays open and the line keeps the figures of
+ * its last closed window (NaN if none). DT (seconds since the previous snapshot) is
+ * for the ctxt and forks rates. TEXT NULL records a failed read (every window and the
+ * previous snapshot are dropped). Returns 0, or
  * -EINVAL when there is no valid total "cpu" line (all results NaN). No allocation.
  */
 int cpustat_update(struct cpustat *s, const char *text, double dt);
@@ -189,7 +187,7 @@ unsigned cpustat_ids(const char *text);
 /* Possible CPUs (ids below it may come online), from /sys, at least MIN_CAP. */
 unsigned cpustat_possible(unsigned min_cap);
 
-/* ---- mem: /proc/meminfo (col_mem.c) -------------------------------------- */
+/* ---- mem: /proc/meminfo (mem.c) -------------------------------------- */
 
 enum mem_out {
 	MEM_TOTAL,
@@ -213,14 +211,14 @@ enum mem_out {
  */
 int meminfo_parse(const char *text, double out[MEM_NOUT]);
 
-/* ---- load: /proc/loadavg (col_load.c) ------------------------------------ */
+/* ---- load: /proc/loadavg (load.c) ------------------------------------ */
 
 enum load_out { LOAD_1, LOAD_5, LOAD_15, LOAD_RUNNABLE, LOAD_THREADS, LOAD_NOUT };
 
 /* Parses "0.09 0.05 0.01 1/82 4819\n". Returns 0, or -EINVAL (all NaN). */
 int loadavg_parse(const char *text, double out[LOAD_NOUT]);
 
-/* ---- pressure: /proc/pressure/{cpu,memory,io} (col_pressure.c) ------------ */
+/* ---- pressure: /proc/pressure/{cpu,memory,io} (pressure.c) ------------ */
 
 enum psi_line { PSI_SOME, PSI_FULL, PSI_NLINES };
 
@@ -240,7 +238,7 @@ void psi_reset(struct psi_state *s);
  */
 int psi_update(struct psi_state *s, const char *text, double dt);
 
-/* ---- net: /proc/net/dev (col_net.c) -------------------------------------- */
+/* ---- net: /proc/net/dev (net.c) -------------------------------------- */
 
 /* Per-interface values, in the order of col_dev.out[] and .idx[]. */
 enum net_out {
@@ -261,13 +259,13 @@ int netdev_enumerate(struct col_devset *s, const char *text);
 int netdev_update(struct col_devset *s, const char *text, double dt);
 void netdev_fini(struct col_devset *s);
 
-/* ---- disk: /proc/diskstats (col_disk.c) ---------------------------------- */
+/* ---- disk: /proc/diskstats (disk.c) ---------------------------------- */
 
 enum disk_out { DISK_READ_BYTES, DISK_WRITE_BYTES, DISK_READ_OPS, DISK_WRITE_OPS, DISK_BUSY, DISK_NOUT };
 
 /* 1 if NAME is a partition of DISK by the kernel's naming rule (sda1, nvme0n1p2). */
 int diskstats_is_partition_of(const char *name, const char *disk);
-/* Sets the device list from TEXT (see col_disk.c for what is kept), keeping counters. */
+/* Sets the device list from TEXT (see disk.c for what is kept), keeping counters. */
 int diskstats_enumerate(struct col_devset *s, const char *text);
 /* Per tick: parses TEXT (NULL: read failed), computes the rates over DT. No allocation. */
 int diskstats_update(struct col_devset *s, const char *text, double dt);

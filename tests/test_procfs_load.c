@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_col_load.c - the "load" collector: /proc/loadavg lines give exact values;
+ * test_procfs_load.c - the "load" collector: /proc/loadavg lines give exact values;
  * malformed or cut lines give -EINVAL and NaN everywhere; garbage never crashes;
  * the real file gives sane numbers.
  */
-#include "test_col_harness.h"
+#include "test_procfs_harness.h"
 
 static const char LOADAVG[] = "1.50 0.75 12.25 3/456 7890\n";
 
@@ -80,7 +80,7 @@ static void garbage_never_crashes(void)
 static void live_proc_loadavg_through_tick_files(void)
 {
 	struct t_live l;
-	int e = t_live_start(&l, &col_load_ops);
+	int e = t_live_start(&l, &procfs_load_ops);
 	CHECK(e == 0 || e == 77);
 	if (e == 0) {
 		static const char *const pfx[] = {"load.", NULL};

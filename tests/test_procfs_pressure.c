@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_col_pressure.c - the "pressure" collector: two PSI snapshots give the exact
+ * test_procfs_pressure.c - the "pressure" collector: two PSI snapshots give the exact
  * avg10 and stall percent; a missing "full" line, a counter going back, a spike
  * beyond 100 % and cut or garbage input behave as documented; the real
  * /proc/pressure gives values in range (skipped where the kernel has no PSI).
  */
-#include "test_col_harness.h"
+#include "test_procfs_harness.h"
 
 static const char PSI_A[] = "some avg10=1.25 avg60=0.50 avg300=0.10 total=1000000\n"
 			    "full avg10=0.50 avg60=0.20 avg300=0.05 total=400000\n";
@@ -128,7 +128,7 @@ static void garbage_never_crashes(void)
 static void live_proc_pressure_through_tick_files(void)
 {
 	struct t_live l;
-	int e = t_live_start(&l, &col_pressure_ops);
+	int e = t_live_start(&l, &procfs_pressure_ops);
 	CHECK(e == 0 || e == 77);
 	if (e == 0) {
 		static const char *const pfx[] = {"pressure.", NULL};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * col_bpf_blkio.c - "ebpf.blkio": block I/O latency per disk, from block_rq_issue to
+ * blkio.c - "ebpf.blkio": block I/O latency per disk, from block_rq_issue to
  * block_rq_complete (the time the device and its driver took, queueing in the block
  * layer's scheduler excluded).
  *
@@ -22,8 +22,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "col_bpf.h"
-#include "col_proc.h"
+#include "ebpf.h"
 #include "inforeg.skel.h"
 
 struct blk_dev {
@@ -226,7 +225,7 @@ static void blk_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_bpf_blkio_ops = {
+const struct collector_ops ebpf_blkio_ops = {
     .name = "ebpf.blkio",
     .init = blk_init,
     .declare = blk_declare,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_pressure.c - "pressure": pressure stall information from /proc/pressure/.
+ * pressure.c - "pressure": pressure stall information from /proc/pressure/.
  *
  * Each of /proc/pressure/{cpu,memory,io} has a "some" line (share of time at least
  * one task was stalled on the resource) and a "full" line (all non-idle tasks
@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -259,7 +259,7 @@ static void pressure_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_pressure_ops = {
+const struct collector_ops procfs_pressure_ops = {
     .name = "pressure",
     .init = pressure_init,
     .declare = pressure_declare,

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_col_cpu.c - the "cpu" collector: /proc/stat snapshots with known deltas give
+ * test_procfs_cpu.c - the "cpu" collector: /proc/stat snapshots with known deltas give
  * exact percentages and rates; first samples, offline CPUs, counters stepping back,
  * truncated and garbage input give NaN or in-range values and never crash; and the
  * collector run for real on this machine gives sane numbers.
  */
 #include <unistd.h>
 
-#include "test_col_harness.h"
+#include "test_procfs_harness.h"
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
@@ -227,7 +227,7 @@ static void field_going_backwards_counts_as_zero(void)
 	cpustat_free(s);
 }
 
-static void no_elapsed_jiffies_reads_nan(void)
+static void no_elapsed_jiffies_before_a_window_closed_reads_nan(void)
 {
 	struct cpustat *s = cpustat_new(4);
 	CHECK(update_with(s, &SNAP_A, 0) == 0);
@@ -235,6 +235,41 @@ static void no_elapsed_jiffies_reads_nan(void)
 	check_all_nan(&s->all);
 	CHECK_NAN(s->free);
 	CHECK_NEAR(s->ctxt_per_s, 0); /* the counter did not move: a real 0 */
+	cpustat_free(s);
+}
+
+/* A period under the kernel's tick: samples in which no jiffy moved carry the last
+ * closed window, and the next window spans every sample since it closed. */
+static void window_stays_open_until_jiffies_move(void)
+{
+	struct cpustat *s = cpustat_new(4);
+	struct snap b = snap_b(), c = b;
+	CHECK(update_with(s, &SNAP_A, 0) == 0);
+	CHECK(update_with(s, &b, 0.5) == 0);
+	CHECK_NEAR(s->all.usage, 45);
+	for (int k = 0; k < 5; k++) { /* five 1 ms samples, no jiffy */
+		CHECK(update_with(s, &b, 0.001) == 0);
+		CHECK_NEAR(s->all.usage, 45);
+		CHECK_NEAR(s->cpu[0].usage, 50);
+		CHECK_NEAR(s->cpu[1].usage, 40);
+		CHECK_NEAR(s->free, 1.1);
+	}
+	/* cpu0 gets one jiffy of user: its window (since b) closes; cpu1 has none yet */
+	c.cpu[0].f[CPU_USER] += 1;
+	c.total.f[CPU_USER] += 1;
+	CHECK(update_with(s, &c, 0.001) == 0);
+	CHECK_NEAR(s->cpu[0].usage, 100);
+	CHECK_NEAR(s->cpu[0].field[CPU_USER], 100);
+	CHECK_NEAR(s->cpu[1].usage, 40); /* carried */
+	CHECK_NEAR(s->all.usage, 100);
+	/* cpu1: one idle jiffy closes its window, which opened at b */
+	c.cpu[1].f[CPU_IDLE] += 1;
+	c.total.f[CPU_IDLE] += 1;
+	CHECK(update_with(s, &c, 0.001) == 0);
+	CHECK_NEAR(s->cpu[1].usage, 0);
+	CHECK_NEAR(s->cpu[0].usage, 100); /* its window is open again: carried */
+	CHECK_NEAR(s->all.field[CPU_IDLE], 100);
+	check_sane(s);
 	cpustat_free(s);
 }
 
@@ -342,7 +377,7 @@ static void garbage_never_crashes_and_stays_in_range(void)
 static void live_proc_stat_through_tick_files(void)
 {
 	struct t_live l;
-	int e = t_live_start(&l, &col_cpu_ops);
+	int e = t_live_start(&l, &procfs_cpu_ops);
 	if (e == 77) {
 		t_live_stop(&l);
 		return;
@@ -397,7 +432,8 @@ int main(void)
 	RUN(two_snapshots_give_exact_percentages_and_rates);
 	RUN(offline_cpu_reads_nan_and_recovers_after_two_samples);
 	RUN(field_going_backwards_counts_as_zero);
-	RUN(no_elapsed_jiffies_reads_nan);
+	RUN(no_elapsed_jiffies_before_a_window_closed_reads_nan);
+	RUN(window_stays_open_until_jiffies_move);
 	RUN(missing_total_line_is_einval_and_breaks_the_chain);
 	RUN(cpu_ids_come_from_cpuN_lines_only);
 	RUN(short_cpu_lines_and_foreign_keys_are_skipped);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_col_net.c - the "net" collector: /proc/net/dev snapshots with known deltas
+ * test_procfs_net.c - the "net" collector: /proc/net/dev snapshots with known deltas
  * give exact per-interface rates; interfaces vanishing, appearing, being re-created,
  * and re-enumeration keeping counters behave as documented; cut and garbage input
  * never crash; the real file shows the datagrams this test sends over loopback.
@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "test_col_harness.h"
+#include "test_procfs_harness.h"
 
 #define HDR                                                                                                  \
 	"Inter-|   Receive                                                |  Transmit\n"                     \
@@ -230,7 +230,7 @@ static int send_over_lo(int n, size_t len)
 static void live_proc_net_dev_sees_our_loopback_traffic(void)
 {
 	struct t_live l;
-	int e = t_live_start(&l, &col_net_ops);
+	int e = t_live_start(&l, &procfs_net_ops);
 	CHECK(e == 0 || e == 77);
 	if (e == 0) {
 		static const char *const pfx[] = {"net.", NULL};

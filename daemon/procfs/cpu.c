@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * col_cpu.c - "cpu": CPU time split, usage and free cores from /proc/stat.
+ * cpu.c - "cpu": CPU time split, usage and free cores from /proc/stat.
  *
  * /proc/stat gives cumulative jiffies (USER_HZ, 10 ms) per state for the whole
  * machine ("cpu") and per online CPU ("cpuN"). Each field is reported as a percent of
@@ -10,6 +10,13 @@
  * fields summing to 100 however late a tick was; the price is the 10 ms resolution:
  * over a 100 ms period one CPU's percentages move in steps of about 10.
  *
+ * A window closes only when at least one jiffy elapsed on its line. At a period
+ * shorter than the kernel's tick (10 ms), most samples see no jiffy move: the window
+ * then stays open (it spans several samples) and the line keeps the figures of its
+ * last closed window, so cpu.* is never NaN for want of a jiffy. Such a figure
+ * describes the last >= 1 jiffy, not the last period; cpu.usage.exact (eBPF) is the
+ * sub-tick answer.
+ *
  * cpu.usage is the percent not idle, iowait counted as idle (an iowaiting CPU is free
  * to run work); cpu.free = online CPUs x (1 - usage/100) is the idle capacity in
  * cores (the seed paper's CpuFree). The same file gives the context switch and fork
@@ -18,7 +25,8 @@
  * A field that goes backwards (idle and iowait can, briefly, on NO_HZ kernels) counts
  * as zero elapsed time rather than poisoning the sample. Per-CPU series exist for the
  * CPUs online when series are declared; a CPU that goes offline reads NaN, one that
- * comes online triggers a re-declaration. Everything is NaN at the first sample.
+ * comes online triggers a re-declaration. Everything is NaN until a line's first
+ * window closes.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,7 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "col_proc.h"
+#include "procfs.h"
 
 const char *const cpu_field_name[CPU_NFIELDS] = {
     "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
@@ -63,7 +71,8 @@ struct cpustat *cpustat_new(unsigned cap)
 			goto nomem;
 	}
 	s->cpu = calloc(s->cap, sizeof(*s->cpu));
-	if (!s->cpu)
+	s->base_cpu = calloc(s->cap, sizeof(*s->base_cpu));
+	if (!s->cpu || !s->base_cpu)
 		goto nomem;
 	s->prev = &s->snap[0];
 	s->cur = &s->snap[1];
@@ -82,6 +91,7 @@ void cpustat_free(struct cpustat *s)
 		return;
 	free(s->snap[0].cpu);
 	free(s->snap[1].cpu);
+	free(s->base_cpu);
 	free(s->cpu);
 	free(s);
 }
@@ -173,26 +183,38 @@ static double clamp_pct(double v)
 	return v < 0 ? 0 : v > 100 ? 100 : v;
 }
 
-static void pct_compute(const struct cpu_times *cur, const struct cpu_times *prev, struct cpu_pct *o)
+static void pct_nan(struct cpu_pct *o)
 {
-	double d[CPU_NFIELDS], sum = 0;
-	if (cur->valid && prev->valid) {
-		for (int i = 0; i < CPU_NFIELDS; i++) {
-			/* NO_HZ idle/iowait accounting may step back a little: no time elapsed */
-			d[i] = cur->t[i] >= prev->t[i] ? (double)(cur->t[i] - prev->t[i]) : 0;
-			sum += d[i];
-		}
-	}
-	if (sum <= 0) {
-		/* first sample, CPU offline on either side, or no jiffy elapsed */
-		for (int i = 0; i < CPU_NFIELDS; i++)
-			o->field[i] = NAN;
-		o->usage = NAN;
+	for (int i = 0; i < CPU_NFIELDS; i++)
+		o->field[i] = NAN;
+	o->usage = NAN;
+}
+
+/*
+ * One line's window: from BASE (where it opened) to CUR. Closes it when a jiffy
+ * elapsed (O gets its percentages, BASE moves to CUR); otherwise leaves O and BASE
+ * alone, carrying the last closed window. A line missing now (CPU offline, a failed
+ * read) drops its window: O is NaN and the next valid snapshot opens a new one.
+ */
+static void window_update(const struct cpu_times *cur, struct cpu_times *base, struct cpu_pct *o)
+{
+	if (!cur->valid || !base->valid) {
+		*base = *cur; /* opens a window at CUR, or none when CUR is invalid */
+		pct_nan(o);
 		return;
 	}
+	double d[CPU_NFIELDS], sum = 0;
+	for (int i = 0; i < CPU_NFIELDS; i++) {
+		/* NO_HZ idle/iowait accounting may step back a little: no time elapsed */
+		d[i] = cur->t[i] >= base->t[i] ? (double)(cur->t[i] - base->t[i]) : 0;
+		sum += d[i];
+	}
+	if (sum <= 0)
+		return; /* no jiffy yet: the window stays open, O carries the last one */
 	for (int i = 0; i < CPU_NFIELDS; i++)
 		o->field[i] = clamp_pct(100.0 * d[i] / sum); /* rounding may pass 100 by an ulp */
 	o->usage = clamp_pct(100.0 * (sum - d[CPU_IDLE] - d[CPU_IOWAIT]) / sum);
+	*base = *cur;
 }
 
 static double gauge(uint64_t v, uint8_t have)
@@ -216,9 +238,9 @@ int cpustat_update(struct cpustat *s, const char *text, double dt)
 		err = text ? -EINVAL : -ENODATA;
 	}
 	const struct cpu_snap *c = s->cur, *p = s->prev;
-	pct_compute(&c->total, &p->total, &s->all);
+	window_update(&c->total, &s->base_total, &s->all);
 	for (unsigned i = 0; i < s->cap; i++)
-		pct_compute(&c->cpu[i], &p->cpu[i], &s->cpu[i]);
+		window_update(&c->cpu[i], &s->base_cpu[i], &s->cpu[i]);
 	s->count = c->online ? (double)c->online : NAN;
 	s->free = s->count * (1.0 - s->all.usage / 100.0); /* NaN propagates */
 	s->ctxt_per_s = c->have_ctxt && p->have_ctxt ? col_rate(c->ctxt, p->ctxt, dt) : NAN;
@@ -442,7 +464,7 @@ static void cpu_fini(struct collector *c)
 	c->priv = NULL;
 }
 
-const struct collector_ops col_cpu_ops = {
+const struct collector_ops procfs_cpu_ops = {
     .name = "cpu",
     .init = cpu_init,
     .declare = cpu_declare,
