@@ -64,7 +64,7 @@ __all__ = [
 
 MAGIC = 0x31474552464E4926  # "&INFREG1" little-endian
 LAYOUT_MAJOR = 1  # INFOREG_LAYOUT_VERSION: a different major is refused
-SHM_DIR = "/dev/shm"
+SHM_DIR = "/dev/shm"  # where inforegd publishes; $INFOREG_SHM_DIR or shm_dir= overrides
 DEFAULT_SHM = "inforeg"
 
 # The immutable part of struct inforeg_shm_header (written before the object is
@@ -225,8 +225,8 @@ class _Mapping:
         "names", "index", "series",
     )
 
-    def __init__(self, name):
-        path = os.path.join(SHM_DIR, name)
+    def __init__(self, name, shm_dir):
+        path = os.path.join(shm_dir, name)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         except FileNotFoundError:
@@ -436,7 +436,7 @@ class View:
 class Reader:
     """A registry reader; see open()."""
 
-    def __init__(self, name=None, *, follow=True):
+    def __init__(self, name=None, *, follow=True, shm_dir=None):
         if platform.machine() not in _SYS_FUTEX:
             raise InforegError(
                 f"inforeg's Python reader needs x86-64's load ordering (see reader.py); this is {platform.machine()}"
@@ -445,8 +445,9 @@ class Reader:
             name = os.environ.get("INFOREG_SHM") or DEFAULT_SHM
         _check_name(name)
         self._name = name
+        self._dir = shm_dir or os.environ.get("INFOREG_SHM_DIR") or SHM_DIR
         self._follow_enabled = follow
-        self._m = _Mapping(name)
+        self._m = _Mapping(name, self._dir)
         self._next_try_ns = 0
         self._reopens = 0
         self._last_change = 0
@@ -480,7 +481,7 @@ class Reader:
             return False
         old = self._m
         try:
-            m = _Mapping(self._name)
+            m = _Mapping(self._name, self._dir)
         except NoRegistry:
             self._next_try_ns = now + _REOPEN_RETRY_NS
             return False
@@ -757,8 +758,10 @@ class Reader:
         return self._reopens
 
 
-def open(name=None, *, follow=True):  # noqa: A001 - the module's entry point, as inforeg_open
+def open(name=None, *, follow=True, shm_dir=None):  # noqa: A001 - the entry point, as inforeg_open
     """Opens registry NAME (/dev/shm/NAME; None: $INFOREG_SHM or "inforeg").
     Raises NoRegistry (absent, no access) or LayoutError (not a registry this reader
-    understands). follow=False: never re-open after a retirement (Stale instead)."""
-    return Reader(name, follow=follow)
+    understands). follow=False: never re-open after a retirement (Stale instead).
+    shm_dir (else $INFOREG_SHM_DIR, else /dev/shm): where the host's /dev/shm is mounted,
+    for a container that keeps a private /dev/shm of its own (deploy/kubernetes)."""
+    return Reader(name, follow=follow, shm_dir=shm_dir)

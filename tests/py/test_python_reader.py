@@ -263,6 +263,29 @@ class TestValues(Base):
         r.close()
 
 
+    def test_shm_dir(self):
+        # a container mounts the host's /dev/shm elsewhere: same object, other directory
+        d = self.daemon()
+        alt = tempfile.mkdtemp(prefix="irt-py-dir-", dir="/dev/shm")
+        try:
+            os.link("/dev/shm/" + d.name, os.path.join(alt, d.name))
+            with inforeg.open(d.name, shm_dir=alt) as a, inforeg.open(d.name) as b:
+                self.assertEqual(a.generation, b.generation)
+                s = a.sample()
+                self.assertEqual(bits(b.read_at(s.seq)["cpu.usage"]), bits(s["cpu.usage"]))
+            os.environ["INFOREG_SHM_DIR"] = alt + "-absent"
+            try:
+                with self.assertRaises(inforeg.NoRegistry) as cm:
+                    inforeg.open(d.name)
+                self.assertIn(alt + "-absent", str(cm.exception))
+            finally:
+                del os.environ["INFOREG_SHM_DIR"]
+        finally:
+            for f in os.listdir(alt):
+                os.unlink(os.path.join(alt, f))
+            os.rmdir(alt)
+
+
 class TestWait(Base):
     def test_wait_wakes_on_new_sample(self):
         d = self.daemon()
