@@ -23,7 +23,7 @@ watch = fromconf pid:$burner
 CONF
 ir_start_daemon --config "$IR_TMP/ird.conf" --token-file "$IR_TMP/token"
 
-status=$("$IRCLI" status --shm "$IR_SHM") || ir_fail "no status"
+status=$("$IRCLI" status --json --shm "$IR_SHM") || ir_fail "no status"
 python3 -c 'import json,sys; e=json.loads(sys.argv[1])["ebpf"]; assert e["enabled"] and e["collectors_on"]==5, e' \
 	"$status" || ir_fail "eBPF not on: $status"
 for s in cpu.usage.exact 'cpu.usage.exact{cpu="0"}' sched.runq_latency.p99 sched.runq_latency.count \
@@ -45,7 +45,7 @@ show_hist() {
 import json, sys
 for x in json.load(sys.stdin)["samples"]:
     print("    seq %d ts %s value %s" % (x["seq"], x["ts"], x["value"]))' >&2
-	"$IRCLI" status --shm "$IR_SHM" | python3 -c 'import json, sys; print("    ring:", json.load(sys.stdin)["ring"])' >&2
+	"$IRCLI" status --json --shm "$IR_SHM" | python3 -c 'import json, sys; print("    ring:", json.load(sys.stdin)["ring"])' >&2
 }
 rt() { awk '{ print $1 / 1e9 }' "/proc/$burner/schedstat"; }
 # One window of 1 s: each watch's gain against the child's own run time. The published
