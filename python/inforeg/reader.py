@@ -35,12 +35,14 @@ A Reader is not thread-safe (it swaps its mapping when the writer retires the ob
 give each thread its own Reader; opening one costs one mmap.
 """
 
+import builtins
 import ctypes
 import errno
 import json
 import mmap
 import os
 import platform
+import stat
 import struct
 import time
 from collections import namedtuple
@@ -64,6 +66,11 @@ __all__ = [
 
 MAGIC = 0x31474552464E4926  # "&INFREG1" little-endian
 LAYOUT_MAJOR = 1  # INFOREG_LAYOUT_VERSION: a different major is refused
+# Minor versions add compatible fields in reserved (zeroed) space; any minor is read, a
+# field of minor m is used only when the object's layout_minor >= m.
+#   minor 1: layout_minor, writer_uid, writer_pidns, heartbeat_ns, heartbeat; a new
+#            object of the same writer continues the sequence (first_pos).
+LAYOUT_MINOR_LIVENESS = 1
 SHM_DIR = "/dev/shm"  # where inforegd publishes; $INFOREG_SHM_DIR or shm_dir= overrides
 DEFAULT_SHM = "inforeg"
 
@@ -87,11 +94,16 @@ _IMMUTABLE = struct.Struct(
     "Q"  # total_size
     "Q"  # layout_serial
     "Q"  # first_pos
+    "I"  # layout_minor (minor >= 1; 0 in reserved space before)
+    "I"  # writer_uid (minor >= 1)
+    "Q"  # writer_pidns (minor >= 1): inode of the writer's /proc/self/ns/pid, 0 unknown
 )
-_HEADER_MIN = 384  # sizeof(struct inforeg_shm_header) in layout 1
+_HEADER_MIN = 384  # sizeof(struct inforeg_shm_header) in layout 1; a later minor may append
 _HEAD_OFF = 256  # atomic uint64 head: next position to write
 _FLAGS_OFF = 264  # atomic uint32 flags (INFOREG_F_*), same cache line as head
 _DROPPED_OFF = 272  # atomic uint64 dropped
+_HEARTBEAT_NS_OFF = 280  # minor >= 1: atomic uint64, CLOCK_MONOTONIC of the writer's last tick
+_HEARTBEAT_OFF = 288  # minor >= 1: atomic uint64, ticks since the object was published
 _FUTEX_OFF = 320  # atomic uint32 futex word, its own cache line
 F_RETIRED = 1
 
@@ -106,6 +118,9 @@ _SLOT_HDR_WORDS = 4  # struct inforeg_slot_header: seq, realtime_ns, monotonic_n
 _U64 = (1 << 64) - 1
 _KINDS = {0: "gauge", 1: "rate", 2: "counter"}
 _REOPEN_RETRY_NS = 50_000_000  # a retired object with no successor: retry every 50 ms
+_WAIT_STEP_NS = 20_000_000  # wait() without a live writer: look for a successor every 20 ms
+_FOLLOW_CHAIN = 8  # successors found already retired in a row before giving up
+_READ_TRIES = 100_000  # seqlock retries before a read gives up (RING_READ_TRIES)
 
 CHANGED_GENERATION = 1  # the writer restarted
 CHANGED_LAYOUT = 2  # the series set changed
@@ -198,6 +213,42 @@ def _check_name(name):
         raise NoRegistry(errno.EINVAL, f"bad registry name {name!r} (letters, digits, '.', '-', '_'; no leading dot)")
 
 
+def _owner_trusted(uid):
+    """Root, ourselves, or the daemon user named in $INFOREG_SHM_UID (as libinforeg)."""
+    if uid in (0, os.geteuid()):
+        return True
+    e = os.environ.get("INFOREG_SHM_UID", "")
+    return e.isdigit() and int(e) == uid
+
+
+def _pid_running(pid):
+    """True if PID exists and is not a zombie, False if not, None if we cannot tell."""
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        with builtins.open(f"/proc/{pid}/stat", "rb") as f:  # open() is ours here
+            st = f.read(512)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    i = st.rfind(b")")  # comm may hold spaces and parentheses
+    return not (i >= 0 and st[i + 1: i + 2] == b" " and st[i + 2: i + 3] in (b"Z", b"X"))
+
+
+def _own_pidns():
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
 def _cstr(b):
     return b.split(b"\0", 1)[0].decode("utf-8", "replace")
 
@@ -221,7 +272,8 @@ class _Mapping:
         "mm", "mv", "q", "d", "u32", "futex_addr", "dev", "ino", "size",
         "generation", "start_realtime_ns", "start_monotonic_ns", "period_ns", "writer_pid",
         "count", "capacity", "mask", "slot_w", "ring_w", "dir_offset", "doc_offset",
-        "layout_serial", "first", "layout_version", "header_size",
+        "layout_serial", "first", "layout_version", "header_size", "layout_minor", "writer_uid",
+        "writer_pidns", "uid",
         "names", "index", "series",
     )
 
@@ -237,7 +289,12 @@ class _Mapping:
         self.futex_addr = None
         try:
             st = os.fstat(fd)
-            self.dev, self.ino, self.size = st.st_dev, st.st_ino, st.st_size
+            self.dev, self.ino, self.size, self.uid = st.st_dev, st.st_ino, st.st_size, st.st_uid
+            if not stat.S_ISREG(st.st_mode) or not _owner_trusted(st.st_uid):
+                raise NoRegistry(
+                    errno.EPERM,
+                    f"{path} is owned by uid {st.st_uid}, not root, you, or $INFOREG_SHM_UID: not trusted",
+                )
             if self.size < _HEADER_MIN or self.size % 8:
                 raise LayoutError(errno.EPROTO, f"{path}: {self.size} bytes is not an inforeg registry")
             self.mm = mmap.mmap(fd, self.size, mmap.MAP_SHARED, mmap.PROT_READ)
@@ -261,7 +318,7 @@ class _Mapping:
         (magic, self.layout_version, self.header_size, self.generation, self.start_realtime_ns,
          self.start_monotonic_ns, self.period_ns, self.writer_pid, self.count, self.capacity,
          slot_size, self.dir_offset, self.doc_offset, ring_offset, total_size, self.layout_serial,
-         self.first) = _IMMUTABLE.unpack_from(self.mm, 0)
+         self.first, self.layout_minor, self.writer_uid, self.writer_pidns) = _IMMUTABLE.unpack_from(self.mm, 0)
         if magic != MAGIC:
             raise LayoutError(errno.EPROTO, f"{path}: bad magic {magic:#018x}, not an inforeg registry")
         if self.layout_version != LAYOUT_MAJOR:
@@ -272,7 +329,7 @@ class _Mapping:
         # the same bounds as ring_check(): nothing below may index outside the object
         cap = self.capacity
         bad = (
-            self.header_size < _HEADER_MIN
+            self.header_size < _HEADER_MIN or self.header_size % 8 or self.header_size > self.size
             or cap < 2 or cap & (cap - 1)
             or total_size > self.size
             or slot_size % 64 or slot_size < 8 * (_SLOT_HDR_WORDS + self.count)
@@ -480,13 +537,23 @@ class Reader:
         if now < self._next_try_ns:
             return False
         old = self._m
-        try:
-            m = _Mapping(self._name, self._dir)
-        except NoRegistry:
-            self._next_try_ns = now + _REOPEN_RETRY_NS
-            return False
-        if (m.dev, m.ino) == (old.dev, old.ino) or m.retired():
+        m = None
+        # the writer renames the successor into place before it retires the old object,
+        # so it is there now; one already retired in turn (two quick replacements) is
+        # skipped at once
+        for _ in range(_FOLLOW_CHAIN):
+            try:
+                m = _Mapping(self._name, self._dir)
+            except NoRegistry:
+                m = None
+                break
+            if (m.dev, m.ino) == (old.dev, old.ino) or not m.retired():
+                break
             m.close()
+            m = None
+        if m is None or (m.dev, m.ino) == (old.dev, old.ino):
+            if m is not None:
+                m.close()
             self._next_try_ns = now + _REOPEN_RETRY_NS
             return False
         changed = 0
@@ -527,7 +594,7 @@ class Reader:
     # -- reads
     def get(self, name):
         """Latest value of series NAME (a float; NaN when the writer had none)."""
-        while True:
+        for _ in range(_READ_TRIES):
             m = self._m
             if m is None:
                 raise InforegError("reader is closed")
@@ -552,6 +619,7 @@ class Reader:
             if q[w] != s1:  # R4
                 continue
             return x
+        raise NoData(f"registry {self._name}: the writer kept lapping the reader ({_READ_TRIES} tries)")
 
     def _stale_value(self, m, name):
         idx = m.index.get(name)
@@ -563,7 +631,7 @@ class Reader:
 
     def _latest(self, m, first, n):
         """(pos, rt, mono, values) of the latest sample, or None when empty."""
-        while True:
+        for _ in range(_READ_TRIES):
             head = m.q[_HEAD_OFF // 8]  # R1
             if head == m.first:
                 return None
@@ -572,6 +640,7 @@ class Reader:
             if isinstance(r, tuple):
                 return (p,) + r
             # lapped while copying: take the newer one
+        raise NoData(f"registry {self._name}: the writer kept lapping the reader ({_READ_TRIES} tries)")
 
     def sample(self):
         """The whole latest sample (a Sample)."""
@@ -599,7 +668,7 @@ class Reader:
         """The latest sample in place (a View, zero-copy); check view.valid() after use."""
         m, stale = self._current()
         q = m.q
-        while True:
+        for _ in range(_READ_TRIES):
             head = q[_HEAD_OFF // 8]  # R1
             if head == m.first:
                 raise NoData(f"registry {self._name} has no sample yet")
@@ -615,6 +684,7 @@ class Reader:
             if stale:
                 raise Stale(f"registry {self._name} was retired and nothing replaced it yet", v, p)
             return v
+        raise NoData(f"registry {self._name}: the writer kept lapping the reader ({_READ_TRIES} tries)")
 
     def history(self, name, since=None, limit=None):
         """Points (seq, realtime_ns, monotonic_ns, value) of series NAME from position
@@ -655,17 +725,21 @@ class Reader:
 
     def wait(self, after_seq, timeout=None):
         """Sleeps until a sample newer than AFTER_SEQ exists, then returns the latest seq.
-        Returns None when TIMEOUT (seconds; None: forever) passes first. When the writer
-        restarts or republishes, it follows to the new object and returns that object's
-        first sample (compare .generation / use sample().seq from then on). Raises Stale
-        if the object was retired and no successor appeared before the timeout."""
+        Returns None when TIMEOUT (seconds; None: forever) passes first. It follows the
+        writer to a new object by itself: a restarted writer (new .generation) starts its
+        own sequence, so whatever it has is returned; the same writer's new series set
+        continues the sequence (layout minor >= 1), so AFTER_SEQ still holds there.
+        Raises Stale if the object was retired and no successor appeared before the
+        timeout."""
         deadline = None if timeout is None else time.monotonic_ns() + int(timeout * 1e9)
         m0 = self._m
         after = None if after_seq is None else after_seq & _U64
         while True:
             m, stale = self._current()
             if m is not m0:
-                m0, after = m, None  # a new object: any sample in it is new
+                if m.generation != m0.generation or m.layout_minor < LAYOUT_MINOR_LIVENESS:
+                    after = None  # a new writer (or one not continuing seqs): all is new
+                m0 = m
             w = m.u32[_FUTEX_OFF // 4]  # R5, pairs with W6: read before head
             head = m.q[_HEAD_OFF // 8]
             if head != m.first and (after is None or _s64(head - 1 - after) > 0):
@@ -677,8 +751,10 @@ class Reader:
                 return None
             left = (deadline - now) if deadline is not None else 3600 * 10**9
             if stale:
-                # the dead writer wakes nobody: poll for a successor at the retry rate
-                time.sleep(min(left, _REOPEN_RETRY_NS) / 1e9)
+                # the writer exited and wakes nobody: look for a successor in short steps
+                # (one that retires a killed writer's object wakes the futex at once)
+                self._next_try_ns = 0
+                _futex_wait(m.futex_addr, w, min(left, _WAIT_STEP_NS))
                 continue
             _futex_wait(m.futex_addr, w, left)
 
@@ -703,6 +779,25 @@ class Reader:
         """The writer's status document (dict), or None if not published yet."""
         t = self._current()[0].doc(_DOC_STATUS)
         return None if t is None else json.loads(t)
+
+    def writer_alive(self):
+        """Whether the writer still runs (as inforeg_writer_alive): False once the object
+        is retired without a successor; else, in the writer's PID namespace, whether its
+        pid runs (not a zombie); in another (a container), whether its heartbeat
+        (layout minor >= 1) is at most 3.5 periods old."""
+        m, stale = self._current()
+        if stale or m.retired():
+            return False
+        if m.layout_minor < LAYOUT_MINOR_LIVENESS:
+            return _pid_running(m.writer_pid) is not False
+        ns = _own_pidns()
+        if m.writer_pidns and ns and m.writer_pidns == ns:
+            run = _pid_running(m.writer_pid)
+            if run is not None:
+                return run
+        hb = m.q[_HEARTBEAT_NS_OFF // 8]  # a hint, one aligned load
+        period = m.period_ns or 1
+        return bool(hb) and time.monotonic_ns() - hb <= 3 * period + period // 2
 
     def age_periods(self):
         """Age of the latest sample in sampling periods (inf when empty)."""
@@ -751,6 +846,16 @@ class Reader:
     @property
     def dropped(self):
         return self._current()[0].q[_DROPPED_OFF // 8]
+
+    @property
+    def layout_minor(self):
+        return self._current()[0].layout_minor
+
+    @property
+    def heartbeat_ns(self):
+        """CLOCK_MONOTONIC of the writer's last tick (layout minor >= 1; else None)."""
+        m = self._current()[0]
+        return m.q[_HEARTBEAT_NS_OFF // 8] if m.layout_minor >= LAYOUT_MINOR_LIVENESS else None
 
     @property
     def reopens(self):

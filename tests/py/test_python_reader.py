@@ -356,6 +356,20 @@ class TestFollow(Base):
         self.assertEqual(r.reopens, 2)
         r.close()
 
+    def test_writer_alive(self):
+        d = self.daemon()
+        r = inforeg.open(d.name)
+        self.assertTrue(r.writer_alive())
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        self.assertTrue(r.writer_alive() or r.layout_minor >= 1, "a stopped writer's pid still runs")
+        os.kill(d.proc.pid, signal.SIGCONT)
+        d.proc.kill()  # SIGKILL: not retired; a zombie until reaped, then gone
+        time.sleep(0.2)
+        self.assertFalse(r.writer_alive())
+        d.proc.wait()
+        self.assertFalse(r.writer_alive())
+        r.close()
+
     def test_no_follow(self):
         d = self.daemon()
         r = inforeg.open(d.name, follow=False)
@@ -439,17 +453,19 @@ class TestFollow(Base):
             os.unlink(tok.name)
 
 
-def fake_registry(path, magic=0x31474552464E4926, version=1, head=0):
+def fake_registry(path, magic=0x31474552464E4926, version=1, head=0, header_size=384, minor=0,
+                  pidns=0, heartbeat_ns=0, pid=1):
     """A hand-made registry object: one series, two slots, HEAD samples claimed."""
     count, cap, slot = 1, 2, 64
-    dir_off = 384
+    dir_off = header_size
     doc_off = dir_off + 256
     ring_off = (doc_off + 2 * (24 + 65536) + 4095) & ~4095
     total = (ring_off + cap * slot + 4095) & ~4095
     buf = bytearray(total)
-    struct.pack_into("<QIIQQQQIIIIQQQQQQ", buf, 0, magic, version, 384, 42, 0, 0, 100_000_000, 1,
-                     count, cap, slot, dir_off, doc_off, ring_off, total, 1, 0)
+    struct.pack_into("<QIIQQQQIIIIQQQQQQIIQ", buf, 0, magic, version, header_size, 42, 0, 0, 100_000_000, pid,
+                     count, cap, slot, dir_off, doc_off, ring_off, total, 1, 0, minor, 0, pidns)
     struct.pack_into("<Q", buf, 256, head)
+    struct.pack_into("<Q", buf, 280, heartbeat_ns)
     struct.pack_into("<128s16sII104s", buf, dir_off, b"x.y", b"things", 0, 0, b"help")
     for k in range(cap):
         struct.pack_into("<Q", buf, ring_off + k * slot, 1)  # odd: "being written"
@@ -507,6 +523,43 @@ class TestErrors(unittest.TestCase):
             self.assertIsInstance(cm.exception, KeyError)
             self.assertIsNone(r.wait(None, 0.05))
             self.assertIsNone(r.node())
+
+    def test_owner_must_be_trusted(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to chown")
+        fake_registry(self.path)
+        os.chown(self.path, 65534, 65534)
+        with self.assertRaises(inforeg.NoRegistry) as cm:
+            inforeg.open(self.name)
+        self.assertIn("not trusted", str(cm.exception))
+        os.environ["INFOREG_SHM_UID"] = "65534"
+        try:
+            inforeg.open(self.name).close()  # the daemon's own user, named
+        finally:
+            del os.environ["INFOREG_SHM_UID"]
+
+    def test_later_minor_and_larger_header(self):
+        # a later minor version may append to the header: still readable
+        fake_registry(self.path, header_size=512, minor=7)
+        with inforeg.open(self.name) as r:
+            self.assertEqual(r.layout_minor, 7)
+            self.assertEqual(r.names(), ["x.y"])
+
+    def test_writer_alive_by_heartbeat_in_another_pid_namespace(self):
+        now = time.monotonic_ns()
+        # another PID namespace (pidns inode 1 is nobody's): the heartbeat decides
+        fake_registry(self.path, minor=1, pidns=1, heartbeat_ns=now, pid=os.getpid())
+        with inforeg.open(self.name) as r:
+            self.assertEqual(r.heartbeat_ns, now)
+            self.assertTrue(r.writer_alive())
+        fake_registry(self.path, minor=1, pidns=1, heartbeat_ns=now - 10**9, pid=os.getpid())
+        with inforeg.open(self.name) as r:
+            self.assertFalse(r.writer_alive(), "a heartbeat 10 periods old")
+        # the same namespace: the pid decides (ours runs)
+        own = os.stat("/proc/self/ns/pid").st_ino
+        fake_registry(self.path, minor=1, pidns=own, heartbeat_ns=1, pid=os.getpid())
+        with inforeg.open(self.name) as r:
+            self.assertTrue(r.writer_alive())
 
     def test_torn_slot_is_retried_not_returned(self):
         # head says one sample, but the slot's seq is odd (being written): get() must
