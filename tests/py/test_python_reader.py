@@ -342,7 +342,7 @@ class TestFollow(Base):
         self.assertIsNotNone(n)
         self.assertNotEqual(r.generation, gen1)
         self.assertEqual(r.writer_pid, d2.proc.pid)
-        self.assertEqual(r.reopens, 1)
+        self.assertGreaterEqual(r.reopens, 1)
         self.assertIsInstance(r.get("cpu.usage"), float)
         # SIGKILL: the object is not retired by its writer; the next daemon retires it
         gen2 = r.generation
@@ -353,7 +353,7 @@ class TestFollow(Base):
         self.assertIsInstance(v, float)
         self.assertNotIn(r.generation, (gen1, gen2))
         self.assertEqual(r.writer_pid, d3.proc.pid)
-        self.assertEqual(r.reopens, 2)
+        self.assertGreaterEqual(r.reopens, 2)
         r.close()
 
     def test_writer_alive(self):
