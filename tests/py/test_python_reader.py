@@ -387,6 +387,7 @@ class TestFollow(Base):
             r = inforeg.open(d.name)
             gen, serial = r.generation, r.layout_serial
             self.assertIsInstance(r.get("load.1"), float)
+            before = r.sample().seq
             with open(cfg.name, "w") as f:
                 f.write("period_ms = 100\ndisable = load\n")
             os.kill(d.proc.pid, signal.SIGHUP)
@@ -400,6 +401,12 @@ class TestFollow(Base):
             self.assertNotIn("load.1", r)
             self.assertIsInstance(r.get("cpu.usage"), float)
             self.assertGreaterEqual(r.reopens, 1)
+            if r.layout_minor >= 1:
+                # the same writer's new object continues the sequence and carries the
+                # history of the series it kept: positions from before are still there
+                self.assertGreater(r.wait(before, 10), before)
+                pts = r.history("cpu.usage", since=before - 3)
+                self.assertIn(before, [p.seq for p in pts])
             r.close()
         finally:
             os.unlink(cfg.name)
