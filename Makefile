@@ -74,7 +74,7 @@ all: $(BINS) $(LIBS) $(B)/inforeg.pc
 tests: $(TESTS) $(if $(SAN),,$(ITESTS))
 benches: $(BENCHES)
 
-.PHONY: all deps run test tests benches bench install clean check-format
+.PHONY: all deps run test tests benches bench experiment install clean check-format
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/debian-packages.txt scripts/install-deps.sh
@@ -108,6 +108,8 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 $(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS)): | $(SKELS)
+# the dashboard page is embedded with .incbin, which -MMD does not see
+$(B)/obj/api/dashboard.o: api/dashboard.html
 
 # ---- libraries and programs ----
 $(B)/lib/libinforeg.a: $(SHM_OBJS)
@@ -164,6 +166,10 @@ endif
 
 bench: all benches
 	$(Q)bench/run.sh $(B)
+
+# The scheduling experiment (root: it makes cgroups); QUICK=1 is the short form.
+experiment: all benches | $(DEPS_STAMP)
+	$(Q)QUICK=$(QUICK) /usr/bin/python3 bench/experiment.py --build $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
