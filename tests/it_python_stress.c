@@ -41,8 +41,11 @@ static int writer_main(int ready_fd, int stop_fd)
 		snprintf(d[i].name, sizeof(d[i].name), "stress.v%d", i);
 		snprintf(d[i].unit, sizeof(d[i].unit), "things");
 	}
-	struct ring_params p = { .series_count = STRESS_SERIES, .capacity = 8, .period_ns = 1000000,
-				 .generation = 1, .writer_pid = (uint32_t)getpid() };
+	struct ring_params p = {.series_count = STRESS_SERIES,
+				.capacity = 8,
+				.period_ns = 1000000,
+				.generation = 1,
+				.writer_pid = (uint32_t)getpid()};
 	struct shm_object o;
 	if (shm_object_publish(NAME, &p, d, 0644, (gid_t)-1, &o) < 0)
 		return 3;
@@ -56,7 +59,7 @@ static int writer_main(int ready_fd, int stop_fd)
 		return 3;
 	/* until the reader is done (stop_fd readable: it closed its end), or a deadline */
 	uint64_t end = mono() + (SECONDS + 30) * 1000000000ull;
-	struct timespec pause = { 0, 200000 };
+	struct timespec pause = {0, 200000};
 	char c;
 	while (mono() < end && read(stop_fd, &c, 1) < 0 && errno == EAGAIN) {
 		for (int k = 0; k < 64; k++, pos++) {
