@@ -7,6 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 echo "== read latency"; "$B/bench/read_latency" "$B/bin/inforegd"
 echo "== python read (Python reader beside libinforeg)"; /usr/bin/python3 "$top/bench/python_read.py" "$B"
 echo "== daemon CPU"; bash "$top/bench/daemon_cpu.sh" "$B"
+echo "== scheduler extender"; "$B/bench/extender_bench" --build "$B"
 for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh; do
 	[ -f "$s" ] || continue
 	echo "== $(basename "$s")"; bash "$s" "$B"
