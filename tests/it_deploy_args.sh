@@ -2,19 +2,25 @@
 # SPDX-License-Identifier: MIT
 # it_deploy_args: the Kubernetes manifests drive the real programs. inforegd runs with
 # the DaemonSet's args and the ConfigMap's configuration (the node IP made 127.0.0.1,
-# port 9470 a free port, a private shm name and a temporary token): /healthz answers 200
-# on the probe's path, the scrape annotation's path serves the Prometheus exposition,
-# and every raw series the recording rules (deploy/prometheus/inforeg-rules.yml) read is
-# in it. Where inforeg-extender is built, it runs with the Deployment's args and answers
-# kube-scheduler's filter and prioritize calls at the paths scheduler-config.yaml makes
-# (urlPrefix + "/" + verb) for this daemon's node.
+# port 9470 a free port, a private shm name, the token mounted as kubelet mounts a
+# Secret): /healthz answers 200 on the probe's path, the scrape annotation's path serves
+# the Prometheus exposition, the token guards writes, and every raw series the recording
+# rules (deploy/prometheus/inforeg-rules.yml) read is in it. Where inforeg-extender is
+# built, it runs with the Deployment's args and answers kube-scheduler's filter and
+# prioritize calls at the paths scheduler-config.yaml makes (urlPrefix + "/" + verb)
+# for this daemon's node.
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || ir_skip "curl not installed"
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || ir_skip "python3-yaml not installed"
 K=$INFOREG_TOP/deploy/kubernetes
 PORT=$(ir_free_port)
 EPORT=$(ir_free_port)
-echo "tok-$RANDOM$RANDOM" >"$IR_TMP/token"
+# the token as kubelet mounts a Secret: TOKEN -> ..data/token, ..data -> a dated directory
+mkdir -p "$IR_TMP/secret/..2026_12_02_00_00_00.1" &&
+	echo "tok-$RANDOM$RANDOM" >"$IR_TMP/secret/..2026_12_02_00_00_00.1/token" &&
+	ln -s ..2026_12_02_00_00_00.1 "$IR_TMP/secret/..data" &&
+	ln -s ..data/token "$IR_TMP/secret/token" || ir_fail "secret layout"
+TOKEN=$(cat "$IR_TMP/secret/token")
 # one line per program: its args after substitution, NUL-free, shell-quoted
 /usr/bin/python3 - "$K" "$IR_TMP" "$PORT" "$EPORT" <<'PY' >"$IR_TMP/args.sh" || ir_fail "cannot read the manifests"
 import shlex, sys, yaml
@@ -29,7 +35,7 @@ ann = ds["spec"]["template"]["metadata"]["annotations"]
 args = []
 for a in c["args"]:
     a = a.replace("$(NODE_IP)", "127.0.0.1").replace(":9470", ":" + port)
-    a = a.replace("/etc/inforeg/inforegd.conf", f"{tmp}/inforegd.conf").replace("/etc/inforeg/token/token", f"{tmp}/token")
+    a = a.replace("/etc/inforeg/inforegd.conf", f"{tmp}/inforegd.conf").replace("/etc/inforeg/token/token", f"{tmp}/secret/token")
     args.append(a)
 assert ann["prometheus.io/port"] == "9470", ann
 print("DAEMON_ARGS=(" + " ".join(shlex.quote(a) for a in args) + ")")
@@ -57,6 +63,12 @@ for _ in $(seq 50); do
 done
 [ "$code" = 200 ] || ir_fail "readiness $PROBE_PATH: $code"
 curl -sf "$URL$SCRAPE_PATH" >"$IR_TMP/metrics" || ir_fail "scrape path $SCRAPE_PATH"
+# the Secret's token guards writes: without it 401, with it accepted (201; 503 when eBPF is off)
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d '{"comm":"no-such-comm"}' "$URL/v1/watch/deploy")
+[ "$code" = 401 ] || ir_fail "PUT /v1/watch without the token: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $TOKEN" \
+	-d '{"comm":"no-such-comm"}' "$URL/v1/watch/deploy")
+case $code in 201 | 503) ;; *) ir_fail "PUT /v1/watch with the Secret's token: $code" ;; esac
 /usr/bin/python3 - "$INFOREG_TOP/deploy/prometheus/inforeg-rules.yml" "$IR_TMP/metrics" <<'PY' || ir_fail "the rules read series /metrics does not export"
 import re, sys, yaml
 rules = yaml.safe_load(open(sys.argv[1]))
