@@ -78,6 +78,9 @@ SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/test_*.c: unit and stress tests, also built under sanitizers;
 # tests/it_*.c: integration programs (real daemon), normal build only.
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
+# tests/test_*.cpp: C++ programs against the public headers (g++, and clang++ as a
+# second compiler; clang++ under sanitizers)
+CXX_TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
 # tests/helper_*.c: programs integration scripts start (stand-in servers), not tests.
 HELPER_SRCS := $(sort $(wildcard tests/helper_*.c))
@@ -93,7 +96,8 @@ DAEMON_LIB_OBJS := $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJS))
 EXT_OBJS    := $(call obj,$(EXT_SRCS))
 # every extender object but main(), for its tests, helpers and bench
 EXT_LIB_OBJS := $(filter-out $(B)/obj/extender/main.o,$(EXT_OBJS))
-TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+CXX_TESTS   := $(patsubst tests/%.cpp,$(B)/tests/%,$(CXX_TEST_SRCS))
+TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS)) $(CXX_TESTS)
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 HELPERS     := $(patsubst tests/%.c,$(B)/tests/%,$(HELPER_SRCS))
@@ -199,6 +203,14 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+CXX_TEST_CXX := $(if $(SAN),clang++,g++)
+CXXFLAGS_TEST := -std=c++17 -O2 -g -Wall -Wextra -Werror -Iinclude
+$(CXX_TESTS): $(B)/tests/%: tests/%.cpp include/inforeg.h include/inforeg_layout.h $(B)/lib/libinforeg.a
+	$(call msg,CXX,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang++ $(CXXFLAGS_TEST) -fsyntax-only $<
+	$(Q)$(CXX_TEST_CXX) $(CXXFLAGS_TEST) $(SANFLAGS) $(LDFLAGS_ALL) -o $@ $< $(B)/lib/libinforeg.a -lpthread
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)

@@ -38,7 +38,23 @@ struct ird {
 	int ncols;
 	struct series_reg reg;
 	double *values;      /* the sample under construction, reg.count doubles */
-	struct shm_object obj;
+	struct shm_object obj; /* the published object; its directory names what is published */
+	uint32_t obj_mode;     /* mode and group obj was created with */
+	gid_t obj_gid;
+	/* Set while obj's directory differs from reg (a republish failed): value j of obj
+	 * is values[pub_map[j]] (-1: NaN), matched by name, so names never shift. */
+	int32_t *pub_map;
+	double *pub_values;
+	int pub_blocked;	    /* names could not be matched (no memory): publish nothing */
+	uint64_t layout_retry_mono; /* when to try the pending republish again */
+	uint64_t layout_failures;   /* consecutive failed republishes */
+	char layout_error[256];	    /* why the last republish failed, "" when none pending */
+
+	/* the last SIGHUP: "" (none yet), "applied", "failed" (bad configuration) or
+	 * "refused" (no object for it: the old configuration and object stay) */
+	char reload_result[16];
+	char reload_error[512];
+	uint64_t reload_real_ns;
 
 	uint64_t ticks, dropped;
 	uint64_t last_tick_cost_ns;
@@ -66,7 +82,7 @@ int loop_run(struct ird *d);
 /* Retires and unlinks the object, releases collectors, files, the lock. */
 void loop_teardown(struct ird *d);
 
-/* Publishes the node inventory and status documents (status.c). */
+/* Publishes the node inventory and status documents (status.c) into d->obj. */
 void status_publish_node(struct ird *d);
 void status_publish(struct ird *d);
 

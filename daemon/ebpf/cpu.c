@@ -85,8 +85,10 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 
 	/* now->mono_ns only names the tick; the interval is our own clock read after the maps' */
 	cbpf_repair(b, now->mono_ns);
+	int wedged = 0;
 	for (int i = 0; i < b->nonline; i++)
-		cbpf_read_open(&b->cpus[b->online[i]], &o[i]);
+		if (cbpf_read_open(&b->cpus[b->online[i]], &o[i]) < 0)
+			wedged++; /* zeroed: that CPU reads NaN and restarts its interval */
 	/* after the reads: t >= every last_switch_ns seen (both CLOCK_MONOTONIC) */
 	t = cbpf_now_ns();
 	dt = s->prev_ns ? (double)(t - s->prev_ns) : 0;
@@ -115,6 +117,10 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 	cbpf_put_value(values, s->idx_total,
 		       nsum == b->nonline && dt > 0 ? fmin(100.0, 100.0 * (double)sum / (dt * nsum)) : NAN);
 	s->prev_ns = t;
+	if (wedged) {
+		col_error(c, "%d CPU entries kept changing (seqlock retries exhausted)", wedged);
+		return -EAGAIN;
+	}
 	return 0;
 }
 

@@ -100,7 +100,8 @@ struct cbpf_open {
 	uint64_t busy_ns, last_switch_ns, cur_mask;
 	uint32_t cur_idle, cur_period;
 };
-void cbpf_read_open(const struct ir_cpu *c, struct cbpf_open *out);
+/* Seqlock copy of C's open interval into OUT: 0, or -EAGAIN (retries exhausted; OUT zeroed). */
+int cbpf_read_open(const struct ir_cpu *c, struct cbpf_open *out);
 /* One counter of a mapped entry (a single aligned 64-bit load; counters only grow). */
 static inline uint64_t cbpf_load(const __u64 *p)
 {

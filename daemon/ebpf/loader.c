@@ -342,9 +342,11 @@ uint64_t cbpf_now_ns(void)
  * bumps seq to odd, stores, bumps to even, in program order (see inforeg.bpf.c). Each
  * acquire load below keeps the later loads after it, so a copy taken between two equal,
  * even seq loads saw no store of an update in progress. Writers hold seq odd for well
- * under a microsecond; the retry bound only guards against a wedged entry.
+ * under a microsecond; the retry bound only guards against a wedged entry, and running
+ * out of it is an error (-EAGAIN), never a copy that did not validate: OUT is then
+ * zeroed, which reads as "no switch seen yet" (last_switch_ns 0) to every caller.
  */
-void cbpf_read_open(const struct ir_cpu *c, struct cbpf_open *out)
+int cbpf_read_open(const struct ir_cpu *c, struct cbpf_open *out)
 {
 	for (int tries = 0; tries < 10000; tries++) {
 		uint64_t s1 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE), s2;
@@ -358,8 +360,10 @@ void cbpf_read_open(const struct ir_cpu *c, struct cbpf_open *out)
 		out->cur_period = __atomic_load_n(&c->cur_period, __ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
 		if (s1 == s2)
-			return;
+			return 0;
 	}
+	memset(out, 0, sizeof(*out));
+	return -EAGAIN;
 }
 
 /* ---- histograms ------------------------------------------------------------- */

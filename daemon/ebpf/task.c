@@ -320,8 +320,10 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 	/* a new period: first switch-ins from here on count towards the next sample */
 	per = ++s->period;
 	__atomic_store_n(&b->skel->bss->period, per, __ATOMIC_RELEASE);
+	int wedged = 0;
 	for (int i = 0; i < b->nonline; i++)
-		cbpf_read_open(&b->cpus[b->online[i]], &s->open[i]);
+		if (cbpf_read_open(&b->cpus[b->online[i]], &s->open[i]) < 0)
+			wedged++; /* zeroed: no watch is charged for that CPU's open interval */
 	t = cbpf_now_ns();
 
 	for (int k = 0; k < s->ndecl; k++) {
@@ -330,7 +332,9 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 		uint64_t bit = 1ull << d->slot, cum, seen, running = 0;
 		double dt;
 
-		if (!sl->used || sl->gen != d->gen) {
+		if (!sl->used || sl->gen != d->gen || wedged) {
+			/* wedged: an open interval is unknown, so no figure this tick; prev_* stay,
+			 * and the next tick's rate covers both periods */
 			cbpf_put_value(values, d->idx_usage, NAN);
 			cbpf_put_value(values, d->idx_secs, NAN);
 			cbpf_put_value(values, d->idx_count, NAN);
@@ -359,6 +363,10 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 		sl->prev_ns = cum;
 		sl->prev_seen = seen;
 		sl->prev_t = t;
+	}
+	if (wedged) {
+		col_error(c, "%d CPU entries kept changing (seqlock retries exhausted)", wedged);
+		return -EAGAIN;
 	}
 	return 0;
 }
