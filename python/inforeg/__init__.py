@@ -30,6 +30,7 @@ from .reader import (
     UnknownSeries,
     View,
     open,
+    value_state,
 )
 
 __all__ = [
@@ -45,5 +46,6 @@ __all__ = [
     "UnknownSeries",
     "View",
     "open",
+    "value_state",
 ]
 __version__ = "0.1.0"

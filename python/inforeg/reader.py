@@ -60,6 +60,7 @@ __all__ = [
     "UnknownSeries",
     "View",
     "open",
+    "value_state",
 ]
 
 # ---- the ABI (include/inforeg_layout.h) -------------------------------------
@@ -161,6 +162,24 @@ class UnknownSeries(InforegError, KeyError):
 
 class NoData(InforegError):
     """The registry exists but the writer has not published a sample yet."""
+
+
+# A value's state travels in the value (include/inforeg.h, inforeg_value_state): a number is
+# fresh; a NaN's payload says why there is no number. Python floats keep the payload
+# (memoryview reads copy the 8 bytes), so this decodes what get()/sample() return.
+_NAN_STALE_BITS = 0x7FF8495200000001
+_NAN_FAILED_BITS = 0x7FF8495200000002
+_DOUBLE = struct.Struct("<d")
+_UINT64 = struct.Struct("<Q")
+
+
+def value_state(v):
+    """'fresh' (a number), 'stale' (older than its time-to-live), 'failed' (its source
+    failed) or 'unknown' (NaN: no value yet), as inforeg_value_state()."""
+    if v == v:
+        return "fresh"
+    u = _UINT64.unpack(_DOUBLE.pack(v))[0] & 0x7FFFFFFFFFFFFFFF  # sign bit ignored
+    return "stale" if u == _NAN_STALE_BITS else "failed" if u == _NAN_FAILED_BITS else "unknown"
 
 
 Series = namedtuple("Series", "name unit kind help")

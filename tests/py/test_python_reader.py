@@ -461,7 +461,7 @@ class TestFollow(Base):
 
 
 def fake_registry(path, magic=0x31474552464E4926, version=1, head=0, header_size=384, minor=0,
-                  pidns=0, heartbeat_ns=0, pid=1):
+                  pidns=0, heartbeat_ns=0, pid=1, value_bits=None):
     """A hand-made registry object: one series, two slots, HEAD samples claimed."""
     count, cap, slot = 1, 2, 64
     dir_off = header_size
@@ -476,6 +476,9 @@ def fake_registry(path, magic=0x31474552464E4926, version=1, head=0, header_size
     struct.pack_into("<128s16sII104s", buf, dir_off, b"x.y", b"things", 0, 0, b"help")
     for k in range(cap):
         struct.pack_into("<Q", buf, ring_off + k * slot, 1)  # odd: "being written"
+    if value_bits is not None:  # position 0 complete, holding VALUE_BITS
+        struct.pack_into("<QQQQQ", buf, ring_off, 2, 7, 7, 0, value_bits)
+        struct.pack_into("<Q", buf, 256, 1)
     with open(path, "wb") as f:
         f.write(buf)
 
@@ -567,6 +570,18 @@ class TestErrors(unittest.TestCase):
         fake_registry(self.path, minor=1, pidns=own, heartbeat_ns=1, pid=os.getpid())
         with inforeg.open(self.name) as r:
             self.assertTrue(r.writer_alive())
+
+    def test_value_state(self):
+        # the state a NaN's payload carries (include/inforeg.h) survives the read
+        for bits, state in ((0x7FF8495200000001, "stale"), (0xFFF8495200000002, "failed"),
+                            (0x7FF8000000000000, "unknown"), (struct.unpack("<Q", struct.pack("<d", 2.5))[0], "fresh")):
+            fake_registry(self.path, value_bits=bits)
+            with inforeg.open(self.name) as r:
+                v = r.get("x.y")
+                self.assertEqual(struct.unpack("<Q", struct.pack("<d", v))[0], bits)
+                self.assertEqual(inforeg.value_state(v), state)
+                self.assertEqual(inforeg.value_state(r.sample()["x.y"]), state)
+                self.assertEqual(r.sample().realtime_ns, 7)
 
     def test_torn_slot_is_retried_not_returned(self):
         # head says one sample, but the slot's seq is odd (being written): get() must
