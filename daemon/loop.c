@@ -26,6 +26,8 @@
  * its directory is what readers trust, so until a retry succeeds each tick's values
  * are matched to it by name (pub_map), never by position. A reload whose object
  * cannot be made is refused as a whole: the running configuration comes back.
+ * A change that leaves the series exactly as published (a rule's formula changed,
+ * not its series) keeps the object, its readers and its history.
  */
 #include <errno.h>
 #include <math.h>
@@ -40,8 +42,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/devices.h"
 #include "ebpf/ebpf.h"
 #include "procfs/procfs.h"
+#include "rules/rules.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "ring.h"
@@ -165,6 +169,11 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 		add_collector(d, *o, NULL);
 	for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
+	/* after ebpf.task: watches it applies this tick are listed when devices declares */
+	for (const struct collector_ops *const *o = devices_collectors; *o; o++)
+		add_collector(d, *o, NULL);
+	/* last: derived series and scores read every other source of the same tick */
+	add_collector(d, &rules_collector_ops, NULL);
 	return 0;
 }
 
@@ -324,6 +333,8 @@ static void keep_object_by_name(struct ird *d, const struct inforeg_series_desc 
 {
 	const struct inforeg_shm_header *h = d->obj.hdr;
 	size_t n = h->series_count ? h->series_count : 1;
+	/* its indices are not the registry's: derive rules get no ring history meanwhile */
+	rules_bind_ring(NULL);
 	int32_t *map = malloc(n * sizeof(*map));
 	double *pv = malloc(n * sizeof(*pv));
 	free(d->pub_map);
@@ -337,6 +348,8 @@ static void keep_object_by_name(struct ird *d, const struct inforeg_series_desc 
 
 static void drop_pub_map(struct ird *d)
 {
+	/* the object is the registry again: derive rules may read its history by index */
+	rules_bind_ring(d->obj.hdr);
 	d->pub_blocked = 0;
 	free(d->pub_map);
 	free(d->pub_values);
@@ -571,12 +584,14 @@ static void layout_step(struct ird *d, uint64_t now_ns, int changed)
 		return;
 	}
 	struct ring_params p = params_of(d, d->reg.count);
-	if (object_fits(d, descs, &p)) { /* the set came back to the object's */
+	if (object_fits(d, descs, &p)) { /* unchanged (a rule's formula), or back to the object's */
 		builder_cancel();
 		drop_pub_map(d);
 		d->layout_error[0] = 0;
 		d->layout_failures = 0;
 		free(descs);
+		if (changed)
+			status_publish(d); /* what changed (a rule) shows in the status document now */
 		return;
 	}
 	if (changed)
@@ -767,13 +782,18 @@ static int collectors_restart(struct ird *d, const struct ird_config *cfg, const
 	return 0;
 }
 
+int loop_config_present(const struct ird *d)
+{
+	return !d->config_optional || access(d->config_path, F_OK) == 0 || errno != ENOENT;
+}
+
 static void reload(struct ird *d)
 {
 	static struct ird_config nc, oc;
 	char err[512];
 	cfg_defaults(&nc);
 	int e = cfg_parse(&nc, "<embedded>", cfg_embedded_default, err, sizeof(err));
-	if (!e && d->config_path[0])
+	if (!e && d->config_path[0] && loop_config_present(d))
 		e = cfg_load_file(&nc, d->config_path, err, sizeof(err));
 	if (!e)
 		e = ird_apply_flags(&nc, d->argc, d->argv, err, sizeof(err));

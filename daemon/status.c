@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "devices/devices.h"
 #include "ring.h"
+#include "rules/rules.h"
 
 #ifndef INFOREG_VERSION_STR
 #define INFOREG_VERSION_STR "0.0.0"
@@ -145,6 +147,7 @@ void status_publish_node(struct ird *d)
 	char gen[24];
 	snprintf(gen, sizeof(gen), "%016llx", (unsigned long long)d->generation);
 	json_object_set_new(doc, "generation", json_string(gen));
+	json_object_set_new(doc, "devices", devices_inventory());
 	publish_json(d, INFOREG_DOC_NODE, doc);
 }
 
@@ -205,6 +208,12 @@ void status_publish(struct ird *d)
 		json_object_set_new(doc, "layout_pending",
 				    json_pack("{s:s, s:I}", "error", d->layout_error, "failures",
 					      (json_int_t)d->layout_failures));
+	if (doc)
+		json_object_set_new(doc, "device_providers", devices_status());
+	if (doc)
+		json_object_set_new(doc, "rules", rules_status_json());
+	if (doc)
+		json_object_set_new(doc, "push", push_status_json());
 	if (doc)
 		publish_json(d, INFOREG_DOC_STATUS, doc);
 }

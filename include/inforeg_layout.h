@@ -35,8 +35,8 @@
  * NaN means "no value in this sample": the source could not be read or failed this
  * tick, a rate or share has no previous reading yet (the first sample after start or
  * after a collector was (re)loaded), a device that vanished, or - in history carried
- * over from a replaced object - a series that did not exist in that object. Readers
- * must not interpret NaN payload bits (none are assigned).
+ * over from a replaced object - a series that did not exist in that object. The NaN's
+ * payload says which kind of "no value" it is (below).
  *
  * Sequence numbers. A sample's position (its "seq") is a free-running uint64. Within
  * one writer's life (one generation) positions only grow and never repeat: an object
@@ -70,6 +70,13 @@
  * Protocol (single writer, any number of readers, nobody locks, the writer never
  * waits and never reads reader state) is documented in shm/ring.h: the barrier table
  * W1..W6 / R1..R5 there is what every atomic access in this file pairs with.
+ *
+ * Values and their state: a value that is a number is fresh. A NaN means there is no
+ * number, and its bit pattern says why, so the slot layout never changes with a
+ * series' health: 0x7ff8495200000001 (sign bit ignored) is STALE (the source's last
+ * value outlived its time-to-live), 0x7ff8495200000002 is FAILED (the source failed:
+ * a rule's error, a timeout, unparsable output), any other NaN is UNKNOWN (no value
+ * yet). inforeg.h decodes them: inforeg_value_state(), INFOREG_NAN_*_BITS.
  */
 #ifndef INFOREG_LAYOUT_H
 #define INFOREG_LAYOUT_H
