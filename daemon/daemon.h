@@ -76,6 +76,18 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 /* Checks what in CFG names collectors (period.NAME). Returns 0, or -EINVAL with
  * "FILE:LINE:COL: message" in ERR. */
 int loop_check_config(const struct ird_config *cfg, char *err, size_t errlen);
+/* ---- publish.c: the registry becomes the shm object readers see ---------------- */
+/* Makes D->reg the published object now (start-up, reload), or keeps the object when
+ * it already has exactly that set. Returns 0 or -errno with ERR set. */
+int publish_layout(struct ird *d, char *err, size_t errlen);
+/* After a tick's publish: applies a layout change (CHANGED; DECLARE_FAILED when the
+ * re-declaration ran out of memory), finishing or retrying a successor object. */
+void layout_step(struct ird *d, uint64_t now_ns, int changed, int declare_failed);
+/* Stops a successor being built in the background (teardown, reload). */
+void builder_cancel(void);
+/* Forgets the by-name mapping to an older object. */
+void drop_pub_map(struct ird *d);
+
 /* 0 when D's configuration file is --config-if-present and does not exist, else 1. */
 int loop_config_present(const struct ird *d);
 /* Loads collectors and files for D->cfg, declares, publishes the first object. */
