@@ -11,7 +11,9 @@ none, 10 Hz, private shm name) and times, as medians of REPS batches:
   inforeg.Reader.history(10)        the last ten points of one series
   libinforeg through ctypes         inforeg_read_latest() called from Python
   /proc/stat pread, kept fd         what the registry replaces, from Python
-usage: bench/python_read.py [BUILD_DIR]
+Every figure is also an @result line (bench/benchlib.py): median/min/max over the
+batches, the Python reads against libinforeg's C figures of the same run.
+usage: bench/python_read.py [BUILD_DIR]   (QUICK=1: 5 batches of a tenth)
 """
 
 import ctypes
@@ -21,14 +23,19 @@ import subprocess
 import sys
 import time
 
-REPS = 15
+QUICK = os.environ.get("QUICK") == "1"
+REPS = 5 if QUICK else 15
+SCALE = 10 if QUICK else 1
 top = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(top, "build"))
 sys.path.insert(0, os.path.join(top, "python"))
+sys.path.insert(0, os.path.join(top, "bench"))
 import inforeg  # noqa: E402
+import benchlib  # noqa: E402
 
 
-def bench(label, iters, fn):
+def bench(label, iters, fn, metric=None, baseline=None):
+    iters = max(1, iters // SCALE)
     res = []
     for _ in range(REPS):
         t0 = time.perf_counter_ns()
@@ -37,6 +44,8 @@ def bench(label, iters, fn):
     res.sort()
     m = res[REPS // 2]
     print(f"{label:<46} {m:10.1f} ns/read")
+    if metric:
+        benchlib.result("python_read", metric, "ns", res, baseline)
     return m
 
 
@@ -117,21 +126,27 @@ def main():
             for _ in range(k):
                 pass
 
-        loop = bench("(empty Python loop, per iteration)", 1_000_000, empty)
-        g = bench("Python get()", 200_000, get)
-        bench("Python view() + value() + valid()", 100_000, view)
-        s = bench(f"Python sample() ({n} values)", 20_000, sample)
-        bench("Python history(last 10)", 20_000, hist)
-        cg = bench("libinforeg inforeg_read_latest via ctypes", 200_000, cget)
-        p = bench("/proc/stat pread from Python, kept fd", 5_000, pread)
+        cl, cs = c.get("libinforeg latest value"), c.get("libinforeg whole sample copy")
+        if cl:
+            benchlib.result("python_read", "c_latest", "ns", [cl])
+        if cs:
+            benchlib.result("python_read", "c_sample_copy", "ns", [cs])
+        loop = bench("(empty Python loop, per iteration)", 1_000_000, empty, "empty_loop")
+        g = bench("Python get()", 200_000, get, "get", "c_latest" if cl else None)
+        bench("Python view() + value() + valid()", 100_000, view, "view_value_valid", "get")
+        s = bench(f"Python sample() ({n} values)", 20_000, sample, "sample", "c_sample_copy" if cs else None)
+        bench("Python history(last 10)", 20_000, hist, "history10", "get")
+        cg = bench("libinforeg inforeg_read_latest via ctypes", 200_000, cget, "ctypes_read_latest",
+                   "c_latest" if cl else None)
+        p = bench("/proc/stat pread from Python, kept fd", 5_000, pread, "proc_stat_pread", "get")
+        benchlib.note("python_read", "%d series; c_latest and c_sample_copy are bench/read_latency's medians in "
+                      "the same run; Python figures: median/min/max over %d batches" % (n, REPS))
         os.close(fd)
         lib.inforeg_close(cr)
         r.close()
-        cl = c.get("libinforeg latest value")
         print()
         if cl:
             print(f"Python get() / C inforeg_read_latest:        {g / cl:8.0f}x")
-            cs = c.get("libinforeg whole sample copy")
             if cs:
                 print(f"Python sample() / C whole sample copy:       {s / cs:8.0f}x")
         print(f"Python get() / ctypes inforeg_read_latest:   {g / cg:8.2f}x")
