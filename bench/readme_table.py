@@ -23,8 +23,8 @@ END = "<!-- figures:end -->"
 HEADLINE = {
     "read_latency": ["latest", "fast_read", "sample_copy", "proc_stat_pread"],
     "freshness": ["inforegd.p50", "inforegd.p99"],
-    "series_scaling": ["n*.publish", "n*.read_sample", "n*.metrics"],
-    "daemon_cpu": ["inforegd@*.cpu", "cpuonly@*.cpu", "inforegd@*.rss", "inforegd@*.pss"],
+    "series_scaling": ["daemon.n*.tick_cost", "*.n*.read_sample", "*.n*.metrics", "standin.n*.publish"],
+    "daemon_cpu": ["inforegd@*.cpu", "cpuonly@*.cpu", "inforegd@*.rss", "inforegd@*.pss", "inforegd@*.anon"],
     "api_bench": ["cpu.usage", "metrics", "metrics.h1", "cpu.usage.p99", "metrics.p99"],
     "bpf_overhead": ["*.all.overhead", "event.sched_switch", "sample.*"],
     "extender_bench": ["n*.extender.latency", "n*.extender.cpu"],
