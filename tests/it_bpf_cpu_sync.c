@@ -26,7 +26,7 @@
 #include <bpf/libbpf.h>
 #include "it_bpf_harness.h"
 #include "it_bpf_entry.h"
-#include "inforeg.skel.h"
+#include "cpu.skel.h"
 
 static pid_t child;
 
@@ -37,7 +37,7 @@ static void cleanup(void)
 
 static uint64_t synced(const struct cbpf *b)
 {
-	return __atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED);
+	return __atomic_load_n(&b->cpu->bss->cpu_synced, __ATOMIC_RELAXED);
 }
 
 int main(void)
@@ -74,7 +74,7 @@ int main(void)
 	if (!b)
 		H_FAIL("cbpf_get: %s", dummy.off_reason);
 	H_CHECK(b->online[0] == n && b->online[b->nonline - 1] == me, "online CPUs are not 0..%d", me);
-	fd = bpf_map__fd(b->skel->maps.cpus);
+	fd = bpf_map__fd(b->cpu->maps.cpus);
 	h_get_entry(fd, n, &e);
 	printf("after load: CPU %d pid %u idle %u clk_mono %u, %llu switches, synced %llu\n", n, e.cur_pid,
 	       e.cur_idle, e.clk_mono, (unsigned long long)e.switches, (unsigned long long)synced(b));

@@ -40,7 +40,7 @@
 #include <bpf/libbpf.h>
 #include "it_bpf_harness.h"
 #include "it_bpf_entry.h"
-#include "inforeg.skel.h"
+#include "cpu.skel.h"
 
 #define FAKE_PID 0x7ffffff0u
 
@@ -80,8 +80,8 @@ int main(void)
 	b = cbpf_get(&dummy, &h.cfg); /* the object ebpf.cpu loaded: one more reference */
 	if (!b)
 		H_FAIL("cbpf_get: %s", dummy.off_reason);
-	fd = bpf_map__fd(b->skel->maps.cpus);
-	prog_fd = bpf_program__fd(b->skel->progs.ir_cpu_idle);
+	fd = bpf_map__fd(b->cpu->maps.cpus);
+	prog_fd = bpf_program__fd(b->cpu->progs.ir_cpu_idle);
 	me = b->online[b->nonline - 1];
 	n = b->online[0];
 	h_pin(me);
@@ -146,7 +146,7 @@ int main(void)
 			done = 1;
 	}
 	H_CHECK(done, "sched_switch did not count the switch from the faked task");
-	H_CHECK(__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED) == 1,
+	H_CHECK(__atomic_load_n(&b->cpu->bss->switch_unreported, __ATOMIC_RELAXED) == 1,
 		"switch_unreported is not set");
 	cbpf_repair(b, h_now_ns());
 	H_CHECK(b->idle_link != NULL, "cbpf_repair did not attach cpu_idle");
@@ -219,7 +219,7 @@ int main(void)
 		e.cur_pid = FAKE_PID;
 		e.cur_mask = 0;
 		h_put_entry(fd, n, &e);
-		synced0 = __atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED);
+		synced0 = __atomic_load_n(&b->cpu->bss->cpu_synced, __ATOMIC_RELAXED);
 		h_sample(&h); /* cbpf_repair(): ir_cpu_sync on the busy CPUs with no switch since t1 */
 		h_get_entry(fd, n, &e2);
 		if (e2.switches != e.switches)
@@ -231,7 +231,7 @@ int main(void)
 			"the entry does not name the child");
 		H_CHECK(e2.unreported == e.unreported + 1, "unreported %llu, want %llu",
 			(unsigned long long)e2.unreported, (unsigned long long)e.unreported + 1);
-		H_CHECK(__atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED) > synced0,
+		H_CHECK(__atomic_load_n(&b->cpu->bss->cpu_synced, __ATOMIC_RELAXED) > synced0,
 			"cpu_sync did not run");
 		H_CHECK(e2.task_ns[bit] - e.task_ns[bit] == e2.last_clk - e.last_clk &&
 			    e2.last_clk > e.last_clk,

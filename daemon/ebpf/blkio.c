@@ -12,7 +12,11 @@
  *
  * Series per disk: disk.io_latency.p50/.p90/.p99{dev="vda"} (us, last period, NaN if
  * no I/O completed) and disk.io_latency.bucket{dev="vda",le="N"} +
- * disk.io_latency.count{dev="vda"} (COUNTER, since load).
+ * disk.io_latency.count{dev="vda"} (COUNTER, since load). disk.io_latency.untracked
+ * (COUNTER, since load, all disks) counts the requests issued while IR_BLK_INFLIGHT_MAX
+ * others were in flight, which the kernel could not time (kernel/blkio.bpf.c). When it
+ * rises, entries older than BLK_STALE_NS (a completion never seen) are swept from the
+ * in-flight map, at most every BLK_SWEEP_NS.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +27,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ebpf.h"
-#include "inforeg.skel.h"
+#include "daemon.h"
+#include "blkio.skel.h"
 
 struct blk_dev {
 	uint32_t kdev; /* kernel dev_t encoding, the map's key */
@@ -35,9 +40,16 @@ struct blk_dev {
 	int have_prev;
 };
 
+/* An in-flight entry this old lost its completion; the block layer times out at 30 s. */
+#define BLK_STALE_NS (60 * 1000000000ull)
+#define BLK_SWEEP_NS (10 * 1000000000ull)
+
 struct blk_state {
 	struct cbpf *b;
-	int map_fd;
+	int map_fd, start_fd;
+	int idx_untracked;
+	uint64_t untracked_seen; /* blk_untracked at the last sweep check */
+	uint64_t swept_ns;	 /* CLOCK_MONOTONIC of the last sweep */
 	struct blk_dev devs[IR_DEV_MAX];
 	int ndev;
 	/* one BPF_MAP_LOOKUP_BATCH per tick copies every device's histogram here (a
@@ -121,10 +133,11 @@ static int blk_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
-	int e = cbpf_require(c, s->b->blkio_on, NULL);
+	int e = cbpf_require(c, s->b, CBPF_BLKIO);
 	if (e < 0)
 		return e;
-	s->map_fd = bpf_map__fd(s->b->skel->maps.blk_hist);
+	s->map_fd = bpf_map__fd(s->b->blkio->maps.blk_hist);
+	s->start_fd = bpf_map__fd(s->b->blkio->maps.blk_start);
 	add_present_disks(s);
 	return 0;
 }
@@ -136,6 +149,11 @@ static int blk_declare(struct collector *c, struct series_reg *reg)
 	char labels[64];
 	int r;
 
+	r = reg_series(reg, "disk.io_latency.untracked", "count", INFOREG_KIND_COUNTER,
+		       "Block requests not timed: issued while the in-flight table was full, since load");
+	if (r < 0)
+		return r;
+	s->idx_untracked = r;
 	for (int i = 0; i < s->ndev; i++) {
 		struct blk_dev *d = &s->devs[i];
 
@@ -178,6 +196,35 @@ static void dev_write(struct blk_dev *d, const __u64 *slots, double *values)
 	cbpf_write_hist(&d->idx, cum, values);
 }
 
+/*
+ * Deletes in-flight entries older than BLK_STALE_NS (requests whose completion was never
+ * seen: a device removed with requests in flight), so they cannot keep the table full.
+ * Batch reads of the whole table, then one delete per stale entry. Returns the number
+ * deleted or -errno.
+ */
+static int blk_sweep(struct blk_state *s, uint64_t now_ns)
+{
+	enum { CHUNK = 1024 };
+	static __u64 keys[CHUNK], vals[CHUNK];
+	__u64 batch = 0;
+	int deleted = 0, first = 1;
+
+	for (;;) {
+		__u32 count = CHUNK;
+		int e = bpf_map_lookup_batch(s->start_fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL);
+
+		if (e < 0 && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++)
+			if (now_ns > vals[i] && now_ns - vals[i] > BLK_STALE_NS &&
+			    bpf_map_delete_elem(s->start_fd, &keys[i]) == 0)
+				deleted++;
+		if (e < 0) /* ENOENT: that was the last chunk */
+			return deleted;
+		first = 0;
+	}
+}
+
 static int blk_sample(struct collector *c, const struct col_now *now, double *values)
 {
 	struct blk_state *s = c->priv;
@@ -209,6 +256,19 @@ static int blk_sample(struct collector *c, const struct col_now *now, double *va
 	for (int i = 0; i < s->ndev; i++)
 		if (s->devs[i].declared && !seen[i])
 			dev_write(&s->devs[i], h.slots, values);
+	/* relaxed: a counter the programs only add to (a tick late is fine) */
+	uint64_t untracked = __atomic_load_n(&s->b->blkio->bss->blk_untracked, __ATOMIC_RELAXED);
+	cbpf_put_value(values, s->idx_untracked, (double)untracked);
+	if (untracked != s->untracked_seen && now->mono_ns - s->swept_ns >= BLK_SWEEP_NS) {
+		int n = blk_sweep(s, cbpf_now_ns());
+
+		s->untracked_seen = untracked;
+		s->swept_ns = now->mono_ns;
+		if (n > 0)
+			ird_log("ebpf.blkio: %d block requests in flight for over %llu s dropped from the "
+				"in-flight table",
+				n, BLK_STALE_NS / 1000000000ull);
+	}
 	if (changed)
 		layout_changed();
 	return 0;
