@@ -83,7 +83,9 @@ extern struct cbpf_test_hooks cbpf_test;
  * Takes a reference on the objects, loading every enabled collector's on first use.
  * Returns them (each collector then checks its own part with cbpf_require), or NULL
  * with errno set and C's enabled/off_reason saying why when eBPF is off as a whole
- * (--no-ebpf, or out of memory).
+ * (--no-ebpf). C may be NULL: the main loop holds a reference of its own while the
+ * collectors' inits run, so that one collector found off (whose fini drops its
+ * reference at once) does not unload, and the next one reload, the others' objects.
  */
 struct cbpf *cbpf_get(struct collector *c, const struct ird_config *cfg);
 /* Drops a reference taken by cbpf_get; the last one detaches and frees everything. */

@@ -32,6 +32,7 @@
  * INFOREG_BPF_VERBOSE=1.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,10 +66,25 @@ static struct cbpf shared;
 
 /* ---- libbpf messages: kept for the off reason, printed only on request ---- */
 
-static char libbpf_last[120];
+/*
+ * The most telling libbpf message since the last reset: the line naming a CO-RE
+ * relocation that failed (inside the verifier log libbpf prints), or else the first
+ * warning, which names the program and the call that failed (the later ones only say
+ * that the object or skeleton failed).
+ */
+static char libbpf_why[128];
+static int libbpf_why_core;
+
+static void libbpf_reset(void)
+{
+	libbpf_why[0] = 0;
+	libbpf_why_core = 0;
+}
 
 static int libbpf_capture(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	static const char core[] = "failed to resolve CO-RE relocation";
+	char *msg = NULL, *p;
 	va_list cp;
 	size_t n;
 
@@ -79,10 +95,28 @@ static int libbpf_capture(enum libbpf_print_level level, const char *fmt, va_lis
 		vfprintf(stderr, fmt, cp);
 		va_end(cp);
 	}
-	vsnprintf(libbpf_last, sizeof(libbpf_last), fmt, ap);
-	n = strlen(libbpf_last);
-	while (n && (libbpf_last[n - 1] == '\n' || libbpf_last[n - 1] == ' '))
-		libbpf_last[--n] = 0;
+	/* whole: the relocation line comes after the verifier's trace, which may be long */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	p = strstr(msg, core);
+	if (p && !libbpf_why_core) {
+		libbpf_why_core = 1;
+		libbpf_why[0] = 0;
+	} else if (libbpf_why[0] || libbpf_why_core) {
+		p = NULL;
+	} else {
+		p = msg;
+		if (!strncmp(p, "libbpf: ", 8))
+			p += 8;
+	}
+	if (p) {
+		p[strcspn(p, "\n")] = 0;
+		snprintf(libbpf_why, sizeof(libbpf_why), "%.127s", p);
+		n = strlen(libbpf_why);
+		while (n && libbpf_why[n - 1] == ' ')
+			libbpf_why[--n] = 0;
+	}
+	free(msg);
 	return 0;
 }
 
@@ -154,8 +188,8 @@ static void part_failed(struct cbpf *b, enum cbpf_part p, const char *what, int 
 		part_off(b, p, "%s: the verifier rejected a program (INFOREG_BPF_VERBOSE=1 prints its log)",
 			 what);
 	else
-		part_off(b, p, "%s: %s%s%.100s", what, strerror(-err), libbpf_last[0] ? "; libbpf: " : "",
-			 libbpf_last);
+		part_off(b, p, "%s: %s%s%.110s", what, strerror(-err), libbpf_why[0] ? "; libbpf: " : "",
+			 libbpf_why);
 }
 
 /* 1 if struct SNAME of the running kernel's BTF has a member MNAME. */
@@ -454,7 +488,7 @@ static void load_part(struct cbpf *b, enum cbpf_part p, int (*loader)(struct cbp
 {
 	if (!b->on[p])
 		return;
-	libbpf_last[0] = 0;
+	libbpf_reset();
 	if (loader(b) < 0) {
 		b->on[p] = 0;
 		unload_part(b, p);
@@ -511,6 +545,13 @@ static void load(struct cbpf *b, const struct ird_config *cfg)
 	load_part(b, CBPF_SCHED, load_sched);
 	load_part(b, CBPF_BLKIO, load_blkio);
 	libbpf_set_print(old_print);
+	/*
+	 * Each object's load parses the kernel's BTF (about 5 MB here) for its CO-RE
+	 * relocations and frees it; glibc keeps those pages in the heap (its mmap threshold
+	 * grows after the first free), which left the daemon 5-10 MB larger for good. Hand
+	 * them back now that loading is over.
+	 */
+	malloc_trim(0);
 
 	if (b->cpu) {
 		/* after attaching: a switch from here on starts an entry by itself */
@@ -525,6 +566,10 @@ static void load(struct cbpf *b, const struct ird_config *cfg)
 struct cbpf *cbpf_get(struct collector *c, const struct ird_config *cfg)
 {
 	if (cfg && cfg->no_ebpf) {
+		if (!c) {
+			errno = EOPNOTSUPP;
+			return NULL;
+		}
 		c->enabled = 0;
 		snprintf(c->off_reason, sizeof(c->off_reason), "eBPF turned off (--no-ebpf)");
 		errno = EOPNOTSUPP;
