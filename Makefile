@@ -117,6 +117,8 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 $(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS)): | $(SKELS)
+# the dashboard page is embedded with .incbin, which -MMD does not see
+$(B)/obj/api/dashboard.o: api/dashboard.html
 
 # ---- libraries and programs ----
 $(B)/lib/libinforeg.a: $(SHM_OBJS)

@@ -215,6 +215,7 @@ int api_stream_register(void);
 int api_prom_register(void);
 int api_healthz_register(void);
 int api_watch_register(void);
+int api_dashboard_register(void);
 
 /* ---- responses ---------------------------------------------------------------- */
 

@@ -89,9 +89,9 @@ int api_route_get(int i, const char **pattern, unsigned *methods)
 int api_routes_register_all(void)
 {
 	int (*const regs[])(void) = {
-	    api_metrics_register, api_history_register, api_histograms_register,
-	    api_node_register,	  api_status_register,	api_stream_register,
-	    api_prom_register,	  api_healthz_register, api_watch_register,
+	    api_metrics_register, api_history_register,	  api_histograms_register, api_node_register,
+	    api_status_register,  api_stream_register,	  api_prom_register,	   api_healthz_register,
+	    api_watch_register,	  api_dashboard_register,
 	};
 	size_t i;
 	int rc;

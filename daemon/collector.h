@@ -82,6 +82,13 @@ struct collector;
 
 struct collector_ops {
 	const char *name; /* "cpu", "mem", "bpf.cpu" ... */
+	/*
+	 * How often it samples when the configuration says nothing (period.NAME = MS):
+	 * 0 at every tick. A collector samples at most once a tick; between its samples
+	 * its series keep their last values, and collector.age{collector="NAME"} says
+	 * how old they are. Its files are read only at the ticks it samples.
+	 */
+	uint32_t default_period_ms;
 	/* Opens sources (col_file_open, BPF objects...); stores private state in c->priv. */
 	int (*init)(struct collector *c, struct col_env *env);
 	/*

@@ -148,6 +148,37 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 			cfg->no_ebpf = 1;
 		else
 			return perr(c, vcol, "ebpf: expected on or off, got '%s'", val);
+	} else if (!strncmp(key, "period.", 7)) {
+		const char *name = key + 7;
+		size_t nl = strlen(name);
+		if (!nl || nl >= sizeof(cfg->periods[0].name) ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._") != nl)
+			return perr(c, kcol, "%s: expected period.COLLECTOR (a collector name such as disk)",
+				    key);
+		if (parse_uint(val, 1, 3600000, 10, &x))
+			return perr(c, vcol, "%s: expected milliseconds from 1 to 3600000, got '%s'", key,
+				    val);
+		struct cfg_period *p = (struct cfg_period *)cfg_period_of(cfg, name);
+		if (!p) {
+			if (cfg->n_periods >= CFG_PERIODS_MAX)
+				return perr(c, kcol, "%s: more than %d period.* keys", key, CFG_PERIODS_MAX);
+			p = &cfg->periods[cfg->n_periods++];
+			strcpy(p->name, name);
+		}
+		p->ms = (uint32_t)x;
+		snprintf(p->where, sizeof(p->where), "%.*s:%d:%d", CFG_PATH_MAX - 1, c->name, c->line, kcol);
+	} else if (!strcmp(key, "cgroup")) {
+		if (val[0] != '/')
+			return perr(
+			    c, vcol,
+			    "cgroup: expected an absolute cgroup path such as /kubepods/pod1, got '%s'", val);
+		if (strstr(val, "/../") || (strlen(val) >= 3 && !strcmp(val + strlen(val) - 3, "/..")))
+			return perr(c, vcol, "cgroup: '..' is not allowed in '%s'", val);
+		if (copy_str(cfg->cgroup, sizeof(cfg->cgroup), val))
+			return perr(c, vcol, "cgroup: path too long");
+	} else if (!strcmp(key, "cgroup_root")) {
+		if (copy_str(cfg->cgroup_root, sizeof(cfg->cgroup_root), val))
+			return perr(c, vcol, "cgroup_root: path too long");
 	} else if (!strcmp(key, "disable")) {
 		if (copy_str(cfg->disabled, sizeof(cfg->disabled), val))
 			return perr(c, vcol, "disable: list too long");
@@ -208,7 +239,7 @@ int cfg_parse(struct ird_config *cfg, const char *name, const char *text, char *
 			continue;
 		int kcol = (int)(s - line) + 1;
 		char *k = s;
-		while (*s && (isalnum((unsigned char)*s) || *s == '_'))
+		while (*s && (isalnum((unsigned char)*s) || *s == '_' || *s == '.'))
 			s++;
 		char *kend = s;
 		while (isspace((unsigned char)*s))
@@ -276,6 +307,19 @@ int cfg_load_file(struct ird_config *cfg, const char *path, char *err, size_t er
 	int r = cfg_parse(cfg, path, buf, err, errlen);
 	free(buf);
 	return r;
+}
+
+const struct cfg_period *cfg_period_of(const struct ird_config *cfg, const char *name)
+{
+	for (int i = 0; cfg && i < cfg->n_periods; i++)
+		if (!strcmp(cfg->periods[i].name, name))
+			return &cfg->periods[i];
+	return NULL;
+}
+
+const char *cfg_host_prefix(const struct ird_config *cfg)
+{
+	return cfg && cfg->cgroup[0] ? "host." : "";
 }
 
 int cfg_collector_disabled(const struct ird_config *cfg, const char *name)

@@ -15,6 +15,14 @@
 
 #define CFG_LISTEN_MAX 8
 #define CFG_PATH_MAX 256
+#define CFG_PERIODS_MAX 32
+
+/* period.NAME = MS: collector NAME samples every MS (at least every tick) */
+struct cfg_period {
+	char name[32];
+	uint32_t ms;
+	char where[CFG_PATH_MAX + 24]; /* "FILE:LINE:COL" of its key, for messages */
+};
 
 struct ird_config {
 	char shm_name[64];         /* registry object: /dev/shm/<shm_name> */
@@ -30,6 +38,10 @@ struct ird_config {
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	int no_ebpf;               /* --no-ebpf / ebpf = off */
 	char disabled[256];        /* comma-separated collector names to turn off */
+	char cgroup[CFG_PATH_MAX]; /* container scope: cpu.* and mem.* of this cgroup ("" none) */
+	char cgroup_root[CFG_PATH_MAX]; /* where cgroup hierarchies are mounted ("" /sys/fs/cgroup) */
+	struct cfg_period periods[CFG_PERIODS_MAX];
+	int n_periods;
 	struct watch_spec watches[WATCH_MAX];
 	int n_watches;
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */
@@ -46,6 +58,11 @@ void cfg_defaults(struct ird_config *cfg);
 int cfg_parse(struct ird_config *cfg, const char *name, const char *text, char *err, size_t errlen);
 /* Reads and parses PATH. Returns 0, -errno with "PATH: strerror" or a parse error in ERR. */
 int cfg_load_file(struct ird_config *cfg, const char *path, char *err, size_t errlen);
+/* "host." when a cgroup scope is configured (host-wide cpu.* and mem.* move there), else "".
+ * CFG may be NULL (tests driving a collector alone). */
+const char *cfg_host_prefix(const struct ird_config *cfg);
+/* The period.NAME entry for collector NAME, or NULL when it has none. */
+const struct cfg_period *cfg_period_of(const struct ird_config *cfg, const char *name);
 /* 1 if collector NAME is listed in cfg->disabled. */
 int cfg_collector_disabled(const struct ird_config *cfg, const char *name);
 

@@ -30,7 +30,11 @@ struct ird {
 
 	struct tick_files *files;
 	struct collector cols[IRD_COLLECTORS_MAX];
-	uint64_t col_last_mono[IRD_COLLECTORS_MAX];
+	uint64_t col_last_mono[IRD_COLLECTORS_MAX]; /* its last sample, 0: none yet */
+	uint64_t col_period_ns[IRD_COLLECTORS_MAX]; /* how often it samples (>= the tick) */
+	uint32_t col_first[IRD_COLLECTORS_MAX], col_end[IRD_COLLECTORS_MAX]; /* its series */
+	int col_age_idx[IRD_COLLECTORS_MAX]; /* collector.age{collector=NAME}, -1: none */
+	uint8_t col_redo[IRD_COLLECTORS_MAX]; /* sample at the next tick: its series were re-declared */
 	int ncols;
 	struct series_reg reg;
 	double *values;      /* the sample under construction, reg.count doubles */
@@ -45,12 +49,15 @@ struct ird {
 };
 
 enum { OPT_CONFIG = 256, OPT_SHM, OPT_PERIOD, OPT_HISTORY, OPT_LISTEN, OPT_WORKERS, OPT_TOKEN,
-       OPT_NO_EBPF, OPT_HELP, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY };
+       OPT_NO_EBPF, OPT_HELP, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CGROUP };
 extern const struct option ird_opts[];
 
 /* Applies command-line flags (flags.c) over CFG. Returns 0 or -EINVAL with ERR set. */
 int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
+/* Checks what in CFG names collectors (period.NAME). Returns 0, or -EINVAL with
+ * "FILE:LINE:COL: message" in ERR. */
+int loop_check_config(const struct ird_config *cfg, char *err, size_t errlen);
 /* Loads collectors and files for D->cfg, declares, publishes the first object. */
 int loop_setup(struct ird *d, char *err, size_t errlen);
 /* Runs until SIGTERM/SIGINT; SIGHUP reloads d->config_path. Returns the exit status. */

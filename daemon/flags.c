@@ -14,19 +14,13 @@
 #include "daemon.h"
 
 const struct option ird_opts[] = {
-    {"config", required_argument, 0, OPT_CONFIG},
-    {"shm", required_argument, 0, OPT_SHM},
-    {"period", required_argument, 0, OPT_PERIOD},
-    {"history", required_argument, 0, OPT_HISTORY},
-    {"listen", required_argument, 0, OPT_LISTEN},
-    {"workers", required_argument, 0, OPT_WORKERS},
-    {"token-file", required_argument, 0, OPT_TOKEN},
-    {"no-ebpf", no_argument, 0, OPT_NO_EBPF},
-    {"tls-cert", required_argument, 0, OPT_TLS_CERT},
-    {"tls-key", required_argument, 0, OPT_TLS_KEY},
-    {"help", no_argument, 0, OPT_HELP},
-    {"version", no_argument, 0, OPT_VERSION},
-    {0, 0, 0, 0},
+    {"config", required_argument, 0, OPT_CONFIG},     {"shm", required_argument, 0, OPT_SHM},
+    {"period", required_argument, 0, OPT_PERIOD},     {"history", required_argument, 0, OPT_HISTORY},
+    {"listen", required_argument, 0, OPT_LISTEN},     {"workers", required_argument, 0, OPT_WORKERS},
+    {"token-file", required_argument, 0, OPT_TOKEN},  {"no-ebpf", no_argument, 0, OPT_NO_EBPF},
+    {"tls-cert", required_argument, 0, OPT_TLS_CERT}, {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"cgroup", required_argument, 0, OPT_CGROUP},     {"help", no_argument, 0, OPT_HELP},
+    {"version", no_argument, 0, OPT_VERSION},	      {0, 0, 0, 0},
 };
 
 /* Feeds one flag to the config parser as a "key = value" line, so flags and files
@@ -82,6 +76,9 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 			break;
 		case OPT_TLS_KEY:
 			e = flag_to_cfg(cfg, "tls-key", "tls_key", optarg, err, errlen);
+			break;
+		case OPT_CGROUP:
+			e = flag_to_cfg(cfg, "cgroup", "cgroup", optarg, err, errlen);
 			break;
 		case OPT_NO_EBPF:
 			cfg->no_ebpf = 1;

@@ -88,10 +88,15 @@ static void add_collector(struct ird *d, const struct collector_ops *ops, const 
 		ird_log("too many collectors: %s ignored", ops->name);
 		return;
 	}
-	struct collector *c = &d->cols[d->ncols];
+	int i = d->ncols++;
+	struct collector *c = &d->cols[i];
 	memset(c, 0, sizeof(*c));
 	c->ops = ops;
-	d->col_last_mono[d->ncols++] = 0;
+	d->col_last_mono[i] = 0;
+	const struct cfg_period *p = cfg_period_of(&d->cfg, ops->name);
+	uint64_t ms = p ? p->ms : ops->default_period_ms, tick_ms = d->cfg.period_ms;
+	d->col_period_ns[i] = (ms > tick_ms ? ms : tick_ms) * 1000000ull;
+	tick_files_set_group(d->files, (unsigned)i); /* the files it opens are read when it samples */
 	if (off_reason) {
 		col_off(c, "%s", off_reason);
 		return;
@@ -113,6 +118,28 @@ static void add_collector(struct ird *d, const struct collector_ops *ops, const 
 		return;
 	}
 	c->enabled = 1;
+}
+
+static int collector_known(const char *name)
+{
+	const struct collector_ops *const *lists[] = {procfs_collectors, ebpf_collectors};
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (const struct collector_ops *const *o = lists[l]; *o; o++)
+			if (!strcmp((*o)->name, name))
+				return 1;
+	return 0;
+}
+
+int loop_check_config(const struct ird_config *cfg, char *err, size_t errlen)
+{
+	for (int i = 0; i < cfg->n_periods; i++) {
+		if (!collector_known(cfg->periods[i].name)) {
+			snprintf(err, errlen, "%s: period.%s: no collector is named '%s' (see /v1/status)",
+				 cfg->periods[i].where, cfg->periods[i].name, cfg->periods[i].name);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int collectors_init(struct ird *d, char *err, size_t errlen)
@@ -155,8 +182,24 @@ static int declare_all(struct ird *d)
 		int bad = -1, e = 0;
 		for (int i = 0; i < d->ncols && bad < 0; i++) {
 			struct collector *c = &d->cols[i];
+			d->col_first[i] = d->reg.count;
 			if (c->enabled && (e = c->ops->declare(c, &d->reg)) < 0)
 				bad = i;
+			d->col_end[i] = d->reg.count;
+		}
+		/* a collector slower than the tick says how old its values are */
+		for (int i = 0; i < d->ncols && bad < 0; i++) {
+			d->col_age_idx[i] = -1;
+			if (!d->cols[i].enabled ||
+			    d->col_period_ns[i] <= (uint64_t)d->cfg.period_ms * 1000000ull)
+				continue;
+			e = reg_seriesf(
+			    &d->reg, "seconds", INFOREG_KIND_GAUGE,
+			    "Age of this collector's values in the sample (it samples every period.NAME ms)",
+			    "collector.age{collector=\"%s\"}", d->cols[i].ops->name);
+			if (e < 0)
+				return e;
+			d->col_age_idx[i] = e;
 		}
 		if (bad < 0)
 			break;
@@ -171,6 +214,10 @@ static int declare_all(struct ird *d)
 	d->values = v;
 	for (uint32_t i = 0; i < d->reg.count; i++)
 		v[i] = NAN;
+	/* the new layout starts empty: every collector fills it at the next tick, not only
+	 * those due then (a 1 s source would otherwise read NaN for up to a second) */
+	for (int i = 0; i < d->ncols; i++)
+		d->col_redo[i] = 1;
 	return 0;
 }
 
@@ -239,6 +286,13 @@ int loop_setup(struct ird *d, char *err, size_t errlen)
 	int e = collectors_init(d, err, errlen);
 	if (e < 0)
 		return e;
+	for (int i = 0; d->cfg.cgroup[0] && i < d->ncols; i++) {
+		/* a scope that cannot be honoured would publish the host's figures as the container's */
+		if (d->cols[i].ops == &procfs_cgroup_ops && !d->cols[i].enabled) {
+			snprintf(err, errlen, "cgroup %s: %s", d->cfg.cgroup, d->cols[i].off_reason);
+			return -ENOENT;
+		}
+	}
 	return publish_primed(d, err, errlen);
 }
 
@@ -249,10 +303,17 @@ int loop_setup(struct ird *d, char *err, size_t errlen)
 static struct col_now collect(struct ird *d)
 {
 	struct col_now now = {.mono_ns = ird_now_mono(), .real_ns = ird_now_real()};
-	for (uint32_t i = 0; i < d->reg.count; i++)
-		d->values[i] = NAN;
+	uint64_t half_tick = (uint64_t)d->cfg.period_ms * 500000ull;
+	unsigned char due[IRD_COLLECTORS_MAX];
+	for (int i = 0; i < d->ncols; i++) {
+		uint64_t last = d->col_last_mono[i];
+		/* due half a tick early, so that a 1000 ms period at 100 ms ticks is 10 ticks */
+		due[i] = d->cols[i].enabled &&
+			 (!last || d->col_redo[i] || now.mono_ns - last + half_tick >= d->col_period_ns[i]);
+		d->col_redo[i] = 0;
+	}
 
-	int e = tick_files_read_all(d->files);
+	int e = tick_files_read(d->files, due, (unsigned)d->ncols);
 	uint64_t t = ird_now_mono();
 	d->last_read_cost_ns = t - now.mono_ns;
 	if (e < 0)
@@ -260,11 +321,13 @@ static struct col_now collect(struct ird *d)
 
 	for (int i = 0; i < d->ncols; i++) {
 		struct collector *c = &d->cols[i];
-		if (!c->enabled)
-			continue;
+		if (!due[i])
+			continue; /* its values stay those of its last sample */
 		uint64_t last = d->col_last_mono[i];
 		now.dt = last ? (double)(now.mono_ns - last) / 1e9 : 0;
 		c->errmsg_fresh = 0;
+		for (uint32_t k = d->col_first[i]; k < d->col_end[i]; k++)
+			d->values[k] = NAN;
 		int rc = c->ops->sample(c, &now, d->values);
 		uint64_t t1 = ird_now_mono();
 		c->cost_ns = t1 - t;
@@ -284,6 +347,9 @@ static struct col_now collect(struct ird *d)
 			c->last_ok_real_ns = now.real_ns;
 		}
 	}
+	for (int i = 0; i < d->ncols; i++)
+		if (d->col_age_idx[i] >= 0)
+			d->values[d->col_age_idx[i]] = (double)(now.mono_ns - d->col_last_mono[i]) / 1e9;
 	return now;
 }
 
@@ -318,6 +384,8 @@ static void reload(struct ird *d)
 		e = cfg_load_file(&nc, d->config_path, err, sizeof(err));
 	if (!e)
 		e = ird_apply_flags(&nc, d->argc, d->argv, err, sizeof(err));
+	if (!e)
+		e = loop_check_config(&nc, err, sizeof(err));
 	if (e) {
 		ird_log("reload failed, keeping the running configuration: %s", err);
 		return;

@@ -38,6 +38,8 @@ static const char usage[] =
     "  --token-file FILE bearer token for REST write endpoints\n"
     "  --tls-cert FILE --tls-key FILE  serve TLS (ALPN h2, http/1.1) on every listener\n"
     "  --no-ebpf         do not load the eBPF collectors\n"
+    "  --cgroup PATH     container scope: cpu.* and mem.* of cgroup PATH (as in\n"
+    "                    /proc/PID/cgroup), host-wide ones under host.*\n"
     "  --help            this text\n"
     "  --version         print the version\n"
     "Signals: TERM/INT exit (the registry is retired and unlinked), HUP reloads.\n";
@@ -81,6 +83,10 @@ int main(int argc, char **argv)
 	}
 	if (ird_apply_flags(&d->cfg, argc, argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "inforegd: %s\n%s", err, "Try 'inforegd --help'.\n");
+		return 2;
+	}
+	if (loop_check_config(&d->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "inforegd: %s\n", err);
 		return 2;
 	}
 	if (!d->cfg.tls_cert[0] != !d->cfg.tls_key[0]) {

@@ -29,7 +29,8 @@ struct tick_files {
 	struct io_uring ring;
 	struct col_file **files;
 	unsigned char *sync; /* [max]: read with pread, not io_uring (see above) */
-	unsigned n, max, nring;
+	unsigned *group;     /* [max]: the group (collector) that opened it */
+	unsigned n, max, cur_group;
 };
 
 static int needs_sync_read(const char *path)
@@ -44,7 +45,8 @@ struct tick_files *tick_files_new(unsigned max_files)
 		goto nomem;
 	tf->files = calloc(max_files ? max_files : 1, sizeof(*tf->files));
 	tf->sync = calloc(max_files ? max_files : 1, 1);
-	if (!tf->files || !tf->sync)
+	tf->group = calloc(max_files ? max_files : 1, sizeof(*tf->group));
+	if (!tf->files || !tf->sync || !tf->group)
 		goto nomem;
 	tf->max = max_files;
 	unsigned entries = 8;
@@ -53,6 +55,8 @@ struct tick_files *tick_files_new(unsigned max_files)
 	int e = io_uring_queue_init(entries, &tf->ring, 0);
 	if (e < 0) {
 		free(tf->files);
+		free(tf->sync);
+		free(tf->group);
 		free(tf);
 		errno = -e;
 		return NULL;
@@ -62,6 +66,7 @@ nomem:
 	if (tf) {
 		free(tf->files);
 		free(tf->sync);
+		free(tf->group);
 	}
 	free(tf);
 	errno = ENOMEM;
@@ -100,9 +105,14 @@ struct col_file *col_file_open(struct tick_files *tf, const char *path, size_t c
 	f->buf[0] = '\0';
 	f->len = -EAGAIN; /* nothing read yet */
 	tf->sync[tf->n] = (unsigned char)needs_sync_read(path);
-	tf->nring += !tf->sync[tf->n];
+	tf->group[tf->n] = tf->cur_group;
 	tf->files[tf->n++] = f;
 	return f;
+}
+
+void tick_files_set_group(struct tick_files *tf, unsigned group)
+{
+	tf->cur_group = group;
 }
 
 unsigned tick_files_count(const struct tick_files *tf)
@@ -140,8 +150,20 @@ static void finish_read(struct col_file *f, ssize_t res)
 
 int tick_files_read_all(struct tick_files *tf)
 {
+	return tick_files_read(tf, NULL, 0);
+}
+
+/* 1 if file I is read this tick: its group is due (or no mask was given). */
+static int is_due(const struct tick_files *tf, unsigned i, const unsigned char *due, unsigned ngroups)
+{
+	return !due || (tf->group[i] < ngroups && due[tf->group[i]]);
+}
+
+int tick_files_read(struct tick_files *tf, const unsigned char *due, unsigned ngroups)
+{
+	unsigned nring = 0;
 	for (unsigned i = 0; i < tf->n; i++) {
-		if (tf->sync[i])
+		if (tf->sync[i] || !is_due(tf, i, due, ngroups))
 			continue;
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&tf->ring);
 		if (!sqe)
@@ -149,24 +171,25 @@ int tick_files_read_all(struct tick_files *tf)
 		struct col_file *f = tf->files[i];
 		io_uring_prep_read(sqe, f->fd, f->buf, (unsigned)(f->cap - 1), 0);
 		io_uring_sqe_set_data64(sqe, i);
+		nring++;
 	}
 	int e = 0;
-	if (tf->nring) {
+	if (nring) {
 		do
-			e = io_uring_submit_and_wait(&tf->ring, tf->nring);
+			e = io_uring_submit_and_wait(&tf->ring, nring);
 		while (e == -EINTR);
 		if (e < 0)
 			return e;
 	}
 	for (unsigned i = 0; i < tf->n; i++) {
-		if (!tf->sync[i])
+		if (!tf->sync[i] || !is_due(tf, i, due, ngroups))
 			continue;
 		struct col_file *f = tf->files[i];
 		ssize_t n = pread(f->fd, f->buf, f->cap - 1, 0);
 		finish_read(f, n < 0 ? -errno : n);
 	}
 	unsigned seen = 0;
-	while (seen < tf->nring) {
+	while (seen < nring) {
 		struct io_uring_cqe *cqe;
 		e = io_uring_wait_cqe(&tf->ring, &cqe);
 		if (e == -EINTR)
@@ -195,6 +218,7 @@ void tick_files_free(struct tick_files *tf)
 	io_uring_queue_exit(&tf->ring);
 	free(tf->files);
 	free(tf->sync);
+	free(tf->group);
 	free(tf);
 }
 

@@ -19,6 +19,11 @@ struct tick_files *tick_files_new(unsigned max_files);
  * re-read at once (so the next tick fits). Returns 0, or -errno if io_uring failed.
  */
 int tick_files_read_all(struct tick_files *tf);
+/* The same for the files of the groups marked in DUE[NGROUPS] only: a source with a
+ * period longer than the tick is read when it samples, not every tick. */
+int tick_files_read(struct tick_files *tf, const unsigned char *due, unsigned ngroups);
+/* Files opened from now on belong to GROUP (the main loop sets it before each init). */
+void tick_files_set_group(struct tick_files *tf, unsigned group);
 /* Closes every file; the struct col_file pointers die with it. */
 void tick_files_free(struct tick_files *tf);
 /* Number of open files. */

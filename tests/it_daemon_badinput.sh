@@ -38,13 +38,13 @@ if [ "$(id -u)" -ne 0 ]; then expect 2 "$cfg: Permission denied" --config "$cfg"
 
 # a live daemon's name is refused and its object is left alone
 ir_start_daemon --listen none
-gen1=$("$IRCLI" status --shm "$IR_SHM" | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+gen1=$("$IRCLI" status --json --shm "$IR_SHM" | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
 out=$("$IRD" --shm "$IR_SHM" --listen none 2>&1); rc=$?
 [ $rc -eq 1 ] || ir_fail "second daemon on $IR_SHM exited $rc: $out"
 [[ $out == *"in use by a live inforegd (pid $IR_PID)"* ]] || ir_fail "message: $out"
 kill -0 "$IR_PID" || ir_fail "the first daemon died"
 sleep 0.3
-gen2=$("$IRCLI" status --shm "$IR_SHM" | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+gen2=$("$IRCLI" status --json --shm "$IR_SHM" | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
 [ "$gen1" = "$gen2" ] || ir_fail "the live registry was replaced ($gen1 -> $gen2)"
 "$IRCLI" get --shm "$IR_SHM" cpu.usage >/dev/null || ir_fail "registry unreadable after the refused start"
 perm=$(stat -c %a "/dev/shm/$IR_SHM")

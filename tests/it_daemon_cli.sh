@@ -41,13 +41,13 @@ assert "cpu.usage" in d["series"] and "mem.available" in d["series"], list(d["se
 awk '{ if (NR > 1 && $1 <= prev) exit 1; prev = $1; if ($2 != "cpu.usage") exit 1 }' "$IR_TMP/watch" \
 	|| ir_fail "watch lines not increasing seq / wrong name: $(cat "$IR_TMP/watch")"
 
-"$IRCLI" status --shm "$IR_SHM" | python3 -c '
+"$IRCLI" status --json --shm "$IR_SHM" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 names = [c["name"] for c in d["collectors"]]
 assert "cpu" in names and "mem" in names, names
 assert d["ring"]["capacity"] >= 600, d["ring"]' || ir_fail "status document"
-"$IRCLI" node --shm "$IR_SHM" | python3 -c '
+"$IRCLI" node --json --shm "$IR_SHM" | python3 -c '
 import json, sys, os
 d = json.load(sys.stdin)
 assert d["cpu"]["count"] == os.cpu_count() and d["memory"]["total_bytes"] > 0, d' || ir_fail "node document"

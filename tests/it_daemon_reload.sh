@@ -7,7 +7,7 @@
 cfg=$IR_TMP/inforeg.conf
 printf 'period_ms = 100\n' > "$cfg"
 ir_start_daemon --listen none --config "$cfg"
-period() { "$IRCLI" status --shm "$IR_SHM" | python3 -c 'import json,sys; print(json.load(sys.stdin)["period_ms"])'; }
+period() { "$IRCLI" status --json --shm "$IR_SHM" | python3 -c 'import json,sys; print(json.load(sys.stdin)["period_ms"])'; }
 [ "$(period)" = 100 ] || ir_fail "period $(period)"
 "$IRCLI" get --shm "$IR_SHM" load.1 >/dev/null || ir_fail "load.1 missing before reload"
 

@@ -6,7 +6,7 @@
 conf=$IR_TMP/inforegd.conf
 cp "$INFOREG_TOP/deploy/inforegd.conf" "$conf"
 ir_start_daemon --config "$conf"
-"$IRCLI" status --shm "$IR_SHM" | python3 -c '
+"$IRCLI" status --json --shm "$IR_SHM" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert d["config"].endswith("inforegd.conf") and d["period_ms"] == 100, d' || ir_fail "status after deploy config"

@@ -10,7 +10,6 @@
 command -v bpftool >/dev/null || ir_fail "bpftool missing"
 
 get() { "$IRCLI" get --shm "$IR_SHM" "$@"; }
-value() { get "$1" 2>/dev/null | awk '{print $NF}'; }
 
 # a busy child: the watched task
 ( while :; do :; done ) &
@@ -23,7 +22,7 @@ watch = fromconf pid:$burner
 CONF
 ir_start_daemon --config "$IR_TMP/ird.conf" --token-file "$IR_TMP/token"
 
-status=$("$IRCLI" status --shm "$IR_SHM") || ir_fail "no status"
+status=$("$IRCLI" status --json --shm "$IR_SHM") || ir_fail "no status"
 /usr/bin/python3 -c 'import json,sys; e=json.loads(sys.argv[1])["ebpf"]; assert e["enabled"] and e["collectors_on"]==5, e' \
 	"$status" || ir_fail "eBPF not on: $status"
 for s in cpu.usage.exact 'cpu.usage.exact{cpu="0"}' sched.runq_latency.p99 sched.runq_latency.count \

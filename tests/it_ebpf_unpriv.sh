@@ -40,7 +40,7 @@ check_off() { # label reason-regex
 	grep -q '^mem\.' <<<"$list" || ir_fail "$label: no mem.* series: /proc collectors missing"
 	grep -qE '^(cpu\.usage\.exact|sched\.(runq_latency|ctxsw_per_s|migrations_per_s)|task\.|disk\.io_latency)' <<<"$list" &&
 		ir_fail "$label: eBPF series published without eBPF"
-	status=$("$IRCLI" status --shm "$IR_SHM") || ir_fail "$label: no status document"
+	status=$("$IRCLI" status --json --shm "$IR_SHM") || ir_fail "$label: no status document"
 	python3 - "$want" <<PY || ir_fail "$label: status does not report eBPF off: $status"
 import json, re, sys
 s = json.loads('''$status''')

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # it_sanitized_daemon: the daemon itself, built with ThreadSanitizer and with
-# AddressSanitizer+UBSan, goes through the REST load, SSE, watch (with a reload) and
-# reload tests: any race, memory error or undefined behaviour reported fails the test.
+# AddressSanitizer+UBSan, goes through the REST load, SSE, watch (with a reload),
+# reload, exec rule (the process runner's thread) and push rule tests: any race, memory error or undefined behaviour reported fails the test.
 # (h2o's own buffers held until exit are suppressed for LeakSanitizer: tests/lsan.supp.)
 . "$(dirname "$0")/lib.sh"
 found=0
@@ -10,12 +10,17 @@ for sb in "$INFOREG_BUILD"-san-thread "$INFOREG_BUILD"-san-address-undefined; do
 	[ -x "$sb/bin/inforegd" ] || ir_fail "no sanitized daemon in $sb (make test builds it)"
 	logs=$IR_TMP/$(basename "$sb")
 	mkdir -p "$logs"
-	for t in it_api_load.sh it_api_sse.sh it_api_watch.sh it_daemon_reload.sh; do
+	# it_rules_*: C programs of the normal build that start $INFOREG_BUILD/bin/inforegd
+	for t in it_api_load.sh it_api_sse.sh it_api_watch.sh it_daemon_reload.sh it_rules_exec it_rules_push; do
+		case $t in
+		*.sh) cmd=(bash "$INFOREG_TOP/tests/$t") ;;
+		*) cmd=("$INFOREG_BUILD/tests/$t") ;;
+		esac
 		TSAN_OPTIONS="halt_on_error=0:log_path=$logs/tsan" \
 		ASAN_OPTIONS="halt_on_error=0:detect_leaks=1:log_path=$logs/asan" \
 		LSAN_OPTIONS="suppressions=$INFOREG_TOP/tests/lsan.supp" \
 		UBSAN_OPTIONS="print_stacktrace=1:log_path=$logs/ubsan" \
-		INFOREG_BUILD=$sb bash "$INFOREG_TOP/tests/$t" >"$logs/$t.log" 2>&1 ||
+		INFOREG_BUILD=$sb "${cmd[@]}" >"$logs/$t.log" 2>&1 ||
 			ir_fail "$t with $(basename "$sb"): $(tail -5 "$logs/$t.log")"
 	done
 	# the sanitizers write one file per process (tsan.PID, asan.PID, ubsan.PID)

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "procfs.h"
 
 const char *const cpu_field_name[CPU_NFIELDS] = {
@@ -303,6 +304,7 @@ struct cpu_priv {
 	int idx_free, idx_count, idx_ctxt, idx_forks, idx_running, idx_blocked;
 	int asked; /* layout_changed() called; cleared by declare */
 	int warned_ignored;
+	const char *pfx; /* "host." under a cgroup scope (cgroup.c), else "" */
 };
 
 #define NIDX (CPU_NFIELDS + 1)
@@ -313,6 +315,7 @@ static int cpu_init(struct collector *c, struct col_env *env)
 	if (!p)
 		return -ENOMEM;
 	c->priv = p;
+	p->pfx = cfg_host_prefix(env->cfg);
 
 	char *buf = NULL;
 	size_t bcap = 0;
@@ -371,12 +374,13 @@ static int cpu_declare(struct collector *c, struct series_reg *reg)
 		dst = e;                                                                                     \
 	} while (0)
 
-	DECL(p->idx_all[CPU_NFIELDS], "percent", INFOREG_KIND_GAUGE, CPU_USAGE_HELP, "cpu.usage");
+	DECL(p->idx_all[CPU_NFIELDS], "percent", INFOREG_KIND_GAUGE, CPU_USAGE_HELP, "%scpu.usage", p->pfx);
 	DECL(p->idx_free, "cores", INFOREG_KIND_GAUGE,
-	     "Idle capacity in cores: online CPUs x (1 - cpu.usage/100)", "cpu.free");
-	DECL(p->idx_count, "cpus", INFOREG_KIND_GAUGE, "Online CPUs (cpuN lines of /proc/stat)", "cpu.count");
+	     "Idle capacity in cores: online CPUs x (1 - cpu.usage/100)", "%scpu.free", p->pfx);
+	DECL(p->idx_count, "cpus", INFOREG_KIND_GAUGE, "Online CPUs (cpuN lines of /proc/stat)",
+	     "%scpu.count", p->pfx);
 	for (int f = 0; f < CPU_NFIELDS; f++)
-		DECL(p->idx_all[f], "percent", INFOREG_KIND_GAUGE, cpu_field_help[f], "cpu.%s",
+		DECL(p->idx_all[f], "percent", INFOREG_KIND_GAUGE, cpu_field_help[f], "%scpu.%s", p->pfx,
 		     cpu_field_name[f]);
 	for (unsigned i = 0; i < s->cap; i++) {
 		int *idx = &p->idx_cpu[(size_t)i * NIDX];
@@ -384,11 +388,11 @@ static int cpu_declare(struct collector *c, struct series_reg *reg)
 			idx[f] = -1;
 		if (!p->declared[i])
 			continue;
-		DECL(idx[CPU_NFIELDS], "percent", INFOREG_KIND_GAUGE, CPU_USAGE_HELP, "cpu.usage{cpu=\"%u\"}",
-		     i);
+		DECL(idx[CPU_NFIELDS], "percent", INFOREG_KIND_GAUGE, CPU_USAGE_HELP,
+		     "%scpu.usage{cpu=\"%u\"}", p->pfx, i);
 		for (int f = 0; f < CPU_NFIELDS; f++)
-			DECL(idx[f], "percent", INFOREG_KIND_GAUGE, cpu_field_help[f], "cpu.%s{cpu=\"%u\"}",
-			     cpu_field_name[f], i);
+			DECL(idx[f], "percent", INFOREG_KIND_GAUGE, cpu_field_help[f], "%scpu.%s{cpu=\"%u\"}",
+			     p->pfx, cpu_field_name[f], i);
 	}
 	DECL(p->idx_ctxt, "switches/s", INFOREG_KIND_RATE, "Context switches per second, all CPUs",
 	     "sched.ctxt_per_s");

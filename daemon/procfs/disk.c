@@ -220,6 +220,7 @@ static int disk_init(struct collector *c, struct col_env *env)
 
 const struct collector_ops procfs_disk_ops = {
     .name = "disk",
+    .default_period_ms = 1000, /* slow-moving: read once a second unless asked */
     .init = disk_init,
     .declare = col_devsrc_declare,
     .sample = col_devsrc_sample,

@@ -5,11 +5,6 @@
 #include "procfs.h"
 
 const struct collector_ops *const procfs_collectors[] = {
-    &procfs_cpu_ops,
-    &procfs_mem_ops,
-    &procfs_load_ops,
-    &procfs_pressure_ops,
-    &procfs_net_ops,
-    &procfs_disk_ops,
-    NULL,
+    &procfs_cpu_ops,	  &procfs_mem_ops, &procfs_cgroup_ops, &procfs_load_ops,
+    &procfs_pressure_ops, &procfs_net_ops, &procfs_disk_ops,   NULL,
 };

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "procfs.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
@@ -131,6 +132,7 @@ static const struct {
 
 struct mem_priv {
 	struct col_file *f;
+	const char *pfx; /* "host." under a cgroup scope (cgroup.c), else "" */
 	int idx[MEM_NOUT];
 	double out[MEM_NOUT];
 };
@@ -141,6 +143,7 @@ static int mem_init(struct collector *c, struct col_env *env)
 	if (!p)
 		return -ENOMEM;
 	c->priv = p;
+	p->pfx = cfg_host_prefix(env->cfg);
 	p->f = col_file_open(env->files, "/proc/meminfo", 4096);
 	if (!p->f) {
 		int e = -errno;
@@ -154,7 +157,8 @@ static int mem_declare(struct collector *c, struct series_reg *reg)
 {
 	struct mem_priv *p = c->priv;
 	for (int i = 0; i < MEM_NOUT; i++) {
-		int e = reg_series(reg, mem_series[i].name, "bytes", INFOREG_KIND_GAUGE, mem_series[i].help);
+		int e = reg_seriesf(reg, "bytes", INFOREG_KIND_GAUGE, mem_series[i].help, "%s%s", p->pfx,
+				    mem_series[i].name);
 		if (e < 0)
 			return e;
 		p->idx[i] = e;

@@ -151,6 +151,7 @@ static int net_init(struct collector *c, struct col_env *env)
 
 const struct collector_ops procfs_net_ops = {
     .name = "net",
+    .default_period_ms = 1000, /* slow-moving: read once a second unless asked */
     .init = net_init,
     .declare = col_devsrc_declare,
     .sample = col_devsrc_sample,

@@ -261,6 +261,7 @@ static void pressure_fini(struct collector *c)
 
 const struct collector_ops procfs_pressure_ops = {
     .name = "pressure",
+    .default_period_ms = 1000, /* slow-moving: read once a second unless asked */
     .init = pressure_init,
     .declare = pressure_declare,
     .sample = pressure_sample,

@@ -26,7 +26,7 @@
 extern const struct collector_ops *const procfs_collectors[];
 
 extern const struct collector_ops procfs_cpu_ops, procfs_mem_ops, procfs_load_ops, procfs_pressure_ops,
-    procfs_net_ops, procfs_disk_ops;
+    procfs_net_ops, procfs_disk_ops, procfs_cgroup_ops;
 
 /* ---- text helpers (scan.c, devtab.c) ------------------------------------------ */
 
@@ -164,7 +164,7 @@ struct cpustat {
 	/* per line, where its open window starts: the snapshot at which its last window
 	 * closed (a jiffy had elapsed), invalid when the line has no window open */
 	struct cpu_times base_total, *base_cpu; /* base_cpu[cap] */
-	struct cpu_pct all, *cpu;    /* results, cpu[cap] */
+	struct cpu_pct all, *cpu;		/* results, cpu[cap] */
 	double count, free, ctxt_per_s, forks_per_s, running, blocked;
 	unsigned ignored; /* cpuN lines with N >= cap in the last update */
 };
@@ -270,5 +270,21 @@ int diskstats_enumerate(struct col_devset *s, const char *text);
 /* Per tick: parses TEXT (NULL: read failed), computes the rates over DT. No allocation. */
 int diskstats_update(struct col_devset *s, const char *text, double dt);
 void diskstats_fini(struct col_devset *s);
+
+/* ---- cgroup: a container's CPU and memory (cgroup.c) -------------------------- */
+
+/* A decimal integer or "max" (UINT64_MAX), blanks and one '\n' around. -EINVAL, -ENODATA (NULL). */
+int cg_parse_u64(const char *text, uint64_t *v);
+/* v2 cpu.max: the quota in cores, 0 when "max". */
+int cg_parse_cpu_max(const char *text, double *cores);
+/* v1 cpu.cfs_quota_us / cpu.cfs_period_us: the quota in cores, 0 when -1 (none). */
+int cg_parse_cfs(const char *quota, const char *period, double *cores);
+/* CPUs in a list such as "0-3,8": 0 when empty or unparsable. */
+unsigned cg_cpulist_size(const char *text);
+/* v2 cpu.stat usage_usec, in ns. */
+int cg_parse_cpu_stat_ns(const char *text, uint64_t *ns);
+/* The limit in cores: the quota (0: none) capped by the cpuset's size (0: unknown), else
+ * the cpuset, else HOST_CPUS. */
+double cg_cpu_limit(double quota_cores, unsigned cpuset, double host_cpus);
 
 #endif /* INFOREGD_COL_PROC_H */
