@@ -6,7 +6,8 @@
  * cgroup v2 directory the child sits below (in a sub-cgroup, so descendants are matched). Over a 2 s window
  * each watch's task.cpu.seconds must agree with the kernel's own accounting of the child: /proc/PID/stat
  * utime+stime (USER_HZ ticks, each field truncated: 20 ms of slack plus 2%) and /proc/PID/schedstat
- * (sum_exec_runtime in ns, updated at ticks and switches: 8 ms plus 1%). task.count must be at most 2 in every
+ * (sum_exec_runtime in ns, updated at ticks and switches: 8 ms plus 1%), plus H_UNREPORTED_S for each switch the
+ * kernel did not report in the window (more of them under load; see it_bpf_harness.h). task.count must be at most 2 in every
  * period, and at least 1 in every period in which the child switched in (its schedstat pcount, read after the
  * period's first sample and before its last, rose): on a loaded machine the child may wait a whole period for its
  * CPU, and its 25% demand is then not met either, so neither is compared with a fixed figure. Also checks the
@@ -133,6 +134,9 @@ int main(void)
 	double s0[3], s1[3], st0, st1, sc0, sc1, count_min[3], count_max[3];
 	unsigned long long sw_after, sw_before;
 	int checked = 0;
+	struct collector dummy;
+	double un0, un1;
+	struct cbpf *b;
 	const char *root;
 	char err[256], comm[16], spec[400], pidbuf[32], name[96];
 	int go[2], r;
@@ -190,6 +194,11 @@ int main(void)
 	h_sample(&h);
 	h_sleep_ms(300);
 
+	memset(&dummy, 0, sizeof(dummy));
+	b = cbpf_get(&dummy, &h.cfg); /* the objects ebpf.task loaded: one more reference */
+	if (!b)
+		H_FAIL("cbpf_get: %s", dummy.off_reason);
+	un0 = h_unreported(b);
 	kernel_cpu(child, &st0, &sc0);
 	h_sample(&h);
 	t0 = h_now_ns();
@@ -223,9 +232,10 @@ int main(void)
 	for (int k = 0; k < 3; k++)
 		s1[k] = secs(&h, watches[k]);
 	kernel_cpu(child, &st1, &sc1);
+	un1 = h_unreported(b);
 
-	printf("kernel: /proc/PID/stat %.3f s, schedstat %.4f s over %.3f s\n", st1 - st0, sc1 - sc0,
-	       (double)(t1 - t0) / 1e9);
+	printf("kernel: /proc/PID/stat %.3f s, schedstat %.4f s over %.3f s; %.0f unreported switches\n",
+	       st1 - st0, sc1 - sc0, (double)(t1 - t0) / 1e9, un1 - un0);
 	for (int k = 0; k < 3; k++) {
 		double d = s1[k] - s0[k], sched = sc1 - sc0, stat = st1 - st0;
 		double usage = 100.0 * d / ((double)(t1 - t0) / 1e9);
@@ -233,9 +243,11 @@ int main(void)
 		printf("%-6s: %.4f s (%.1f%% of a CPU), task.count in [%.0f, %.0f] (minimum over the %d periods "
 		       "the child switched in)\n",
 		       watches[k], d, usage, count_min[k], count_max[k], checked);
-		H_CHECK(fabs(d - stat) <= 0.020 + 0.02 * stat, "%s: %.4f s vs /proc/PID/stat %.3f s",
+		double slack = H_UNREPORTED_S * (un1 - un0);
+
+		H_CHECK(fabs(d - stat) <= 0.020 + 0.02 * stat + slack, "%s: %.4f s vs /proc/PID/stat %.3f s",
 			watches[k], d, stat);
-		H_CHECK(fabs(d - sched) <= 0.008 + 0.01 * sched, "%s: %.4f s vs schedstat %.4f s", watches[k],
+		H_CHECK(fabs(d - sched) <= 0.008 + 0.01 * sched + slack, "%s: %.4f s vs schedstat %.4f s", watches[k],
 			d, sched);
 		H_CHECK(sched > 0.05, "the child barely ran: %.4f s in the window", sched);
 		H_CHECK((checked == 0 || count_min[k] >= 1) && count_max[k] <= 2,
@@ -254,6 +266,7 @@ int main(void)
 	H_CHECK(secs(&h, "bypid") >= s1[0], "bypid went backwards after the re-layout");
 
 	cleanup();
+	cbpf_put(b);
 	h_fini(&h);
 	snprintf(spec, sizeof(spec), "pid:%d", (int)getpid());
 	watch_spec_parse("self", spec, &w, err, sizeof(err));

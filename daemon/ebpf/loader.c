@@ -434,7 +434,18 @@ static int load_blkio(struct cbpf *b)
 			  &b->blkio->links.ir_block_rq_complete);
 }
 
-/* Destroys part P's skeleton (the cpu part also unmaps what it mapped). */
+/* Empties the chain's SLOT (the programs it held stay alive while the slot does). */
+static void chain_clear(struct cbpf *b, __u32 slot)
+{
+	if (b->cpu)
+		bpf_map_delete_elem(bpf_map__fd(b->cpu->maps.chain), &slot);
+}
+
+/*
+ * Destroys part P's skeleton (the cpu part also unmaps what it mapped); a rider's chain
+ * slots are emptied first, so a half-filled chain (one slot set, the next failing) does
+ * not keep running it.
+ */
 static void unload_part(struct cbpf *b, enum cbpf_part p)
 {
 	switch (p) {
@@ -451,10 +462,13 @@ static void unload_part(struct cbpf *b, enum cbpf_part p)
 		b->cpu = NULL;
 		break;
 	case CBPF_RUNQ:
+		chain_clear(b, IR_SLOT_SWITCH_RUNQ);
 		runq_bpf__destroy(b->runq);
 		b->runq = NULL;
 		break;
 	case CBPF_TASK:
+		chain_clear(b, IR_SLOT_SWITCH_TASK);
+		chain_clear(b, IR_SLOT_SYNC_TASK);
 		task_bpf__destroy(b->task);
 		b->task = NULL;
 		break;
