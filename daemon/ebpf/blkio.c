@@ -211,7 +211,8 @@ static int blk_sweep(struct blk_state *s, uint64_t now_ns)
 
 	for (;;) {
 		__u32 count = CHUNK;
-		int e = bpf_map_lookup_batch(s->start_fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL);
+		int e = bpf_map_lookup_batch(s->start_fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					     NULL);
 
 		if (e < 0 && errno != ENOENT)
 			return -errno;

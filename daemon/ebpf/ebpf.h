@@ -55,9 +55,9 @@ struct cbpf {
 	struct task_bpf *task;
 	struct blkio_bpf *blkio;
 	struct sched_bpf *sched;
-	int on[CBPF_NPARTS];	       /* the collector's object is loaded and attached */
-	char off[CBPF_NPARTS][160];    /* why not, when !on[] */
-	int nonline;		       /* CPUs online at load, listed in online[] */
+	int on[CBPF_NPARTS];	    /* the collector's object is loaded and attached */
+	char off[CBPF_NPARTS][160]; /* why not, when !on[] */
+	int nonline;		    /* CPUs online at load, listed in online[] */
 	int *online;
 	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() */
 	int idle_failed;	    /* attaching it failed (reported once) */

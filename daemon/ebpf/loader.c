@@ -58,7 +58,7 @@ const struct collector_ops *const ebpf_collectors[] = {
 };
 
 static const char *const part_name[CBPF_NPARTS] = {"ebpf.cpu", "ebpf.runq", "ebpf.task", "ebpf.blkio",
-						    "ebpf.sched"};
+						   "ebpf.sched"};
 
 struct cbpf_test_hooks cbpf_test;
 
@@ -167,7 +167,8 @@ static int read_online(struct cbpf *b)
 	return b->nonline ? 0 : -EINVAL;
 }
 
-static void part_off(struct cbpf *b, enum cbpf_part p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void part_off(struct cbpf *b, enum cbpf_part p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void part_off(struct cbpf *b, enum cbpf_part p, const char *fmt, ...)
 {
 	va_list ap;
@@ -232,7 +233,8 @@ static const char *runq_unsupported(void)
 }
 
 /* Open options of part P's object (a test's BTF file instead of the kernel's). */
-#define PART_OPEN_OPTS(name, p) LIBBPF_OPTS(bpf_object_open_opts, name, .btf_custom_path = cbpf_test.btf_path[p])
+#define PART_OPEN_OPTS(name, p)                                                                              \
+	LIBBPF_OPTS(bpf_object_open_opts, name, .btf_custom_path = cbpf_test.btf_path[p])
 
 /* Attaches PROG to its section's raw tracepoint (or the test's); NULL with errno set. */
 static struct bpf_link *attach_prog(enum cbpf_part p, struct bpf_program *prog)
@@ -300,7 +302,8 @@ static int load_cpu(struct cbpf *b)
 	}
 	b->cpus = m;
 	b->watch_ctl_len = (size_t)page;
-	m = mmap(NULL, b->watch_ctl_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(b->cpu->maps.watch_ctl), 0);
+	m = mmap(NULL, b->watch_ctl_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(b->cpu->maps.watch_ctl), 0);
 	if (m == MAP_FAILED) {
 		err = -errno;
 		part_off(b, CBPF_CPU, "cannot mmap the watch control map: %s", strerror(-err));
@@ -420,8 +423,9 @@ static int load_blkio(struct cbpf *b)
 		part_failed(b, CBPF_BLKIO, "opening blkio.bpf.o", err);
 		return err;
 	}
-	bpf_map__set_max_entries(b->blkio->maps.blk_start,
-				 cbpf_test.blk_inflight_max ? cbpf_test.blk_inflight_max : IR_BLK_INFLIGHT_MAX);
+	bpf_map__set_max_entries(b->blkio->maps.blk_start, cbpf_test.blk_inflight_max
+							       ? cbpf_test.blk_inflight_max
+							       : IR_BLK_INFLIGHT_MAX);
 	err = blkio_bpf__load(b->blkio);
 	if (err) {
 		part_failed(b, CBPF_BLKIO, "loading blkio.bpf.o", err);
@@ -525,8 +529,9 @@ static void load(struct cbpf *b, const struct ird_config *cfg)
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		for (int p = 0; p < CBPF_NPARTS; p++)
 			if (b->on[p])
-				part_off(b, (enum cbpf_part)p,
-					 "no kernel BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot load");
+				part_off(
+				    b, (enum cbpf_part)p,
+				    "no kernel BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot load");
 		return;
 	}
 	b->ncpu = libbpf_num_possible_cpus();
@@ -547,7 +552,8 @@ static void load(struct cbpf *b, const struct ird_config *cfg)
 		load_part(b, CBPF_CPU, load_cpu);
 		for (int p = 0; p < CBPF_NPARTS; p++)
 			if (p != CBPF_CPU && p != CBPF_BLKIO && b->on[p] && !b->cpu)
-				part_off(b, (enum cbpf_part)p, "needs cpu.bpf.c's sched_switch program, which is off: %.90s",
+				part_off(b, (enum cbpf_part)p,
+					 "needs cpu.bpf.c's sched_switch program, which is off: %.90s",
 					 b->off[CBPF_CPU]);
 		if (!cpu_wanted && b->cpu) {
 			b->on[CBPF_CPU] = 0;
@@ -571,7 +577,8 @@ static void load(struct cbpf *b, const struct ird_config *cfg)
 		/* after attaching: a switch from here on starts an entry by itself */
 		err = cbpf_sync_cpus(b, 0);
 		if (err < 0)
-			ird_log("ebpf: cannot run the cpu_sync program (%s): a CPU's exact usage is unknown until "
+			ird_log("ebpf: cannot run the cpu_sync program (%s): a CPU's exact usage is unknown "
+				"until "
 				"its first context switch",
 				strerror(-err));
 	}
