@@ -6,8 +6,8 @@
  * cgroup v2 directory the child sits below (in a sub-cgroup, so descendants are matched). Over a 2 s window
  * each watch's task.cpu.seconds must agree with the kernel's own accounting of the child: /proc/PID/stat
  * utime+stime (USER_HZ ticks, each field truncated: 20 ms of slack plus 2%) and /proc/PID/schedstat
- * (sum_exec_runtime in ns, updated at ticks and switches: 8 ms plus 1%), plus H_UNREPORTED_S for each switch the
- * kernel did not report in the window (more of them under load; see it_bpf_harness.h). task.count must be at most 2 in every
+ * (sum_exec_runtime in ns, updated at ticks and switches: 8 ms plus 1%), plus h_unreported_slack() for the switches
+ * the kernel did not report in the window (more of them under load; see it_bpf_harness.h). task.count must be at most 2 in every
  * period, and at least 1 in every period in which the child switched in (its schedstat pcount, read after the
  * period's first sample and before its last, rose): on a loaded machine the child may wait a whole period for its
  * CPU, and its 25% demand is then not met either, so neither is compared with a fixed figure. Also checks the
@@ -243,7 +243,7 @@ int main(void)
 		printf("%-6s: %.4f s (%.1f%% of a CPU), task.count in [%.0f, %.0f] (minimum over the %d periods "
 		       "the child switched in)\n",
 		       watches[k], d, usage, count_min[k], count_max[k], checked);
-		double slack = H_UNREPORTED_S * (un1 - un0);
+		double slack = h_unreported_slack(un1 - un0);
 
 		H_CHECK(fabs(d - stat) <= 0.020 + 0.02 * stat + slack, "%s: %.4f s vs /proc/PID/stat %.3f s",
 			watches[k], d, stat);
