@@ -1,9 +1,15 @@
 # SPDX-License-Identifier: MIT
 # inforeg - top-level build. `make` builds everything under build/; `make run` starts
-# the daemon in the foreground; `make test` builds and runs every test.
+# the daemon in the foreground; `make test` builds and runs every test; `make fuzz`
+# runs the libFuzzer targets (tests/fuzz/*.c) for a long while.
+#
+# Packages: `make run`, `make test` and `make deps` install the missing Debian packages
+# (scripts/install-deps.sh, apt-get); every other goal only checks with pkg-config
+# (scripts/check-deps.sh) and names what is missing.
 #
 # Variables: V=1 (verbose), SAN=address,undefined | SAN=thread (sanitized tests,
-# built into build-san-*/), PREFIX (install), CC, BPF_CLANG.
+# built into build-san-*/), FUZZ=1 (libFuzzer build in build-fuzz/), FUZZ_SECONDS
+# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG.
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -19,7 +25,14 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 comma := ,
 BUILD ?= build
-ifeq ($(SAN),)
+ifeq ($(FUZZ),1)
+# libFuzzer: every object instrumented for coverage and ASan; the fuzz targets link
+# the fuzzer's main() (clang; Debian's libclang-rt-14-dev has the runtime).
+B := $(BUILD)-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address
+CC := clang
+else ifeq ($(SAN),)
 B := $(BUILD)
 SANFLAGS :=
 else
@@ -39,12 +52,19 @@ Q := @
 msg = @printf '  %-8s %s\n' $(1) $(2)
 endif
 
+# Installing goals get the apt stamp; the rest only the pkg-config check.
+ifneq ($(filter run test deps,$(MAKECMDGOALS)),)
 DEPS_STAMP := $(B)/.deps-ok
+else
+DEPS_STAMP := $(B)/.deps-checked
+endif
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
 	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
-	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -I$(B)/kernel
+	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -Iextender -I$(B)/kernel
 CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+# the scheduler extender links none of the daemon: h2o to serve, libcurl to ask the nodes
+EXT_LIBS    := -lcurl -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
 DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
 
 # One pattern per room: daemon/ (the process), daemon/ROOM/ (one kind of source
@@ -52,34 +72,48 @@ DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lp
 SHM_SRCS    := $(sort $(wildcard shm/*.c))
 CLI_SRCS    := $(sort $(wildcard cli/*.c))
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c daemon/*/*.c api/*.c))
+# extender/: the kube-scheduler extender, its own program
+EXT_SRCS    := $(sort $(wildcard extender/*.c))
 BPF_SRCS    := $(sort $(wildcard kernel/*.bpf.c))
 SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/test_*.c: unit and stress tests, also built under sanitizers;
 # tests/it_*.c: integration programs (real daemon), normal build only.
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
+# tests/helper_*.c: programs integration scripts start (stand-in servers), not tests.
+HELPER_SRCS := $(sort $(wildcard tests/helper_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
+# tests/fuzz/NAME.c: a libFuzzer target, seed corpus in tests/fuzz/NAME/
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 SHM_OBJS    := $(call obj,$(SHM_SRCS))
 DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
 # every daemon object but main(), for tests that drive collectors and the API directly
 DAEMON_LIB_OBJS := $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJS))
+EXT_OBJS    := $(call obj,$(EXT_SRCS))
+# every extender object but main(), for its tests, helpers and bench
+EXT_LIB_OBJS := $(filter-out $(B)/obj/extender/main.o,$(EXT_OBJS))
 TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+HELPERS     := $(patsubst tests/%.c,$(B)/tests/%,$(HELPER_SRCS))
+FUZZERS     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
-BINS := $(B)/bin/inforegd $(B)/bin/inforeg
+BINS := $(B)/bin/inforegd $(B)/bin/inforeg $(B)/bin/inforeg-extender
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
-tests: $(TESTS) $(if $(SAN),,$(ITESTS))
-benches: $(BENCHES)
+tests: $(TESTS) $(if $(SAN),,$(ITESTS) $(HELPERS))
+benches: $(BENCHES) $(if $(SAN),,$(HELPERS))
 
-.PHONY: all deps run test tests benches bench install clean check-format
+.PHONY: all deps run test tests benches bench experiment install clean check-format fuzzers fuzz
 
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): scripts/debian-packages.txt scripts/install-deps.sh
+$(B)/.deps-ok: scripts/debian-packages.txt scripts/install-deps.sh
 	$(Q)scripts/install-deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+$(B)/.deps-checked: scripts/check-deps.sh
+	$(Q)CC='$(CC)' scripts/check-deps.sh
 	$(Q)mkdir -p $(@D) && touch $@
 
 # Everything compiled needs the packages; order-only so a new stamp rebuilds nothing.
@@ -116,7 +150,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS)): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS)): | $(SKELS)
 # the dashboard page is embedded with .incbin, which -MMD does not see
 $(B)/obj/api/dashboard.o: api/dashboard.html
 
@@ -148,6 +182,27 @@ $(B)/bin/inforeg: $(call obj,$(CLI_SRCS)) $(B)/lib/libinforeg.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -lpthread -lm
 
+$(B)/bin/inforeg-extender: $(EXT_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(EXT_OBJS) $(EXT_LIBS)
+
+# The extender's tests (test_extender_*, it_extender_*), the helpers and bench/extender_*
+# link the extender's objects, not the daemon's (make picks the rule with the shorter stem).
+define link_ext
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(EXT_LIB_OBJS) $(EXT_LIBS)
+endef
+$(B)/tests/test_extender_%: $(B)/obj/tests/test_extender_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+$(B)/tests/it_extender_%: $(B)/obj/tests/it_extender_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+$(B)/tests/helper_%: $(B)/obj/tests/helper_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+$(B)/bench/extender_%: $(B)/obj/bench/extender_%.o $(EXT_LIB_OBJS)
+	$(link_ext)
+
 # Tests and benches link the client library and every daemon object but main().
 $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
@@ -159,6 +214,29 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
 
+# libFuzzer targets: only in the FUZZ=1 build (`make fuzzers` makes it); the
+# extender's (tests/fuzz/extender_*.c) link the extender's objects.
+$(B)/fuzz/extender_%: $(B)/obj/tests/fuzz/extender_%.o $(EXT_LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FUZZ_LDFLAGS) $(LDFLAGS) -o $@ $< $(EXT_LIB_OBJS) $(EXT_LIBS)
+$(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(FUZZ_LDFLAGS) $(LDFLAGS) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+ifeq ($(FUZZ),1)
+fuzzers: $(FUZZERS)
+else
+fuzzers:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) FUZZ=1 fuzzers
+endif
+
+# A long run of every target (FUZZ_SECONDS each); `make test` runs each ~10 s.
+FUZZ_SECONDS ?= 600
+fuzz: fuzzers
+	$(Q)tests/fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 # ---- the two commands ----
 SHM ?= inforeg
 run: all
@@ -168,13 +246,18 @@ run: all
 # stress tests) and ends with "N passed, N failed, N skipped".
 test: all tests
 ifeq ($(SAN),)
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=address,undefined tests $(BUILD)-san-address-undefined/bin/inforegd $(BUILD)-san-address-undefined/bin/inforeg $(BUILD)-san-address-undefined/bin/inforeg-extender
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) SAN=thread tests $(BUILD)-san-thread/bin/inforegd $(BUILD)-san-thread/bin/inforeg $(BUILD)-san-thread/bin/inforeg-extender
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD) FUZZ=1 fuzzers
 endif
 	$(Q)tests/run.sh $(B)
 
 bench: all benches
 	$(Q)bench/run.sh $(B)
+
+# The scheduling experiment (root: it makes cgroups); QUICK=1 is the short form.
+experiment: all benches | $(DEPS_STAMP)
+	$(Q)QUICK=$(QUICK) /usr/bin/python3 bench/experiment.py --build $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
@@ -186,9 +269,9 @@ install: all
 	$(call write_pc,$(PREFIX),$(DESTDIR)$(PREFIX)/lib/pkgconfig/inforeg.pc)
 
 check-format:
-	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) include/*.h
+	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(EXT_SRCS) extender/*.h include/*.h
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san-*
+	rm -rf $(BUILD) $(BUILD)-san-* $(BUILD)-fuzz
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -17,7 +17,18 @@ struct api_config {
 	int workers;                     /* evloop threads, >= 1 */
 	const char *token_file;          /* bearer token for write endpoints; NULL: writes refused (403) */
 	const char *tls_cert, *tls_key;  /* PEM files; both set: TLS with ALPN h2 on every listener */
+	int max_connections;             /* open connections (all workers) past which new ones are
+					    refused at once; 0: derived from RLIMIT_NOFILE */
 };
+
+/*
+ * Checks what the user wrote before anything is published: every listen address
+ * parses, is given once and can be bound (trial bind, released at once), the token
+ * file and the TLS files are regular files that load. Returns 0; -EINVAL for a
+ * configuration error (inforegd exits 2); another -errno (EADDRINUSE, EACCES) for a
+ * run-time refusal (exit 1). ERR says which and why.
+ */
+int api_preflight(const struct api_config *cfg, char *err, size_t errlen);
 
 /*
  * Binds every listener (so that errors such as EADDRINUSE come back here, before the

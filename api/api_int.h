@@ -37,7 +37,10 @@
 #define API_H2_STREAMS_MAX    100	/* what we advertise in SETTINGS_MAX_CONCURRENT_STREAMS */
 #define API_STREAMS_MAX	      256	/* SSE streams per worker before 503 */
 #define API_HISTORY_LIMIT_MAX 10000
-#define API_STALE_PERIODS     5 /* /healthz says 503 past this age */
+#define API_STALE_PERIODS     5	    /* /healthz says 503 past this age */
+#define API_ACCEPT_PAUSE_MS   100   /* accept stopped this long after EMFILE/ENFILE/ENOBUFS */
+#define API_CONNS_AUTO_MAX    16384 /* default max_connections never exceeds this */
+#define API_TOKEN_MAX	      4096  /* longest bearer token (bytes); a longer file refuses to start */
 
 /* ---- counters shared by every worker -------------------------------------- */
 
@@ -53,6 +56,8 @@ struct api_stats {
 	atomic_uint_fast64_t bodies_reused; /* bulk bodies served from the cache */
 	atomic_uint_fast64_t snapshots;	    /* samples copied out of the ring */
 	atomic_uint_fast64_t limited;	    /* 429s */
+	atomic_uint_fast64_t conns_refused; /* closed at accept: over max_connections */
+	atomic_uint_fast64_t accept_pauses; /* accept stopped for a while: out of fds or memory */
 	uint64_t started_realtime_ns;
 };
 extern struct api_stats api_stats;
@@ -151,6 +156,12 @@ struct api_worker {
 	h2o_socket_t *stop_sock;
 	atomic_int stopping;
 	int64_t conns_open; /* this worker's connections (own thread only) */
+	int64_t max_conns;  /* all workers' open connections past which accept() closes at once */
+
+	/* accept paused after EMFILE & co.: listeners stop reading until the timer fires */
+	int accept_paused;
+	h2o_timeout_t accept_timeout;
+	h2o_timeout_entry_t accept_resume;
 
 	struct inforeg_reader *r;
 	uint64_t period_ns;
@@ -202,6 +213,25 @@ void api_routes_reset(void);
 int api_routes_register_all(void);
 /* Route i (0..n-1): its pattern and method mask. Returns -ENOENT past the end. */
 int api_route_get(int i, const char **pattern, unsigned *methods);
+/* What api_route_match() found: the raw (still percent-encoded) {name} segment. */
+struct api_route_match {
+	const char *param; /* inside PATH, or NULL when the route has no placeholder */
+	size_t param_len;
+	unsigned allowed; /* -EPERM: the methods the path has */
+};
+/*
+ * Matches PATH (LEN bytes, no query string) against the route table for METHOD.
+ * Returns the route index, -ENOENT when no route has this path, -EPERM when some
+ * route has it under other methods (M->allowed says which). Pure: the fuzz target
+ * tests/fuzz/router.c drives it.
+ */
+int api_route_match(const char *path, size_t len, unsigned method, struct api_route_match *m);
+/*
+ * Next "k=v" pair of a query string: *P walks to END; K/V point into it (still
+ * percent-encoded; V empty for a bare key). Returns 0 at the end.
+ */
+int api_query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
+		   size_t *vlen);
 /* The h2o on_req entry point (one handler at "/"; this router does the rest). */
 int api_router_on_req(h2o_handler_t *self, h2o_req_t *req);
 
@@ -268,7 +298,8 @@ const struct api_body *api_snap_body(struct api_worker *w, enum api_body_kind ki
 void api_snap_free(struct api_worker *w);
 /* Builds the Prometheus line plan of the current directory (prom.c). Returns 0 or -errno. */
 int api_prom_plan(struct api_dir *d);
-void api_prom_plan_free(struct api_dir *d);
+/* Frees D's Prometheus line plan (snapshot.c: the directory owns it). */
+void api_dir_plan_free(struct api_dir *d);
 /* Writes the JSON object of series I of the snapshot into SB (metrics.c). */
 void api_series_json(struct sbuf *sb, const struct api_worker *w, uint32_t i);
 /* Builds the SSE "data:" payload for the snapshot (stream.c). */

@@ -13,6 +13,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- files the user names (util.c) ---------------------------------------- */
+
+/*
+ * Opens PATH read-only for reading a whole file and checks that it is a regular file
+ * (a FIFO or a device would block or never end): O_NONBLOCK, so opening a FIFO does
+ * not wait for a writer. Returns the fd (blocking again), or -errno with
+ * "WHAT PATH: reason" in ERR (-EINVAL: "not a regular file").
+ */
+int api_open_regular(const char *what, const char *path, char *err, size_t errlen);
+
+/* ---- HTTP/1.1 message framing (util.c) ----------------------------------- */
+
+/*
+ * Scans the header block at the start of BUF (request line, header lines, up to the
+ * empty line) for the framing conflicts RFC 9112 section 6.3 says a server must refuse:
+ * Content-Length together with Transfer-Encoding, and Content-Length values that
+ * disagree (repeated headers or a comma list). Returns 0 when framing is unambiguous
+ * (or BUF holds no complete header block), else -EINVAL with a static reason in *WHY.
+ */
+int api_h1_framing_check(const char *buf, size_t len, const char **why);
+
 /* ---- string buffer (util.c) ----------------------------------------------- */
 
 /*

@@ -6,9 +6,11 @@
  *
  * SINCE is one of: a sequence number ("1234"); an absolute time, "@" + Unix seconds
  * ("@1718000000.5") or RFC 3339 UTC ("2024-06-10T12:00:00.25Z"); a time relative to
- * now, "-" + a number and a unit ms|s|m|h ("-10s"). Absent: the oldest sample still in
- * the ring. LIMIT is 1..API_HISTORY_LIMIT_MAX (default 100). The reply carries
- * next_seq: pass it as since to continue.
+ * now, "-" + a number and a unit ms|s|m|h ("-10s"). With SINCE the reply pages forward:
+ * the oldest LIMIT samples from SINCE on. Without it, the newest LIMIT samples (what a
+ * client asking for "the last N" wants). LIMIT is 1..API_HISTORY_LIMIT_MAX (default
+ * 100). Samples are oldest first either way; the reply carries next_seq: pass it as
+ * since to continue.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -123,6 +125,11 @@ static int get_history(struct api_call *call)
 				 "since must be SEQ, @UNIX_SECONDS, RFC 3339 UTC or -DURATION(ms|s|m|h)");
 	if (api_snap_ready(call))
 		return 0;
+	if (!since) { /* the newest LIMIT: start LIMIT before the head (older ones are clamped) */
+		uint64_t head = inforeg_head(r);
+
+		from = head > limit ? head - limit : 0;
+	}
 	h = inforeg_lookup(r, call->param);
 	if (h < 0)
 		return api_error(call, 404, "unknown_series", "no series named '%.128s'", call->param);

@@ -12,7 +12,9 @@
  * Per layout a "line plan" is built once: the families in name order (a family's
  * samples must be contiguous), their HELP/TYPE header and, for every sample line, the
  * constant text before the value. Per published sample the body is then a walk that
- * appends prefix + value, done once and shared by every scrape of that sample.
+ * appends prefix + value, done once and shared by every scrape of that sample. The
+ * plan lives in the worker's directory (struct api_dir), which snapshot.c owns and
+ * frees (api_dir_plan_free): this file calls into snapshot.c, never the reverse.
  */
 #include <errno.h>
 #include <math.h>
@@ -42,22 +44,6 @@ static int tmp_cmp(const void *a, const void *b)
 	if (x->rank != y->rank)
 		return x->rank < y->rank ? -1 : 1;
 	return x->series < y->series ? -1 : x->series > y->series;
-}
-
-void api_prom_plan_free(struct api_dir *d)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->n_prom; i++)
-		free(d->prom[i].prefix);
-	for (i = 0; i < d->n_prom_fam; i++)
-		free(d->prom_fam[i].head);
-	free(d->prom);
-	free(d->prom_fam);
-	d->prom = NULL;
-	d->prom_fam = NULL;
-	d->n_prom = d->n_prom_fam = 0;
-	d->prom_built = 0;
 }
 
 /* HELP text: backslash and newline escaped, as the format requires. */
@@ -153,7 +139,7 @@ int api_prom_plan(struct api_dir *d)
 
 	if (d->prom_built)
 		return 0;
-	api_prom_plan_free(d);
+	api_dir_plan_free(d);
 	t = calloc(d->n ? d->n : 1, sizeof(*t));
 	role = calloc(d->n ? d->n : 1, sizeof(*role));
 	hist_of = calloc(d->n ? d->n : 1, sizeof(*hist_of));
@@ -241,7 +227,7 @@ int api_prom_plan(struct api_dir *d)
 	d->prom_built = 1;
 out:
 	if (rc < 0)
-		api_prom_plan_free(d);
+		api_dir_plan_free(d);
 	free(t);
 	free(role);
 	free(hist_of);
@@ -276,6 +262,9 @@ static int get_prom(struct api_call *call)
 {
 	const struct api_body *b;
 
+	/* a scrape is tens of KB of repetitive text: gzip when the scraper accepts it
+	 * (Prometheus sends Accept-Encoding: gzip); h2o's filter negotiates */
+	call->req->compress_hint = H2O_COMPRESS_HINT_ENABLE;
 	if (api_snap_ready(call))
 		return 0;
 	b = api_snap_body(call->w, API_BODY_PROM, build_prom);

@@ -150,6 +150,34 @@ static int route_matches(const struct route *rt, int n, const char **segs, const
 	return 1;
 }
 
+int api_route_match(const char *path, size_t len, unsigned method, struct api_route_match *m)
+{
+	const char *segs[SEGS_MAX];
+	size_t lens[SEGS_MAX];
+	int i, n, param_seg;
+
+	memset(m, 0, sizeof(*m));
+	n = split_path(path, len, segs, lens);
+	if (n < 0)
+		return -ENOENT;
+	for (i = 0; i < n_routes; i++) {
+		const struct route *rt = &routes[i];
+
+		if (!route_matches(rt, n, segs, lens, &param_seg))
+			continue;
+		if (!(rt->methods & method)) {
+			m->allowed |= rt->methods;
+			continue;
+		}
+		if (param_seg >= 0) {
+			m->param = segs[param_seg];
+			m->param_len = lens[param_seg];
+		}
+		return i;
+	}
+	return m->allowed ? -EPERM : -ENOENT;
+}
+
 static enum api_method method_of(h2o_req_t *req, int *head)
 {
 	h2o_iovec_t m = req->method;
@@ -268,25 +296,53 @@ static int inflight_enter(struct api_worker *w, h2o_req_t *req)
 	return 0;
 }
 
+/* ---- HTTP/1.1 framing --------------------------------------------------------- */
+
+/*
+ * h2o 2.2.5 keeps Content-Length and Transfer-Encoding out of req->headers and picks
+ * one of them; the raw header block is still at the start of the connection's input
+ * buffer while the handler runs (h2o consumes it after the response). An HTTP/1
+ * request whose framing is ambiguous is refused and its connection closed, since the
+ * peer and we may disagree on where the next request starts. Returns the reason, or
+ * NULL when the framing is unambiguous.
+ */
+static const char *framing_conflict(h2o_req_t *req)
+{
+	const char *why = NULL;
+	h2o_socket_t *sock;
+
+	if (req->version >= 0x200 || !req->conn->callbacks->get_socket)
+		return NULL;
+	sock = req->conn->callbacks->get_socket(req->conn);
+	if (!sock || !sock->input || api_h1_framing_check(sock->input->bytes, sock->input->size, &why) == 0)
+		return NULL;
+	req->http1_is_persistent = 0;
+	return why;
+}
+
 /* ---- dispatch ------------------------------------------------------------------- */
 
 int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct api_worker *w = api_worker_of(req);
-	const char *segs[SEGS_MAX];
-	size_t lens[SEGS_MAX], plen;
-	unsigned allowed = 0;
+	struct api_route_match m;
 	struct api_call call;
-	int i, n, param_seg, head;
+	const char *why;
+	size_t plen;
+	int rc, head;
 
 	(void)self;
 	atomic_fetch_add_explicit(&api_stats.requests, 1, memory_order_relaxed);
 	memset(&call, 0, sizeof(call));
 	call.req = req;
+	/* gzip only where a resource asks for it (/metrics): never an SSE stream */
+	req->compress_hint = H2O_COMPRESS_HINT_DISABLE;
 	call.w = w;
 	call.method = method_of(req, &head);
 	call.head_only = head;
 
+	if ((why = framing_conflict(req)))
+		return api_error(&call, 400, "bad_request", "ambiguous message framing: %s", why);
 	if (req->path.len > API_PATH_MAX)
 		return api_error(&call, 414, "uri_too_long", "request target longer than %d bytes",
 				 API_PATH_MAX);
@@ -297,35 +353,22 @@ int api_router_on_req(h2o_handler_t *self, h2o_req_t *req)
 				 "more than %d requests in flight on this connection", API_CONN_INFLIGHT_MAX);
 	}
 	plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-	n = split_path(req->path.base, plen, segs, lens);
-	if (n < 0)
-		return api_error(&call, 404, "not_found", "no such resource");
-	for (i = 0; i < n_routes; i++) {
-		const struct route *rt = &routes[i];
-
-		if (!route_matches(rt, n, segs, lens, &param_seg))
-			continue;
-		if (!(rt->methods & call.method)) {
-			allowed |= rt->methods;
-			continue;
-		}
-		if (param_seg >= 0) {
-			size_t cap = lens[param_seg] + 1;
-			char *p = h2o_mem_alloc_pool(&req->pool, cap);
-
-			if (api_url_decode(segs[param_seg], lens[param_seg], p, cap, 0) < 0)
-				return api_error(&call, 400, "bad_request",
-						 "bad percent-encoding in the path");
-			call.param = p;
-		}
-		return rt->fn(&call);
-	}
-	if (allowed) {
-		allow_header(req, allowed);
+	rc = api_route_match(req->path.base, plen, call.method, &m);
+	if (rc == -EPERM) {
+		allow_header(req, m.allowed);
 		return api_error(&call, 405, "method_not_allowed", "method %.*s not allowed here",
 				 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base);
 	}
-	return api_error(&call, 404, "not_found", "no such resource");
+	if (rc < 0)
+		return api_error(&call, 404, "not_found", "no such resource");
+	if (m.param) {
+		char *p = h2o_mem_alloc_pool(&req->pool, m.param_len + 1);
+
+		if (api_url_decode(m.param, m.param_len, p, m.param_len + 1, 0) < 0)
+			return api_error(&call, 400, "bad_request", "bad percent-encoding in the path");
+		call.param = p;
+	}
+	return routes[rc].fn(&call);
 }
 
 /* ---- responses -------------------------------------------------------------------- */
@@ -503,9 +546,8 @@ int api_error_req(h2o_req_t *req, int status, const char *type, const char *fmt,
 
 /* ---- query strings ------------------------------------------------------------------ */
 
-/* Next "k=v" of the query; returns 0 at the end. */
-static int query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
-		      size_t *vlen)
+int api_query_next(const char **p, const char *end, const char **k, size_t *klen, const char **v,
+		   size_t *vlen)
 {
 	const char *s = *p, *amp, *eq;
 
@@ -534,7 +576,7 @@ int api_query_get(h2o_req_t *req, const char *key, const char **value)
 		return 0;
 	p = req->path.base + req->query_at + 1;
 	end = req->path.base + req->path.len;
-	while (query_next(&p, end, &k, &klen, &v, &vlen)) {
+	while (api_query_next(&p, end, &k, &klen, &v, &vlen)) {
 		char *out;
 
 		if (klen != keylen || memcmp(k, key, klen) != 0)
@@ -557,7 +599,7 @@ const char *api_query_unknown(h2o_req_t *req, const char *const *allowed)
 		return NULL;
 	p = req->path.base + req->query_at + 1;
 	end = req->path.base + req->path.len;
-	while (query_next(&p, end, &k, &klen, &v, &vlen)) {
+	while (api_query_next(&p, end, &k, &klen, &v, &vlen)) {
 		const char *const *a;
 		int ok = 0;
 
@@ -568,73 +610,6 @@ const char *api_query_unknown(h2o_req_t *req, const char *const *allowed)
 			return h2o_strdup(&req->pool, k, klen > 64 ? 64 : klen).base;
 	}
 	return NULL;
-}
-
-/* ---- bearer token ------------------------------------------------------------------- */
-
-static char auth_token[512];
-static size_t auth_token_len;
-
-int api_auth_load(const char *token_file, char *err, size_t errlen)
-{
-	FILE *f;
-	size_t n;
-
-	auth_token_len = 0;
-	if (!token_file || !token_file[0])
-		return 0;
-	f = fopen(token_file, "re");
-	if (!f) {
-		int e = errno;
-
-		snprintf(err, errlen, "token file %s: %s", token_file, strerror(e));
-		return -e;
-	}
-	n = fread(auth_token, 1, sizeof(auth_token) - 1, f);
-	fclose(f);
-	while (n && (auth_token[n - 1] == '\n' || auth_token[n - 1] == '\r' || auth_token[n - 1] == ' ' ||
-		     auth_token[n - 1] == '\t'))
-		n--;
-	auth_token[n] = '\0';
-	if (n == 0 || strlen(auth_token) != n || strpbrk(auth_token, " \t\r\n")) {
-		snprintf(err, errlen, "token file %s: empty or not a single token", token_file);
-		return -EINVAL;
-	}
-	auth_token_len = n;
-	return 0;
-}
-
-void api_auth_clear(void)
-{
-	memset(auth_token, 0, sizeof(auth_token));
-	auth_token_len = 0;
-}
-
-int api_auth_check(struct api_call *call)
-{
-	h2o_req_t *req = call->req;
-	ssize_t i;
-	h2o_iovec_t v;
-
-	if (auth_token_len == 0) {
-		api_error(call, 403, "forbidden", "writes are disabled: no token file configured");
-		return 1;
-	}
-	i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-	if (i < 0) {
-		api_add_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"inforeg\"");
-		api_error(call, 401, "unauthorized", "missing Authorization: Bearer token");
-		return 1;
-	}
-	v = req->headers.entries[i].value;
-	if (v.len < 7 || !h2o_lcstris(v.base, 7, H2O_STRLIT("bearer ")) ||
-	    !api_ct_equal(v.base + 7, v.len - 7, auth_token, auth_token_len)) {
-		api_add_header(req, H2O_TOKEN_WWW_AUTHENTICATE,
-			       "Bearer realm=\"inforeg\", error=\"invalid_token\"");
-		api_error(call, 401, "unauthorized", "invalid bearer token");
-		return 1;
-	}
-	return 0;
 }
 
 /* ---- glob filters --------------------------------------------------------------------- */

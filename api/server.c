@@ -14,6 +14,15 @@
  * spreads connections over the workers. One port speaks HTTP/1.1 and h2c with prior
  * knowledge in cleartext, or TLS with ALPN (h2, http/1.1) when TLS is configured.
  *
+ * Connections: past max_connections open ones (all workers; by default three quarters
+ * of RLIMIT_NOFILE) a new connection is accepted and closed at once, with a 503 for a
+ * cleartext client. When accept() fails for lack of descriptors or memory the worker
+ * stops reading its listeners for API_ACCEPT_PAUSE_MS instead of retrying at once (the
+ * listener stays readable while the backlog is full, so retrying spins a core).
+ *
+ * api_preflight() runs the checks of what the user wrote (addresses, token, TLS files)
+ * before inforegd publishes anything, so that those errors exit 2 like a bad flag.
+ *
  * Stopping: api_stop() writes each worker's eventfd; the worker closes its listeners
  * and leaves its loop. h2o_evloop_run() returns -1 on EINTR, so the loop runs until
  * that flag is set whatever it returns.
@@ -27,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,6 +136,65 @@ static void on_conn_close(void *data)
 	atomic_fetch_sub_explicit(&api_stats.conns_open, 1, memory_order_relaxed);
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+/* The pause is over: listen again (a new EMFILE pauses again, one accept() later). */
+static void on_accept_resume(h2o_timeout_entry_t *entry)
+{
+	struct api_worker *w = H2O_STRUCT_FROM_MEMBER(struct api_worker, accept_resume, entry);
+	int i;
+
+	w->accept_paused = 0;
+	for (i = 0; i < w->n_listen; i++)
+		h2o_socket_read_start(w->listener[i], on_accept);
+}
+
+/*
+ * accept() failed for lack of descriptors or memory. The listening socket stays
+ * readable while the backlog holds connections, so accepting again at once spins
+ * (the loop woke about 2,000 times a second): stop reading every listener for
+ * API_ACCEPT_PAUSE_MS; the backlog keeps the waiting clients meanwhile.
+ */
+static void accept_pause(struct api_worker *w)
+{
+	int i;
+
+	if (w->accept_paused)
+		return;
+	w->accept_paused = 1;
+	for (i = 0; i < w->n_listen; i++)
+		h2o_socket_read_stop(w->listener[i]);
+	h2o_timeout_link(w->ctx.loop, &w->accept_timeout, &w->accept_resume);
+	atomic_fetch_add_explicit(&api_stats.accept_pauses, 1, memory_order_relaxed);
+}
+
+/* Over max_connections: a cleartext client gets a 503 it can read, then the close. */
+static void refuse(struct api_worker *w, h2o_socket_t *sock)
+{
+#define REFUSE_BODY                                                                                          \
+	"{\"error\":{\"code\":503,\"type\":\"too_many_connections\",\"message\":\"connection limit "         \
+	"reached\"}}\n"
+	static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+				   "Retry-After: 1\r\nContent-Type: application/json\r\n"
+				   "Content-Length: 90\r\n\r\n" REFUSE_BODY;
+	_Static_assert(sizeof(REFUSE_BODY) - 1 == 90, "Content-Length of the 503 body");
+
+	int fd = h2o_socket_get_fd(sock), k;
+	char sink[4096];
+
+	if (!w->accept_ctx.ssl_ctx) {
+		/* what already arrived is read first: closing over unread bytes sends a reset,
+		 * which can overtake the 503 (a request arriving later still can) */
+		for (k = 0; k < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; k++)
+			;
+		if (send(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			/* nothing more to do: the client only sees the close */
+		}
+	}
+	atomic_fetch_add_explicit(&api_stats.conns_refused, 1, memory_order_relaxed);
+	h2o_socket_close(sock);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
 	struct api_worker *w = listener->data;
@@ -136,8 +205,16 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 	for (i = 0; i < 16; i++) { /* a few per wake-up, like h2o's own server */
 		h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
 
-		if (!sock)
+		if (!sock) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(w);
 			break;
+		}
+		/* relaxed: a cap, not a synchronisation; other workers' counts may lag a little */
+		if (atomic_load_explicit(&api_stats.conns_open, memory_order_relaxed) >= w->max_conns) {
+			refuse(w, sock);
+			continue;
+		}
 		w->conns_open++;
 		atomic_fetch_add_explicit(&api_stats.conns_open, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&api_stats.conns_total, 1, memory_order_relaxed);
@@ -163,10 +240,15 @@ static void *worker_main(void *arg)
 {
 	struct api_worker *w = arg;
 	h2o_evloop_t *loop = h2o_evloop_create();
+	char name[16];
 	int i;
 
+	snprintf(name, sizeof(name), "ir-rest-%d", w->id);
+	pthread_setname_np(pthread_self(), name); /* tests find the REST threads by name */
 	/* everything h2o below is made in this thread, for this loop */
 	h2o_context_init(&w->ctx, loop, &srv.config);
+	h2o_timeout_init(loop, &w->accept_timeout, API_ACCEPT_PAUSE_MS);
+	w->accept_resume.cb = on_accept_resume;
 	w->accept_ctx.ctx = &w->ctx;
 	w->accept_ctx.hosts = srv.config.hosts;
 	w->accept_ctx.ssl_ctx = srv.ssl_ctx;
@@ -184,6 +266,8 @@ static void *worker_main(void *arg)
 	while (!atomic_load_explicit(&w->stopping, memory_order_relaxed))
 		h2o_evloop_run(loop, INT32_MAX); /* -1 on EINTR: just go round */
 
+	if (h2o_timeout_is_linked(&w->accept_resume))
+		h2o_timeout_unlink(&w->accept_resume);
 	for (i = 0; i < w->n_listen; i++)
 		h2o_socket_close(w->listener[i]);
 	/*
@@ -196,6 +280,7 @@ static void *worker_main(void *arg)
 	h2o_evloop_run(loop, 0);
 	api_streams_fini(w);
 	api_snap_free(w);
+	h2o_timeout_dispose(loop, &w->accept_timeout);
 	if (w->conns_open == 0) {
 		h2o_context_dispose(&w->ctx);
 		h2o_evloop_destroy(loop);
@@ -208,9 +293,18 @@ static void *worker_main(void *arg)
 
 static SSL_CTX *tls_create(const char *cert, const char *key, char *err, size_t errlen)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx;
 	unsigned long e;
+	int fd;
 
+	/* OpenSSL would block on a FIFO: refuse anything but a regular file first */
+	if ((fd = api_open_regular("TLS certificate", cert, err, errlen)) < 0)
+		return NULL;
+	close(fd);
+	if ((fd = api_open_regular("TLS key", key, err, errlen)) < 0)
+		return NULL;
+	close(fd);
+	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
 		goto fail;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -248,22 +342,36 @@ static int config_init(void)
 	if (!host || !path || !h)
 		return -ENOMEM;
 	h->on_req = api_router_on_req;
+	/* the gzip output filter; the router disables it per request but for /metrics */
+	h2o_compress_args_t gz = {.min_size = 1024, .gzip = {.quality = 1}, .brotli = {.quality = -1}};
+	h2o_compress_register(path, &gz);
 	return 0;
 }
 
-int api_start(const struct api_config *cfg, char *err, size_t errlen)
+/* Same address and port (the sockaddr, so "127.0.0.1:80" and "127.0.0.1:080" match). */
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-	struct timespec now;
-	int i, j, rc;
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
 
-	if (srv.running) {
-		snprintf(err, errlen, "REST server already running");
-		return -EALREADY;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 	}
-	memset(&srv, 0, sizeof(srv));
-	memset(&api_stats, 0, sizeof(api_stats));
-	clock_gettime(CLOCK_REALTIME, &now);
-	api_stats.started_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	}
+	return 0;
+}
+
+/* Parses every listen address into srv.addr, refusing one given twice. 0 or -EINVAL. */
+static int addrs_parse(const struct api_config *cfg, char *err, size_t errlen)
+{
+	int i, j;
+
 	if (cfg->n_listen < 1 || cfg->n_listen > API_LISTEN_MAX || cfg->workers < 1 ||
 	    cfg->workers > WORKERS_MAX) {
 		snprintf(err, errlen, "REST: need 1..%d listeners and 1..%d workers", API_LISTEN_MAX,
@@ -277,7 +385,107 @@ int api_start(const struct api_config *cfg, char *err, size_t errlen)
 				 cfg->listen[i]);
 			return -EINVAL;
 		}
+		for (j = 0; j < i; j++)
+			if (same_addr(&srv.addr[i], &srv.addr[j])) {
+				snprintf(err, errlen, "REST: listen address '%s' given twice (as '%s')",
+					 cfg->listen[i], cfg->listen[j]);
+				return -EINVAL;
+			}
 	}
+	return 0;
+}
+
+/*
+ * Binds every address once without SO_REUSEPORT and releases it, so a port someone
+ * else holds (even with SO_REUSEPORT, same user) fails here with EADDRINUSE instead
+ * of silently sharing the traffic. An address that is not this host's is a
+ * configuration error (-EINVAL); the rest are returned as they are.
+ */
+static int addrs_try_bind(const struct api_config *cfg, char *err, size_t errlen)
+{
+	int j;
+
+	for (j = 0; j < srv.n_listen; j++) {
+		int fd = listen_socket(&srv.addr[j], srv.addrlen[j], 0);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "REST: listen %s: %s", cfg->listen[j], strerror(-fd));
+			return fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT ? -EINVAL : fd;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+int api_preflight(const struct api_config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	int rc;
+
+	if (srv.running) {
+		snprintf(err, errlen, "REST server already running");
+		return -EALREADY;
+	}
+	memset(&srv, 0, sizeof(srv));
+	rc = addrs_parse(cfg, err, errlen);
+	if (rc == 0)
+		rc = api_auth_load(cfg->token_file, err, errlen);
+	api_auth_clear();
+	if (rc == 0 && (cfg->tls_cert && cfg->tls_cert[0]) != (cfg->tls_key && cfg->tls_key[0])) {
+		snprintf(err, errlen, "REST: TLS needs both a certificate and a key");
+		rc = -EINVAL;
+	}
+	if (rc == 0 && cfg->tls_cert && cfg->tls_cert[0]) {
+		ctx = tls_create(cfg->tls_cert, cfg->tls_key, err, errlen);
+		if (!ctx)
+			rc = -EINVAL;
+		SSL_CTX_free(ctx);
+	}
+	if (rc == 0)
+		rc = addrs_try_bind(cfg, err, errlen);
+	if (rc < 0 && rc != -EADDRINUSE && rc != -EACCES && rc != -ENOMEM && rc != -EMFILE && rc != -ENFILE)
+		rc = -EINVAL; /* a missing or unreadable file, a bad address: the user's to fix */
+	memset(&srv, 0, sizeof(srv));
+	return rc;
+}
+
+/*
+ * The connection cap when none is configured: well under the descriptor limit, leaving
+ * room for what the daemon itself holds (proc files, eBPF maps, a second object during
+ * a reload): a quarter of the limit or 64 descriptors, whichever is more, stays free.
+ */
+static int64_t max_conns_auto(void)
+{
+	struct rlimit rl;
+	int64_t lim, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return API_CONNS_AUTO_MAX;
+	lim = (int64_t)rl.rlim_cur;
+	reserve = lim / 4 > 64 ? lim / 4 : 64;
+	if (lim - reserve < 16)
+		return 16;
+	return lim - reserve < API_CONNS_AUTO_MAX ? lim - reserve : API_CONNS_AUTO_MAX;
+}
+
+int api_start(const struct api_config *cfg, char *err, size_t errlen)
+{
+	struct timespec now;
+	int64_t max_conns;
+	int i, j, rc;
+
+	if (srv.running) {
+		snprintf(err, errlen, "REST server already running");
+		return -EALREADY;
+	}
+	memset(&srv, 0, sizeof(srv));
+	memset(&api_stats, 0, sizeof(api_stats));
+	clock_gettime(CLOCK_REALTIME, &now);
+	api_stats.started_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	rc = addrs_parse(cfg, err, errlen);
+	if (rc < 0)
+		return rc;
+	max_conns = cfg->max_connections > 0 ? cfg->max_connections : max_conns_auto();
 	rc = api_auth_load(cfg->token_file, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -304,21 +512,10 @@ int api_start(const struct api_config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 
-	/*
-	 * Every worker binds its own SO_REUSEPORT socket. A socket without SO_REUSEPORT is
-	 * bound first, so a port someone else holds (even with SO_REUSEPORT, same user)
-	 * fails here with EADDRINUSE instead of silently sharing the traffic.
-	 */
-	for (j = 0; j < srv.n_listen; j++) {
-		int fd = listen_socket(&srv.addr[j], srv.addrlen[j], 0);
-
-		if (fd < 0) {
-			rc = fd;
-			snprintf(err, errlen, "REST: listen %s: %s", cfg->listen[j], strerror(-rc));
-			goto fail;
-		}
-		close(fd);
-	}
+	/* every worker binds its own SO_REUSEPORT socket below; first make sure the port is ours */
+	rc = addrs_try_bind(cfg, err, errlen);
+	if (rc < 0)
+		goto fail;
 	srv.workers = calloc((size_t)cfg->workers, sizeof(*srv.workers));
 	if (!srv.workers) {
 		rc = -ENOMEM;
@@ -330,6 +527,7 @@ int api_start(const struct api_config *cfg, char *err, size_t errlen)
 		struct api_worker *w = &srv.workers[i];
 
 		w->id = i;
+		w->max_conns = max_conns;
 		w->stop_fd = -1;
 		for (j = 0; j < API_LISTEN_MAX; j++)
 			w->listen_fd[j] = -1;

@@ -12,7 +12,8 @@
  *
  * Cost per request when nothing changed: one atomic load and a compare. Per sample and
  * worker: one copy of series_count doubles. Per layout: a name hash and the
- * histogram index (Prometheus line plan lazily, in prom.c).
+ * histogram index (Prometheus line plan lazily, in prom.c; the directory owns it and
+ * frees it here, so prom.c depends on this file and not the other way).
  */
 #include <errno.h>
 #include <math.h>
@@ -52,9 +53,25 @@ int api_dir_find(const struct api_dir *d, const char *name, size_t len)
 	return -ENOENT;
 }
 
+void api_dir_plan_free(struct api_dir *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->n_prom; i++)
+		free(d->prom[i].prefix);
+	for (i = 0; i < d->n_prom_fam; i++)
+		free(d->prom_fam[i].head);
+	free(d->prom);
+	free(d->prom_fam);
+	d->prom = NULL;
+	d->prom_fam = NULL;
+	d->n_prom = d->n_prom_fam = 0;
+	d->prom_built = 0;
+}
+
 static void dir_free(struct api_dir *d)
 {
-	api_prom_plan_free(d);
+	api_dir_plan_free(d);
 	free(d->s);
 	free(d->hash);
 	free(d->hist);

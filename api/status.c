@@ -32,6 +32,8 @@ static json_t *server_json(void)
 	    o, name, json_integer((json_int_t)atomic_load_explicit(&api_stats.field, memory_order_relaxed)))
 	CTR("clients_connected", conns_open);
 	CTR("connections_total", conns_total);
+	CTR("connections_refused", conns_refused);
+	CTR("accept_pauses", accept_pauses);
 	CTR("requests", requests);
 	CTR("errors", errors);
 	CTR("rate_limited", limited);

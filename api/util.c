@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * util.c - the REST server's pure text helpers: a growable string buffer, JSON
- * string and number output, percent decoding, constant-time comparison.
+ * string and number output, percent decoding, constant-time comparison, the
+ * regular-file check for the files a user names (token, TLS) and the HTTP/1.1
+ * framing check h2o 2.2.5 lacks (it takes the first of two Content-Lengths, and
+ * Transfer-Encoding over Content-Length, where RFC 9112 section 6.3 says refuse).
  *
  * Numbers: a double is written with the fewest significant digits (15, 16 or 17) that
  * strtod() reads back bit-exactly, so values keep full double precision without the
@@ -9,12 +12,121 @@
  * and NaN/+Inf/-Inf in the Prometheus text format.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "api_util.h"
+
+/* ---- files ------------------------------------------------------------------ */
+
+int api_open_regular(const char *what, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), e;
+
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: not a regular file", what, path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0) { /* reads of a regular file never block anyway */
+		e = errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* ---- HTTP/1.1 framing ------------------------------------------------------- */
+
+static int name_is(const char *p, size_t n, const char *lc)
+{
+	size_t i;
+
+	if (strlen(lc) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) != lc[i])
+			return 0;
+	return 1;
+}
+
+/* Every element of the comma list V (n bytes) must be digits equal to *CL (-1: unset). */
+static int cl_values(const char *v, size_t n, long long *cl)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		long long x = 0;
+		size_t d = 0;
+
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		if (i == n)
+			break;
+		for (; i < n && v[i] >= '0' && v[i] <= '9'; i++, d++)
+			if (x < 1000000000000000LL)
+				x = x * 10 + (v[i] - '0');
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (d == 0 || (i < n && v[i] != ','))
+			return -1; /* not a number: h2o refuses it itself */
+		if (*cl >= 0 && *cl != x)
+			return -1;
+		*cl = x;
+	}
+	return 0;
+}
+
+int api_h1_framing_check(const char *buf, size_t len, const char **why)
+{
+	const char *p = buf, *end = buf + len, *eol;
+	long long cl = -1;
+	int n_cl = 0, n_te = 0;
+
+	eol = memchr(p, '\n', len); /* the request line */
+	if (!eol)
+		return 0;
+	for (p = eol + 1; p < end; p = eol + 1) {
+		const char *colon, *v, *ve;
+
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			return 0; /* incomplete: not what h2o handed us */
+		ve = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		if (ve == p)
+			break; /* the empty line ends the header block */
+		colon = memchr(p, ':', (size_t)(ve - p));
+		if (!colon)
+			continue;
+		v = colon + 1;
+		if (name_is(p, (size_t)(colon - p), "content-length")) {
+			n_cl++;
+			if (cl_values(v, (size_t)(ve - v), &cl) < 0) {
+				*why = "Content-Length values disagree";
+				return -EINVAL;
+			}
+		} else if (name_is(p, (size_t)(colon - p), "transfer-encoding")) {
+			n_te++;
+		}
+	}
+	if (n_cl && n_te) {
+		*why = "both Content-Length and Transfer-Encoding";
+		return -EINVAL;
+	}
+	return 0;
+}
 
 /* ---- string buffer ---------------------------------------------------------- */
 

@@ -9,7 +9,9 @@
  * they are refused with 403. The token is checked before the body is looked at. The
  * request goes through the daemon's control path (ctl.h), which validates at once
  * (so a bad spec is a 400 with its reason) and applies it at the next tick; the
- * series task.cpu.usage{watch="NAME"} appears in the sample after that.
+ * series task.cpu.usage{watch="NAME"} appears in the sample after that. When the
+ * queue of changes is full (more changes than a few ticks drain), PUT and DELETE answer
+ * 503 with Retry-After and change nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,6 +104,16 @@ static int body_to_spec(struct api_call *call, char *spec, size_t len)
 	return 0;
 }
 
+/*
+ * The bounded queue of changes the main loop drains once a tick is full: load, not an
+ * internal error. The client retries after a tick (nothing was changed).
+ */
+static int busy(struct api_call *call)
+{
+	api_add_header(call->req, H2O_TOKEN_RETRY_AFTER, "1");
+	return api_error(call, 503, "busy", "too many watch changes waiting for the next tick; retry");
+}
+
 static int put_watch(struct api_call *call)
 {
 	struct watch_spec w;
@@ -124,6 +136,8 @@ static int put_watch(struct api_call *call)
 	case -EEXIST:
 		return api_error(call, 409, "exists", "watch '%s' exists", w.name);
 	case -ENOSPC:
+		if (ctl_watch_list(NULL, 0) < WATCH_MAX)
+			return busy(call); /* room for the watch, none in the queue of changes */
 		return api_error(call, 409, "watch_limit", "at most %d watches", WATCH_MAX);
 	case -EOPNOTSUPP:
 		return api_error(call, 503, "ebpf_unavailable", "%s",
@@ -145,6 +159,8 @@ static int delete_watch(struct api_call *call)
 	rc = ctl_watch_del(call->param);
 	if (rc == -ENOENT)
 		return api_error(call, 404, "unknown_watch", "no watch named '%.64s'", call->param);
+	if (rc == -EBUSY)
+		return busy(call);
 	if (rc < 0)
 		return api_error(call, 500, "internal", "%s", strerror(-rc));
 	sbuf_init(&sb, 64);

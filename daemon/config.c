@@ -114,6 +114,11 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 		else
 			return perr(c, vcol, "shm_group: no group named '%s'", val);
 	} else if (!strcmp(key, "listen")) {
+		if (strncmp(cfg->listen_layer, c->name, sizeof(cfg->listen_layer) - 1) != 0) {
+			/* the first listen of a layer replaces the list the layer below set */
+			snprintf(cfg->listen_layer, sizeof(cfg->listen_layer), "%s", c->name);
+			cfg->n_listen = 0;
+		}
 		if (!strcmp(val, "none")) {
 			cfg->listen_none = 1;
 			cfg->n_listen = 0;
@@ -125,6 +130,9 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 			    copy_str(cfg->listen[cfg->n_listen], sizeof(cfg->listen[0]), val))
 				return perr(c, vcol,
 					    "listen: expected ADDR:PORT, [IPV6]:PORT or none, got '%s'", val);
+			for (int i = 0; i < cfg->n_listen; i++)
+				if (!strcmp(cfg->listen[i], val))
+					return perr(c, vcol, "listen: '%s' is given twice", val);
 			cfg->listen_none = 0;
 			cfg->n_listen++;
 		}
@@ -132,6 +140,12 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 		if (parse_uint(val, 1, 64, 10, &x))
 			return perr(c, vcol, "workers: expected an integer from 1 to 64, got '%s'", val);
 		cfg->workers = (int)x;
+	} else if (!strcmp(key, "max_connections")) {
+		if (parse_uint(val, 0, 1000000, 10, &x))
+			return perr(c, vcol,
+				    "max_connections: expected an integer from 0 (auto) to 1000000, got '%s'",
+				    val);
+		cfg->max_connections = (int)x;
 	} else if (!strcmp(key, "token_file")) {
 		if (copy_str(cfg->token_file, sizeof(cfg->token_file), val))
 			return perr(c, vcol, "token_file: path too long");
@@ -268,15 +282,21 @@ int cfg_parse(struct ird_config *cfg, const char *name, const char *text, char *
 
 int cfg_load_file(struct ird_config *cfg, const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
-		snprintf(err, errlen, "%s: not a regular file of at most 1 MiB", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (a configuration must be one)", path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size > (1 << 20)) {
+		snprintf(err, errlen, "%s: larger than 1 MiB", path);
 		close(fd);
 		return -EINVAL;
 	}

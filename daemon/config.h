@@ -3,7 +3,9 @@
  * config.h - inforegd configuration: an embedded default, a file, then flags.
  *
  * The file format is line-oriented "key = value" with '#' comments; repeated keys
- * (listen, watch) accumulate. Every error names FILE:LINE:COLUMN. The embedded default
+ * (listen, watch) accumulate. The listen addresses of one layer (the embedded default,
+ * the file, the --listen flags) replace those of the layer below, and one address
+ * given twice in a layer is an error. Every error names FILE:LINE:COLUMN. The embedded default
  * is parsed by the same code under the name "<embedded>".
  */
 #ifndef INFOREGD_CONFIG_H
@@ -32,8 +34,10 @@ struct ird_config {
 	gid_t shm_gid;             /* (gid_t)-1: unchanged */
 	char listen[CFG_LISTEN_MAX][80];
 	int n_listen;              /* 0 with listen_none: REST disabled */
+	char listen_layer[CFG_PATH_MAX]; /* the text (file, "--listen") that set listen[] */
 	int listen_none;
 	int workers;               /* REST evloop threads, default 1 */
+	int max_connections;       /* REST connections past which new ones are refused; 0: auto */
 	char token_file[CFG_PATH_MAX];
 	char tls_cert[CFG_PATH_MAX], tls_key[CFG_PATH_MAX];
 	int no_ebpf;               /* --no-ebpf / ebpf = off */

@@ -49,7 +49,8 @@ struct ird {
 };
 
 enum { OPT_CONFIG = 256, OPT_SHM, OPT_PERIOD, OPT_HISTORY, OPT_LISTEN, OPT_WORKERS, OPT_TOKEN,
-       OPT_NO_EBPF, OPT_HELP, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CGROUP };
+       OPT_NO_EBPF, OPT_HELP, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CGROUP,
+       OPT_MAX_CONNS };
 extern const struct option ird_opts[];
 
 /* Applies command-line flags (flags.c) over CFG. Returns 0 or -EINVAL with ERR set. */

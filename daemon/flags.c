@@ -14,13 +14,21 @@
 #include "daemon.h"
 
 const struct option ird_opts[] = {
-    {"config", required_argument, 0, OPT_CONFIG},     {"shm", required_argument, 0, OPT_SHM},
-    {"period", required_argument, 0, OPT_PERIOD},     {"history", required_argument, 0, OPT_HISTORY},
-    {"listen", required_argument, 0, OPT_LISTEN},     {"workers", required_argument, 0, OPT_WORKERS},
-    {"token-file", required_argument, 0, OPT_TOKEN},  {"no-ebpf", no_argument, 0, OPT_NO_EBPF},
-    {"tls-cert", required_argument, 0, OPT_TLS_CERT}, {"tls-key", required_argument, 0, OPT_TLS_KEY},
-    {"cgroup", required_argument, 0, OPT_CGROUP},     {"help", no_argument, 0, OPT_HELP},
-    {"version", no_argument, 0, OPT_VERSION},	      {0, 0, 0, 0},
+    {"config", required_argument, 0, OPT_CONFIG},
+    {"shm", required_argument, 0, OPT_SHM},
+    {"period", required_argument, 0, OPT_PERIOD},
+    {"history", required_argument, 0, OPT_HISTORY},
+    {"listen", required_argument, 0, OPT_LISTEN},
+    {"workers", required_argument, 0, OPT_WORKERS},
+    {"token-file", required_argument, 0, OPT_TOKEN},
+    {"no-ebpf", no_argument, 0, OPT_NO_EBPF},
+    {"tls-cert", required_argument, 0, OPT_TLS_CERT},
+    {"tls-key", required_argument, 0, OPT_TLS_KEY},
+    {"cgroup", required_argument, 0, OPT_CGROUP},
+    {"max-connections", required_argument, 0, OPT_MAX_CONNS},
+    {"help", no_argument, 0, OPT_HELP},
+    {"version", no_argument, 0, OPT_VERSION},
+    {0, 0, 0, 0},
 };
 
 /* Feeds one flag to the config parser as a "key = value" line, so flags and files
@@ -67,6 +75,9 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 			break;
 		case OPT_WORKERS:
 			e = flag_to_cfg(cfg, "workers", "workers", optarg, err, errlen);
+			break;
+		case OPT_MAX_CONNS:
+			e = flag_to_cfg(cfg, "max-connections", "max_connections", optarg, err, errlen);
 			break;
 		case OPT_TOKEN:
 			e = flag_to_cfg(cfg, "token-file", "token_file", optarg, err, errlen);

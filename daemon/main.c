@@ -4,8 +4,10 @@
  *
  * Configuration comes in three layers, later ones winning: the embedded default,
  * the --config file, the command-line flags. A bad flag or file exits with status 2
- * and a message naming the file, line and column. Signals are blocked in every thread
- * before any thread starts; the main loop takes them synchronously (sigtimedwait).
+ * and a message naming the file, line and column; so does a REST listen address,
+ * token file or TLS file that does not work, checked before the object is published.
+ * Signals are blocked in every thread before any thread starts; the main loop takes
+ * them synchronously (sigtimedwait).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +37,8 @@ static const char usage[] =
     "  --listen ADDR:PORT  REST listener, repeatable; [::1]:PORT for IPv6;\n"
     "                    'none' disables the server (default 127.0.0.1:9470)\n"
     "  --workers N       REST threads (default 1)\n"
+    "  --max-connections N  REST connections past which new ones are refused at once\n"
+    "                    (default 0: three quarters of the descriptor limit)\n"
     "  --token-file FILE bearer token for REST write endpoints\n"
     "  --tls-cert FILE --tls-key FILE  serve TLS (ALPN h2, http/1.1) on every listener\n"
     "  --no-ebpf         do not load the eBPF collectors\n"
@@ -114,6 +118,29 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* What the REST server will need, checked before anything is published: a bad
+	 * address, token file or TLS file is the configuration's fault (exit 2). */
+	struct api_config ac = {.shm_name = d->cfg.shm_name,
+				.workers = d->cfg.workers,
+				.max_connections = d->cfg.max_connections};
+	int rest = d->cfg.n_listen > 0 && !d->cfg.listen_none;
+	if (rest) {
+		for (int i = 0; i < d->cfg.n_listen && i < API_LISTEN_MAX; i++)
+			ac.listen[ac.n_listen++] = d->cfg.listen[i];
+		ac.token_file = d->cfg.token_file[0] ? d->cfg.token_file : NULL;
+		ac.tls_cert = d->cfg.tls_cert[0] ? d->cfg.tls_cert : NULL;
+		ac.tls_key = d->cfg.tls_key[0] ? d->cfg.tls_key : NULL;
+		int e = api_preflight(&ac, err, sizeof(err));
+		if (e < 0) {
+			fprintf(stderr, "inforegd: %s%s\n", err,
+				e == -EADDRINUSE ? " (use --listen to choose another address, --listen none "
+						   "to run without it)"
+						 : "");
+			shm_lock_release(d->cfg.shm_name, d->lock_fd);
+			return e == -EINVAL ? 2 : 1;
+		}
+	}
+
 	/* Block the signals the loop waits for before any thread exists, so that every
 	 * thread inherits the mask and only sigtimedwait() in the loop consumes them. */
 	sigset_t set;
@@ -132,13 +159,7 @@ int main(int argc, char **argv)
 	ird_log("publishing %u series every %u ms in /dev/shm/%s (generation %016llx, pid %d)", d->reg.count,
 		d->cfg.period_ms, d->cfg.shm_name, (unsigned long long)d->generation, (int)getpid());
 
-	if (d->cfg.n_listen > 0 && !d->cfg.listen_none) {
-		struct api_config ac = {.shm_name = d->cfg.shm_name, .workers = d->cfg.workers};
-		for (int i = 0; i < d->cfg.n_listen && i < API_LISTEN_MAX; i++)
-			ac.listen[ac.n_listen++] = d->cfg.listen[i];
-		ac.token_file = d->cfg.token_file[0] ? d->cfg.token_file : NULL;
-		ac.tls_cert = d->cfg.tls_cert[0] ? d->cfg.tls_cert : NULL;
-		ac.tls_key = d->cfg.tls_key[0] ? d->cfg.tls_key : NULL;
+	if (rest) {
 		if (api_start(&ac, err, sizeof(err)) < 0) {
 			ird_log(
 			    "%s (use --listen to choose another address, --listen none to run without it)",

@@ -13,7 +13,7 @@ for p in $(sed -e 's/#.*//' "$list"); do
 	fi
 done
 [ -z "$missing" ] && exit 0
-echo "install-deps: installing:$missing"
+echo "install-deps: installing (apt-get, can take a few minutes):$missing"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
 	command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root to install:$missing" >&2; exit 1; }

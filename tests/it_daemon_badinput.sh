@@ -61,13 +61,17 @@ st=$(stat -c '%a %G' "/dev/shm/$IR_SHM")
 echo "ok: mode and group applied ($st)"
 
 # a REST address already taken: a clear message, exit 1, nothing left in /dev/shm
-port=$(ir_free_port)
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+# (the holder binds port 0 and says which port it got: a port picked free beforehand can
+# be in TIME_WAIT from a client connection on a busy machine, or taken in between)
+/usr/bin/python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()
+open(sys.argv[1],"w").write("%d\n" % s.getsockname()[1]); time.sleep(30)' "$IR_TMP/held-port" &
 holder=$!
 IR_PIDS+=("$holder")
-sleep 0.3
+for _ in $(seq 50); do [ -s "$IR_TMP/held-port" ] && break; sleep 0.1; done
+port=$(cat "$IR_TMP/held-port")
 shm=irt-busy-$$
-out=$("$IRD" --shm "$shm" --listen "127.0.0.1:$port" 2>&1); rc=$?
+out=$(timeout 20 "$IRD" --shm "$shm" --listen "127.0.0.1:$port" 2>&1); rc=$?
 [ $rc -eq 1 ] || ir_fail "busy REST port: exit $rc ($out)"
 [[ $out == *"127.0.0.1:$port: Address already in use"* ]] || ir_fail "busy REST port message: $out"
 [ ! -e "/dev/shm/$shm" ] && [ ! -e "/dev/shm/$shm.lock" ] || ir_fail "busy REST port left /dev/shm/$shm behind"

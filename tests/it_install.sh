@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# it_install: `make install PREFIX=...` installs the programs, both libraries, the
+# it_install: `make install PREFIX=...` installs the programs (the extender too), both libraries, the
 # headers and inforeg.pc; the README's client example (kept identical to
 # tests/readme_example.c) builds with pkg-config against the installed shared library
 # (versioned symbols) and reads live samples from the real daemon.
@@ -9,7 +9,7 @@ cd "$INFOREG_TOP" || ir_fail "no top"
 prefix=$IR_TMP/prefix
 make -s --no-print-directory install PREFIX="$prefix" BUILD="$INFOREG_BUILD" >"$IR_TMP/install.log" 2>&1 ||
 	ir_fail "make install: $(tail -5 "$IR_TMP/install.log")"
-for f in bin/inforegd bin/inforeg lib/libinforeg.a lib/libinforeg.so.0 include/inforeg.h \
+for f in bin/inforegd bin/inforeg bin/inforeg-extender lib/libinforeg.a lib/libinforeg.so.0 include/inforeg.h \
 	include/inforeg_layout.h lib/pkgconfig/inforeg.pc; do
 	[ -e "$prefix/$f" ] || ir_fail "not installed: $f"
 done

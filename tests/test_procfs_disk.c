@@ -200,8 +200,11 @@ static void live_proc_diskstats_through_tick_files(void)
 	if (e == 0) {
 		static const char *const pfx[] = {"disk.", NULL};
 		t_check_directory(&l, pfx);
-		CHECK(l.reg.count % DISK_NOUT == 0);
+		/* per device: DISK_NOUT rates and 5 cumulative counters */
+		CHECK(l.reg.count % (DISK_NOUT + 5) == 0);
 		CHECK(t_live_tick(&l) == 0);
+		double *first = calloc(l.reg.count + 1, sizeof(double));
+		memcpy(first, l.v, l.reg.count * sizeof(double));
 		t_sleep_ms(100);
 		CHECK(t_live_tick(&l) == 0);
 		/* the names we export: never ram/loop, never a partition of a listed disk */
@@ -210,11 +213,14 @@ static void live_proc_diskstats_through_tick_files(void)
 		CHECK(col_slurp("/proc/diskstats", &buf, &cap) >= 0);
 		for (uint32_t i = 0; i < l.reg.count; i++) {
 			const char *nm = l.reg.defs[i].name, *q = strstr(nm, "{dev=\"");
-			CHECK(q != NULL);
-			if (!q)
+			const char *qc = strstr(nm, "{device=\"");
+			CHECK(q != NULL || qc != NULL);
+			if (!q && !qc)
 				continue;
 			char devname[COL_DEV_NAME_MAX] = "";
-			sscanf(q + 6, "%47[^\"]", devname);
+			sscanf(q ? q + 6 : qc + 9, "%47[^\"]", devname);
+			/* the counters (device= labels, like node_exporter): cumulative, never back */
+			CHECK(!qc || (l.reg.defs[i].kind == INFOREG_KIND_COUNTER && l.v[i] >= first[i]));
 			CHECK(strncmp(devname, "ram", 3) != 0 && strncmp(devname, "loop", 4) != 0);
 			char other[64];
 			for (const char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
@@ -229,6 +235,7 @@ static void live_proc_diskstats_through_tick_files(void)
 		if (l.reg.count == 0)
 			printf("note: no whole block device listed here; only the empty case ran\n");
 		free(buf);
+		free(first);
 	}
 	t_live_stop(&l);
 }

@@ -74,6 +74,47 @@ static void two_snapshots_give_exact_rates(void)
 	netdev_fini(&s);
 }
 
+/* The cumulative counters (node_exporter's names and device= label) carry the file's
+ * own numbers, declared as counters after the rates. */
+static void counters_carry_the_cumulative_numbers(void)
+{
+	static const struct col_dev_counter ctr[] = {
+	    {"net.receive.bytes", "bytes", "rx", NET_RX_BYTES, 1},
+	    {"net.transmit.drop", "count", "tx drop", NET_TX_DROPS, 1},
+	};
+	static const struct col_dev_series rates[NET_NOUT] = {
+	    [NET_RX_BYTES] = {"r0", "bytes/s", "h"},	 [NET_TX_BYTES] = {"r1", "bytes/s", "h"},
+	    [NET_RX_PACKETS] = {"r2", "packets/s", "h"}, [NET_TX_PACKETS] = {"r3", "packets/s", "h"},
+	    [NET_RX_ERRORS] = {"r4", "errors/s", "h"},	 [NET_TX_ERRORS] = {"r5", "errors/s", "h"},
+	    [NET_RX_DROPS] = {"r6", "drops/s", "h"},	 [NET_TX_DROPS] = {"r7", "drops/s", "h"},
+	};
+	struct col_devset s = {0};
+	struct series_reg reg = {0};
+	struct collector c = {0};
+	CHECK(netdev_enumerate(&s, NET_A) == 3);
+	CHECK(col_devtab_declare(&c, &reg, &s.tab, rates, NET_NOUT, "interface") == 0);
+	CHECK(col_devtab_declare_counters(&c, &reg, &s.tab, ctr, 2, "interface") == 0);
+	CHECK(reg.count == 3 * (NET_NOUT + 2));
+	double v[3 * (NET_NOUT + 2)];
+	CHECK(netdev_update(&s, NET_B, 0.5) == 0);
+	col_devtab_put_counters(&s.tab, ctr, 2, v);
+	int found = 0;
+	for (uint32_t i = 0; i < reg.count; i++) {
+		if (!strcmp(reg.defs[i].name, "net.receive.bytes{device=\"eth0\"}")) {
+			CHECK(reg.defs[i].kind == INFOREG_KIND_COUNTER);
+			CHECK_NEAR(v[i], 63620572);
+			found++;
+		}
+		if (!strcmp(reg.defs[i].name, "net.transmit.drop{device=\"eth0\"}")) {
+			CHECK_NEAR(v[i], 8);
+			found++;
+		}
+	}
+	CHECK(found == 2);
+	reg_free(&reg);
+	netdev_fini(&s);
+}
+
 static void vanished_interface_reads_nan_until_seen_twice(void)
 {
 	static const char only_lo[] = HDR "    lo:    5267      49    0    0    0     0          0         0 "
@@ -263,6 +304,7 @@ int main(void)
 {
 	RUN(enumerate_lists_every_interface_in_order);
 	RUN(two_snapshots_give_exact_rates);
+	RUN(counters_carry_the_cumulative_numbers);
 	RUN(vanished_interface_reads_nan_until_seen_twice);
 	RUN(new_interface_asks_for_declare_and_counters_survive_it);
 	RUN(odd_lines_are_skipped);

@@ -300,6 +300,9 @@ struct cpu_priv {
 	struct cpustat *s;
 	uint8_t *declared; /* [cap]: CPUs with series */
 	int *idx_cpu;	   /* [cap][CPU_NFIELDS + 1]: fields, then usage */
+	int *idx_sec;	   /* [cap][CPU_NFIELDS]: cpu.seconds{cpu,mode} counters */
+	int idx_ctxt_total, idx_forks_total;
+	double sec_per_tick; /* 1 / USER_HZ */
 	int idx_all[CPU_NFIELDS + 1];
 	int idx_free, idx_count, idx_ctxt, idx_forks, idx_running, idx_blocked;
 	int asked; /* layout_changed() called; cleared by declare */
@@ -329,7 +332,10 @@ static int cpu_init(struct collector *c, struct col_env *env)
 	p->s = cpustat_new(cpustat_possible(cpustat_ids(buf)));
 	p->declared = p->s ? calloc(p->s->cap, 1) : NULL;
 	p->idx_cpu = p->s ? malloc((size_t)p->s->cap * NIDX * sizeof(int)) : NULL;
-	if (!p->s || !p->declared || !p->idx_cpu) {
+	p->idx_sec = p->s ? malloc((size_t)p->s->cap * CPU_NFIELDS * sizeof(int)) : NULL;
+	long hz = sysconf(_SC_CLK_TCK);
+	p->sec_per_tick = 1.0 / (double)(hz > 0 ? hz : 100);
+	if (!p->s || !p->declared || !p->idx_cpu || !p->idx_sec) {
 		free(buf);
 		return -ENOMEM;
 	}
@@ -394,6 +400,22 @@ static int cpu_declare(struct collector *c, struct series_reg *reg)
 			DECL(idx[f], "percent", INFOREG_KIND_GAUGE, cpu_field_help[f], "%scpu.%s{cpu=\"%u\"}",
 			     p->pfx, cpu_field_name[f], i);
 	}
+	/* the cumulative counters Prometheus rate()s (node_exporter's node_cpu_seconds_total) */
+	for (unsigned i = 0; i < s->cap; i++) {
+		int *sec = &p->idx_sec[(size_t)i * CPU_NFIELDS];
+		for (int f = 0; f < CPU_NFIELDS; f++)
+			sec[f] = -1;
+		if (!p->declared[i])
+			continue;
+		for (int f = 0; f < CPU_NFIELDS; f++)
+			DECL(sec[f], "seconds", INFOREG_KIND_COUNTER,
+			     "CPU time in this mode since boot (cumulative)",
+			     "%scpu.seconds{cpu=\"%u\",mode=\"%s\"}", p->pfx, i, cpu_field_name[f]);
+	}
+	DECL(p->idx_ctxt_total, "count", INFOREG_KIND_COUNTER, "Context switches since boot, all CPUs",
+	     "sched.context_switches");
+	DECL(p->idx_forks_total, "count", INFOREG_KIND_COUNTER, "Processes and threads created since boot",
+	     "proc.forks");
 	DECL(p->idx_ctxt, "switches/s", INFOREG_KIND_RATE, "Context switches per second, all CPUs",
 	     "sched.ctxt_per_s");
 	DECL(p->idx_forks, "forks/s", INFOREG_KIND_RATE,
@@ -437,11 +459,18 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 	values[p->idx_forks] = s->forks_per_s;
 	values[p->idx_running] = s->running;
 	values[p->idx_blocked] = s->blocked;
+	const struct cpu_snap *cur = s->cur;
+	values[p->idx_ctxt_total] = cur->have_ctxt ? (double)cur->ctxt : NAN;
+	values[p->idx_forks_total] = cur->have_forks ? (double)cur->forks : NAN;
 	int newcpu = 0;
 	for (unsigned i = 0; i < s->cap; i++) {
-		if (p->declared[i])
+		if (p->declared[i]) {
 			put_pct(values, &p->idx_cpu[(size_t)i * NIDX], &s->cpu[i]);
-		else if (s->cur->cpu[i].valid)
+			const int *sec = &p->idx_sec[(size_t)i * CPU_NFIELDS];
+			for (int f = 0; f < CPU_NFIELDS; f++)
+				values[sec[f]] =
+				    cur->cpu[i].valid ? (double)cur->cpu[i].t[f] * p->sec_per_tick : NAN;
+		} else if (s->cur->cpu[i].valid)
 			newcpu = 1;
 	}
 	if (newcpu && !p->asked) {
@@ -464,6 +493,7 @@ static void cpu_fini(struct collector *c)
 	cpustat_free(p->s);
 	free(p->declared);
 	free(p->idx_cpu);
+	free(p->idx_sec);
 	free(p);
 	c->priv = NULL;
 }

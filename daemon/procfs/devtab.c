@@ -59,6 +59,7 @@ struct col_dev *col_devtab_add(struct col_devtab *t, const char *name, size_t le
 	for (int i = 0; i < COL_DEV_NCTR; i++) {
 		d->out[i] = NAN;
 		d->idx[i] = -1;
+		d->cidx[i] = -1;
 	}
 	return d;
 }
@@ -132,6 +133,45 @@ int col_devtab_declare(struct collector *c, struct series_reg *reg, struct col_d
 	return 0;
 }
 
+int col_devtab_declare_counters(struct collector *c, struct series_reg *reg, struct col_devtab *t,
+				const struct col_dev_counter *ctrs, int nctr, const char *what)
+{
+	char label[COL_DEV_NAME_MAX];
+	for (unsigned i = 0; i < t->n; i++) {
+		struct col_dev *d = &t->dev[i];
+		for (int k = 0; k < nctr; k++)
+			d->cidx[k] = -1;
+		/* a device whose rates could not be declared gets no counters either */
+		if (!d->keep || d->idx[0] < 0 || col_label_value(label, sizeof(label), d->name) < 0)
+			continue;
+		for (int k = 0; k < nctr; k++) {
+			int e = reg_seriesf(reg, ctrs[k].unit, INFOREG_KIND_COUNTER, ctrs[k].help,
+					    "%s{device=\"%s\"}", ctrs[k].name, label);
+			if (e == -EEXIST || e == -EINVAL || e == -ENAMETOOLONG) {
+				col_error(c, "%s \"%s\": counters not exported: %s", what, label,
+					  strerror(-e));
+				break;
+			}
+			if (e < 0)
+				return e;
+			d->cidx[k] = e;
+		}
+	}
+	return 0;
+}
+
+void col_devtab_put_counters(const struct col_devtab *t, const struct col_dev_counter *ctrs, int nctr,
+			     double *values)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		const struct col_dev *d = &t->dev[i];
+		for (int k = 0; k < nctr; k++)
+			if (d->cidx[k] >= 0)
+				values[d->cidx[k]] =
+				    d->have_cur ? (double)d->cur[ctrs[k].ctr] * ctrs[k].scale : NAN;
+	}
+}
+
 void col_devtab_put(const struct col_devtab *t, int nout, double *values)
 {
 	for (unsigned i = 0; i < t->n; i++) {
@@ -192,7 +232,10 @@ int col_devsrc_declare(struct collector *c, struct series_reg *reg)
 			return e;
 	}
 	p->asked = 0;
-	return col_devtab_declare(c, reg, &p->s->tab, src->series, src->nout, src->what);
+	int e = col_devtab_declare(c, reg, &p->s->tab, src->series, src->nout, src->what);
+	if (e >= 0 && src->counters)
+		e = col_devtab_declare_counters(c, reg, &p->s->tab, src->counters, src->ncounters, src->what);
+	return e;
 }
 
 int col_devsrc_sample(struct collector *c, const struct col_now *now, double *values)
@@ -208,6 +251,8 @@ int col_devsrc_sample(struct collector *c, const struct col_now *now, double *va
 		col_error(c, "%s: %s", src->path, src->no_lines);
 	}
 	col_devtab_put(&p->s->tab, src->nout, values);
+	if (src->counters)
+		col_devtab_put_counters(&p->s->tab, src->counters, src->ncounters, values);
 	if (p->s->unknown && !p->asked) {
 		p->asked = 1;
 		layout_changed();

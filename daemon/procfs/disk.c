@@ -199,6 +199,15 @@ static const struct col_dev_series disk_series[DISK_NOUT] = {
 		   "Percent of time with I/O in flight (io_ticks); not saturation for SSD/NVMe"},
 };
 
+/* the cumulative counters, named as node_exporter's node_disk_*_total */
+static const struct col_dev_counter disk_counters[] = {
+    {"disk.read.bytes", "bytes", "Bytes read (sectors x 512, cumulative)", DISK_READ_BYTES, 512},
+    {"disk.written.bytes", "bytes", "Bytes written (sectors x 512, cumulative)", DISK_WRITE_BYTES, 512},
+    {"disk.reads.completed", "count", "Read requests completed (cumulative)", DISK_READ_OPS, 1},
+    {"disk.writes.completed", "count", "Write requests completed (cumulative)", DISK_WRITE_OPS, 1},
+    {"disk.io_time.seconds", "seconds", "Time with I/O in flight (io_ticks, cumulative)", DISK_BUSY, 1e-3},
+};
+
 #define DISK_PATH "/proc/diskstats"
 
 static const struct col_devsrc disk_src = {
@@ -211,6 +220,8 @@ static const struct col_devsrc disk_src = {
     .fini = diskstats_fini,
     .series = disk_series,
     .nout = DISK_NOUT,
+    .counters = disk_counters,
+    .ncounters = sizeof(disk_counters) / sizeof(disk_counters[0]),
 };
 
 static int disk_init(struct collector *c, struct col_env *env)

@@ -130,6 +130,18 @@ static const struct col_dev_series net_series[NET_NOUT] = {
     [NET_TX_DROPS] = {"net.tx.drops_per_s", "drops/s", "Packets dropped before sending per second"},
 };
 
+/* the cumulative counters, named as node_exporter's node_network_*_total */
+static const struct col_dev_counter net_counters[] = {
+    {"net.receive.bytes", "bytes", "Bytes received (cumulative)", NET_RX_BYTES, 1},
+    {"net.transmit.bytes", "bytes", "Bytes sent (cumulative)", NET_TX_BYTES, 1},
+    {"net.receive.packets", "packets", "Packets received (cumulative)", NET_RX_PACKETS, 1},
+    {"net.transmit.packets", "packets", "Packets sent (cumulative)", NET_TX_PACKETS, 1},
+    {"net.receive.errs", "count", "Receive errors (cumulative)", NET_RX_ERRORS, 1},
+    {"net.transmit.errs", "count", "Transmit errors (cumulative)", NET_TX_ERRORS, 1},
+    {"net.receive.drop", "count", "Received packets dropped (cumulative)", NET_RX_DROPS, 1},
+    {"net.transmit.drop", "count", "Packets dropped before sending (cumulative)", NET_TX_DROPS, 1},
+};
+
 #define NET_PATH "/proc/net/dev"
 
 static const struct col_devsrc net_src = {
@@ -142,6 +154,8 @@ static const struct col_devsrc net_src = {
     .fini = netdev_fini,
     .series = net_series,
     .nout = NET_NOUT,
+    .counters = net_counters,
+    .ncounters = sizeof(net_counters) / sizeof(net_counters[0]),
 };
 
 static int net_init(struct collector *c, struct col_env *env)

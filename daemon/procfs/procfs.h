@@ -62,6 +62,7 @@ struct col_dev {
 	uint64_t cur[COL_DEV_NCTR], prev[COL_DEV_NCTR];
 	double out[COL_DEV_NCTR]; /* this tick's values, NaN when unknown */
 	int idx[COL_DEV_NCTR];	  /* series indices, -1 when not declared */
+	int cidx[COL_DEV_NCTR];	  /* its cumulative counters' series indices, -1: none */
 };
 
 struct col_devtab {
@@ -85,14 +86,30 @@ struct col_dev_series {
 	const char *name, *unit, *help;
 };
 /*
+ * One per-device cumulative counter: NAME{device="..."} (kind COUNTER, the label
+ * node_exporter uses) = cur[CTR] x SCALE, what Prometheus rate()s over a scrape
+ * interval where the per-period rates above would be sampled once.
+ */
+struct col_dev_counter {
+	const char *name, *unit, *help;
+	int ctr;
+	double scale;
+};
+/*
  * Declares NOUT rate series per kept device of T (labels cleaned), recording their
  * indices in dev->idx[]. A device whose label the registry refuses (collision, bad
  * name) is reported with col_error, naming it as WHAT, and skipped. Returns 0 or -errno.
  */
 int col_devtab_declare(struct collector *c, struct series_reg *reg, struct col_devtab *t,
 		       const struct col_dev_series *series, int nout, const char *what);
+/* The same for NCTR cumulative counters per kept device (after col_devtab_declare). */
+int col_devtab_declare_counters(struct collector *c, struct series_reg *reg, struct col_devtab *t,
+				const struct col_dev_counter *ctrs, int nctr, const char *what);
 /* Copies every declared device's out[] into VALUES. */
 void col_devtab_put(const struct col_devtab *t, int nout, double *values);
+/* Copies every declared device's counters (NaN when not read this tick) into VALUES. */
+void col_devtab_put_counters(const struct col_devtab *t, const struct col_dev_counter *ctrs, int nctr,
+			     double *values);
 
 /*
  * A per-device collector over one /proc table file (net, disk): the file is re-read
@@ -114,6 +131,8 @@ struct col_devsrc {
 	void (*fini)(struct col_devset *s);
 	const struct col_dev_series *series;
 	int nout;
+	const struct col_dev_counter *counters; /* may be NULL */
+	int ncounters;
 };
 /* collector ops over SRC: init takes the source, the others find it in c->priv */
 int col_devsrc_init(struct collector *c, struct col_env *env, const struct col_devsrc *src);
