@@ -9,7 +9,8 @@
 #
 # Variables: V=1 (verbose), SAN=address,undefined | SAN=thread (sanitized tests,
 # built into build-san-*/), FUZZ=1 (libFuzzer build in build-fuzz/), FUZZ_SECONDS
-# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG.
+# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG, LLVM_STRIP, BPF_CFLAGS
+# (-DIR_SEQ_FENCED: the seqlock as non-x86 targets build it).
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
