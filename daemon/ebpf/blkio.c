@@ -13,10 +13,13 @@
  * Series per disk: disk.io_latency.p50/.p90/.p99{dev="vda"} (us, last period, NaN if
  * no I/O completed) and disk.io_latency.bucket{dev="vda",le="N"} +
  * disk.io_latency.count{dev="vda"} (COUNTER, since load). disk.io_latency.untracked
- * (COUNTER, since load, all disks) counts the requests issued while IR_BLK_INFLIGHT_MAX
- * others were in flight, which the kernel could not time (kernel/blkio.bpf.c). When it
- * rises, entries older than BLK_STALE_NS (a completion never seen) are swept from the
- * in-flight map, at most every BLK_SWEEP_NS.
+ * (COUNTER, since load, all disks) counts the requests that were not timed: issued while
+ * IR_BLK_INFLIGHT_MAX others were in flight (kernel/blkio.bpf.c), or whose issue or
+ * completion the kernel did not run the program for (it skips a program that is already
+ * running on that CPU, an issue or completion interrupted by another; the programs'
+ * recursion_misses, read at most every BLK_MISSES_NS). So every request is either in a
+ * histogram or in that count. When the table overflows, entries older than BLK_STALE_NS
+ * (a completion never seen) are swept from it, at most every BLK_SWEEP_NS.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,6 +46,8 @@ struct blk_dev {
 /* An in-flight entry this old lost its completion; the block layer times out at 30 s. */
 #define BLK_STALE_NS (60 * 1000000000ull)
 #define BLK_SWEEP_NS (10 * 1000000000ull)
+/* The programs' skipped runs cost a system call each to read: once a second is enough. */
+#define BLK_MISSES_NS (1000000000ull)
 
 struct blk_state {
 	struct cbpf *b;
@@ -50,6 +55,8 @@ struct blk_state {
 	int idx_untracked;
 	uint64_t untracked_seen; /* blk_untracked at the last sweep check */
 	uint64_t swept_ns;	 /* CLOCK_MONOTONIC of the last sweep */
+	uint64_t misses;	 /* recursion_misses of both programs, last read */
+	uint64_t misses_ns;	 /* when */
 	struct blk_dev devs[IR_DEV_MAX];
 	int ndev;
 	/* one BPF_MAP_LOOKUP_BATCH per tick copies every device's histogram here (a
@@ -150,7 +157,8 @@ static int blk_declare(struct collector *c, struct series_reg *reg)
 	int r;
 
 	r = reg_series(reg, "disk.io_latency.untracked", "count", INFOREG_KIND_COUNTER,
-		       "Block requests not timed: issued while the in-flight table was full, since load");
+		       "Block requests not timed since load: the in-flight table was full, or the kernel "
+		       "skipped the program (already running on the CPU)");
 	if (r < 0)
 		return r;
 	s->idx_untracked = r;
@@ -194,6 +202,18 @@ static void dev_write(struct blk_dev *d, const __u64 *slots, double *values)
 	cbpf_put_value(values, d->idx_p90, cbpf_hist_quantile(delta, n, 0.90));
 	cbpf_put_value(values, d->idx_p99, cbpf_hist_quantile(delta, n, 0.99));
 	cbpf_write_hist(&d->idx, cum, values);
+}
+
+/* Runs of PROG the kernel skipped since load (it was already running on that CPU). */
+static uint64_t prog_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0)
+		return 0;
+	return info.recursion_misses;
 }
 
 /*
@@ -259,7 +279,12 @@ static int blk_sample(struct collector *c, const struct col_now *now, double *va
 			dev_write(&s->devs[i], h.slots, values);
 	/* relaxed: a counter the programs only add to (a tick late is fine) */
 	uint64_t untracked = __atomic_load_n(&s->b->blkio->bss->blk_untracked, __ATOMIC_RELAXED);
-	cbpf_put_value(values, s->idx_untracked, (double)untracked);
+	if (!s->misses_ns || now->mono_ns - s->misses_ns >= BLK_MISSES_NS) {
+		s->misses = prog_misses(s->b->blkio->progs.ir_block_rq_issue) +
+			    prog_misses(s->b->blkio->progs.ir_block_rq_complete);
+		s->misses_ns = now->mono_ns;
+	}
+	cbpf_put_value(values, s->idx_untracked, (double)(untracked + s->misses));
 	if (untracked != s->untracked_seen && now->mono_ns - s->swept_ns >= BLK_SWEEP_NS) {
 		int n = blk_sweep(s, cbpf_now_ns());
 
