@@ -37,6 +37,8 @@ extern const struct collector_ops ebpf_cpu_ops, ebpf_runq_ops, ebpf_task_ops, eb
 /* The collectors, in ebpf_collectors[] order; each has its object, kernel/NAME.bpf.c. */
 enum cbpf_part { CBPF_CPU, CBPF_RUNQ, CBPF_TASK, CBPF_BLKIO, CBPF_SCHED, CBPF_NPARTS };
 
+struct bpf_program;
+struct bpf_link;
 struct cpu_bpf; /* the bpftool skeletons */
 struct runq_bpf;
 struct task_bpf;
@@ -59,7 +61,7 @@ struct cbpf {
 	char off[CBPF_NPARTS][160]; /* why not, when !on[] */
 	int nonline;		    /* CPUs online at load, listed in online[] */
 	int *online;
-	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() */
+	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() (common.c) */
 	int idle_failed;	    /* attaching it failed (reported once) */
 	uint64_t synced_tick;	    /* col_now.mono_ns of the last per-tick cbpf_sync_cpus() */
 };
@@ -90,6 +92,8 @@ extern struct cbpf_test_hooks cbpf_test;
 struct cbpf *cbpf_get(struct collector *c, const struct ird_config *cfg);
 /* Drops a reference taken by cbpf_get; the last one detaches and frees everything. */
 void cbpf_put(struct cbpf *b);
+/* Attaches PROG of part P to its section's raw tracepoint (or cbpf_test's); NULL and errno. */
+struct bpf_link *cbpf_attach_prog(enum cbpf_part p, struct bpf_program *prog);
 
 /*
  * For a collector's init: 0 when its object PART is loaded and attached, else records
