@@ -61,17 +61,20 @@ DEPS_STAMP := $(B)/.deps-checked
 endif
 CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE \
 	-DINFOREG_VERSION_STR='"$(VERSION)"' -DH2O_USE_EPOLL=1 \
-	-Iinclude -Ishm -Idaemon -Iapi -Ikernel -Iextender -I$(B)/kernel
+	-Iinclude -Ishm -Idaemon -Idaemon/rules -Iapi -Ikernel -Iextender -I$(B)/kernel \
+	-I/usr/include/lua5.4
 CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 # the scheduler extender links none of the daemon: h2o to serve, libcurl to ask the nodes
 EXT_LIBS    := -lcurl -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
-DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -lpthread -lm
+DAEMON_LIBS := -luring -lbpf -lelf -lz -lh2o-evloop -lssl -lcrypto -ljansson -llua5.4 -lpthread -lm
 
 # One pattern per room: daemon/ (the process), daemon/ROOM/ (one kind of source
 # each: procfs, ebpf, rules, devices), api/ (REST), cli/ (the inforeg tool), shm/.
 SHM_SRCS    := $(sort $(wildcard shm/*.c))
-CLI_SRCS    := $(sort $(wildcard cli/*.c))
+# the CLI's `inforeg score` evaluates score rules itself: it links the pure Lua parts of
+# the rules room (daemon/rules/lua_*.c: no daemon state)
+CLI_SRCS    := $(sort $(wildcard cli/*.c daemon/rules/lua_*.c))
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c daemon/*/*.c api/*.c))
 # extender/: the kube-scheduler extender, its own program
 EXT_SRCS    := $(sort $(wildcard extender/*.c))
@@ -81,6 +84,8 @@ SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/it_*.c: integration programs (real daemon), normal build only.
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
+# tests/fake_*.c: stand-in shared libraries (fake_nvml.so for the nvml provider)
+FAKE_SRCS   := $(sort $(wildcard tests/fake_*.c))
 # tests/helper_*.c: programs integration scripts start (stand-in servers), not tests.
 HELPER_SRCS := $(sort $(wildcard tests/helper_*.c))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
@@ -98,14 +103,15 @@ EXT_LIB_OBJS := $(filter-out $(B)/obj/extender/main.o,$(EXT_OBJS))
 TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+FAKES       := $(patsubst tests/%.c,$(B)/tests/%.so,$(FAKE_SRCS))
 HELPERS     := $(patsubst tests/%.c,$(B)/tests/%,$(HELPER_SRCS))
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
 BINS := $(B)/bin/inforegd $(B)/bin/inforeg $(B)/bin/inforeg-extender
 LIBS := $(B)/lib/libinforeg.a $(B)/lib/libinforeg.so
 all: $(BINS) $(LIBS) $(B)/inforeg.pc
-tests: $(TESTS) $(if $(SAN),,$(ITESTS) $(HELPERS))
-benches: $(BENCHES) $(if $(SAN),,$(HELPERS))
+tests: $(TESTS) $(FAKES) $(if $(SAN),,$(ITESTS) $(HELPERS))
+benches: $(BENCHES) $(FAKES) $(if $(SAN),,$(HELPERS))
 
 .PHONY: all deps run test tests benches bench experiment install clean check-format fuzzers fuzz
 
@@ -151,7 +157,7 @@ $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS)): | $(SKELS)
+$(DAEMON_OBJS) $(call obj,$(TEST_SRCS) $(IT_SRCS) $(BENCH_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS) $(FAKE_SRCS)): | $(SKELS)
 # the dashboard page is embedded with .incbin, which -MMD does not see
 $(B)/obj/api/dashboard.o: api/dashboard.html
 
@@ -181,7 +187,7 @@ $(B)/bin/inforegd: $(DAEMON_OBJS) $(B)/lib/libinforeg.a
 $(B)/bin/inforeg: $(call obj,$(CLI_SRCS)) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -lpthread -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -llua5.4 -lpthread -lm
 
 $(B)/bin/inforeg-extender: $(EXT_OBJS)
 	$(call msg,LD,$@)
@@ -209,6 +215,11 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+$(B)/tests/%.so: $(B)/obj/tests/%.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared $(LDFLAGS_ALL) -o $@ $< -lpthread
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
@@ -260,14 +271,30 @@ bench: all benches
 experiment: all benches | $(DEPS_STAMP)
 	$(Q)QUICK=$(QUICK) /usr/bin/python3 bench/experiment.py --build $(B)
 
+# Installs the programs, libraries, headers and inforeg.pc, the man pages, the bash
+# completion, the systemd unit (PREFIX/lib/systemd/system, pointing at PREFIX/bin), the
+# README and sample configuration (PREFIX/share/doc/inforeg); runs ldconfig when
+# installing for real (no DESTDIR) as root, so that programs find libinforeg.so.0.
+DOC_FILES := README.md deploy/inforegd.conf $(wildcard docs/*.md)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/inforeg
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(B)/lib/libinforeg.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(B)/lib/libinforeg.so $(DESTDIR)$(PREFIX)/lib/libinforeg.so.0
 	ln -sf libinforeg.so.0 $(DESTDIR)$(PREFIX)/lib/libinforeg.so
 	install -m 0644 include/inforeg.h include/inforeg_layout.h $(DESTDIR)$(PREFIX)/include/
 	$(call write_pc,$(PREFIX),$(DESTDIR)$(PREFIX)/lib/pkgconfig/inforeg.pc)
+	install -m 0644 cli/inforeg.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 shm/libinforeg.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 0644 daemon/inforegd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 cli/inforeg.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/inforeg
+	sed 's|@PREFIX@|$(PREFIX)|g' deploy/inforegd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/inforegd.service
+	install -m 0644 $(DOC_FILES) $(DESTDIR)$(PREFIX)/share/doc/inforeg/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		echo "ldconfig (libinforeg.so.0 in $(PREFIX)/lib)"; ldconfig; fi
 
 check-format:
 	clang-format --dry-run --Werror $(SHM_SRCS) $(DAEMON_SRCS) $(CLI_SRCS) $(EXT_SRCS) extender/*.h include/*.h

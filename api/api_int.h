@@ -245,7 +245,10 @@ int api_stream_register(void);
 int api_prom_register(void);
 int api_healthz_register(void);
 int api_watch_register(void);
+int api_rules_register(void);
+int api_score_register(void);
 int api_dashboard_register(void);
+int api_push_register(void);
 
 /* ---- responses ---------------------------------------------------------------- */
 

@@ -8,7 +8,8 @@
  * body is serialized once per sample and shared by every request that sees that
  * sample; filtered bodies and single series are written per request with the string
  * builder (a single series costs a hash lookup and one short snprintf, no jansson).
- * Numbers are written at full double precision; NaN (unknown) is null.
+ * Numbers are written at full double precision; NaN is null, and "state" says why
+ * (fresh, stale, failed, unknown: the value's NaN payload, include/inforeg.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -36,7 +37,9 @@ void api_series_json(struct sbuf *sb, const struct api_worker *w, uint32_t i)
 	sbuf_json_str(sb, s->name, strlen(s->name));
 	sbuf_put(sb, ",\"value\":", 9);
 	sbuf_json_num(sb, w->snap.values[i]);
-	sbuf_put(sb, ",\"unit\":", 8);
+	sbuf_put(sb, ",\"state\":\"", 10);
+	sbuf_puts(sb, inforeg_state_name(inforeg_value_state(w->snap.values[i])));
+	sbuf_put(sb, "\",\"unit\":", 9);
 	sbuf_json_str(sb, s->unit, strlen(s->unit));
 	sbuf_put(sb, ",\"kind\":\"", 9);
 	sbuf_puts(sb, kind_name(s->kind));

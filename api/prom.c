@@ -247,6 +247,8 @@ static int build_prom(struct api_worker *w, struct sbuf *sb)
 		const struct api_prom_line *l = &d->prom[k];
 		double v = w->snap.values[l->series];
 
+		if (inforeg_value_state(v) == INFOREG_FAILED)
+			continue; /* a failed series has no sample, as Prometheus expects */
 		if (l->family != fam) {
 			fam = l->family;
 			sbuf_put(sb, d->prom_fam[fam].head, d->prom_fam[fam].head_len);

@@ -91,7 +91,8 @@ int api_routes_register_all(void)
 	int (*const regs[])(void) = {
 	    api_metrics_register, api_history_register,	  api_histograms_register, api_node_register,
 	    api_status_register,  api_stream_register,	  api_prom_register,	   api_healthz_register,
-	    api_watch_register,	  api_dashboard_register,
+	    api_watch_register,	  api_dashboard_register, api_rules_register,	   api_score_register,
+	    api_push_register,
 	};
 	size_t i;
 	int rc;

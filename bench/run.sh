@@ -6,8 +6,11 @@ B=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 echo "== read latency"; "$B/bench/read_latency" "$B/bin/inforegd"
 echo "== daemon CPU"; bash "$top/bench/daemon_cpu.sh" "$B"
+echo "== device providers (fakes)"; INFOREG_BUILD=$B "$B/bench/devices_tick"
+echo "== exec rules and the tick"; "$B/bench/exec_jitter" "$B/bin/inforegd"
+echo "== rules per tick"; "$B/bench/rules_tick"
 echo "== scheduler extender"; "$B/bench/extender_bench" --build "$B"
-for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh; do
+for s in "$top"/bench/bpf_*.sh "$top"/bench/api_*.sh "$top"/bench/rules_*.sh; do
 	[ -f "$s" ] || continue
 	echo "== $(basename "$s")"; bash "$s" "$B"
 done

@@ -3,7 +3,7 @@
  * cli.h - what the `inforeg` subcommands share: parsed options, opening the registry,
  * reading a whole sample, matching names, printing values.
  *
- * Every subcommand is one file (list.c, get.c, watch.c, top.c, dump.c, doc.c) exporting
+ * Every subcommand is one file (list.c, get.c, watch.c, top.c, dump.c, doc.c, score.c) exporting
  * one `cli_cmd`; main.c parses the global options (accepted before or after the
  * subcommand) and dispatches. The tool is a libinforeg client like any other: it only
  * reads the read-only mapping. Exit status: 0, 1 (a series or the registry missing,
@@ -33,7 +33,7 @@ struct cli_cmd {
 	int (*run)(struct opts *o);
 };
 
-extern const struct cli_cmd cli_list, cli_get, cli_watch, cli_top, cli_dump, cli_status, cli_node;
+extern const struct cli_cmd cli_list, cli_get, cli_watch, cli_top, cli_dump, cli_status, cli_node, cli_score;
 
 const char *cli_kind_name(uint32_t kind);
 /* A value for people: "nan", integers without decimals, else 6 significant digits. */

@@ -20,8 +20,11 @@ const char *cli_kind_name(uint32_t k)
 
 void cli_fmt_value(char *buf, size_t len, double v)
 {
-	if (isnan(v))
-		snprintf(buf, len, "nan");
+	if (isnan(v)) /* "stale" or "failed" when the value's NaN says so (inforeg.h) */
+		snprintf(buf, len, "%s",
+			 inforeg_value_state(v) == INFOREG_UNKNOWN
+			     ? "nan"
+			     : inforeg_state_name(inforeg_value_state(v)));
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(buf, len, "%.0f", v);
 	else

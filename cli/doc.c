@@ -67,14 +67,26 @@ static void print_status(json_t *d)
 		printf("%-16s %-4s %10.0f %9.0f %11.1f  %s\n", str(c, "name"), on ? "yes" : "off",
 		       num(c, "runs"), num(c, "failures"), num(c, "sample_cost_us"), note ? note : "");
 	}
-	/* anything else the daemon reports (rules, devices, REST...) stays visible */
+	json_t *prov = json_object_get(d, "device_providers");
+	if (json_array_size(prov))
+		printf("\n%-8s %-5s %8s  %s\n", "DEVICES", "FOUND", "AGE s", "WHAT / WHY");
+	json_array_foreach(prov, i, c)
+	{
+		int found = json_is_true(json_object_get(c, "found"));
+		const char *err = json_string_value(json_object_get(c, "last_error"));
+		printf("%-8s %-5s %8.3f  %s%s%s\n", str(c, "name"), found ? "yes" : "no",
+		       num(c, "last_reading_age_s"), found ? str(c, "what") : str(c, "why"),
+		       err ? "; last error: " : "", err ? err : "");
+	}
+	/* anything else the daemon reports (rules, REST...) stays visible */
 	const char *k;
 	json_t *v;
 	json_object_foreach(d, k, v)
 	{
 		static const char *const shown[] = {
 		    "pid",  "generation",   "uptime_s",	  "config", "period_ms",       "ticks",
-		    "ring", "tick_cost_us", "collectors", "ebpf",   "sources_read_us", NULL};
+		    "ring", "tick_cost_us", "collectors", "ebpf",   "sources_read_us", "device_providers",
+		    NULL};
 		int seen = 0;
 		for (int s = 0; shown[s]; s++)
 			seen |= !strcmp(k, shown[s]);
@@ -94,17 +106,29 @@ static void print_node(json_t *d)
 	printf("%.0f CPUs (%.0f configured), %.1f GiB memory, %.0f NUMA node(s)\n", num(cpu, "count"),
 	       num(cpu, "configured"), num(mem, "total_bytes") / 1073741824.0, num(d, "numa_nodes"));
 	json_t *acc = json_object_get(d, "accelerators");
+	size_t i;
+	json_t *a;
 	if (!json_array_size(acc)) {
-		printf("no accelerators\n");
+		if (!json_array_size(json_object_get(d, "devices")))
+			printf("no accelerators\n");
 	} else {
-		size_t i;
-		json_t *a;
 		json_array_foreach(acc, i, a)
 		{
 			char *txt = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(6));
 			printf("accelerator %zu: %s\n", i, txt ? txt : "?");
 			free(txt);
 		}
+	}
+	json_array_foreach(json_object_get(d, "devices"), i, a)
+	{
+		json_t *g = json_object_get(a, "gpu");
+		char idx[24] = "?";
+		if (json_is_integer(g))
+			snprintf(idx, sizeof(idx), "%lld", (long long)json_integer_value(g));
+		printf("gpu %s: %s %s, %.1f GiB, driver %s, firmware %s, bus %s (%s, id %s)\n", idx,
+		       str(a, "vendor"), str(a, "model"), num(a, "memory_bytes") / 1073741824.0,
+		       str(a, "driver"), str(a, "firmware"), str(a, "pci_bus_id"), str(a, "provider"),
+		       str(a, "id"));
 	}
 	printf("inforeg %s on /dev/shm/%s, pid %.0f, generation %s\n", str(d, "inforeg_version"),
 	       str(d, "shm"), num(d, "pid"), str(d, "generation"));

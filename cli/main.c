@@ -17,7 +17,7 @@
 #include "cli.h"
 
 static const struct cli_cmd *const cmds[] = {
-    &cli_list, &cli_get, &cli_watch, &cli_top, &cli_dump, &cli_status, &cli_node, NULL,
+    &cli_list, &cli_get, &cli_watch, &cli_top, &cli_dump, &cli_status, &cli_node, &cli_score, NULL,
 };
 
 static void usage(FILE *f)

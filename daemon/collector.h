@@ -63,6 +63,8 @@ struct tick_files; /* owned by the main loop */
 
 /* Opens PATH read-only for per-tick re-reading. Returns NULL and sets errno on failure. */
 struct col_file *col_file_open(struct tick_files *tf, const char *path, size_t initial_cap);
+/* Closes F and forgets it (a rule deleted at run time); F is invalid afterwards. */
+void col_file_close(struct tick_files *tf, struct col_file *f);
 
 /* ---- the interface ------------------------------------------------------ */
 

@@ -39,6 +39,13 @@ void cfg_defaults(struct ird_config *cfg)
 	cfg->shm_mode = 0644;
 	cfg->shm_gid = (gid_t)-1;
 	cfg->workers = 1;
+	strcpy(cfg->nvml_library, "libnvidia-ml.so.1");
+	strcpy(cfg->sysfs_root, "/sys");
+	cfg->devices_exec_period_ms = 1000;
+	cfg->devices_exec_timeout_ms = 5000;
+	cfg->devices_stale_ms = 5000;
+	cfg->gpu_free_util = 10;
+	cfg->gpu_free_mem = 1024.0 * 1024 * 1024;
 	strcpy(cfg->source, "<defaults>");
 }
 
@@ -72,6 +79,44 @@ static int parse_uint(const char *v, unsigned long min, unsigned long max, int b
 		return -1;
 	*out = x;
 	return 0;
+}
+
+static int parse_double(const char *v, double min, double max, double *out)
+{
+	char *end;
+	if (!*v)
+		return -1;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || *end || !(x >= min && x <= max))
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* "17179869184", "16GiB", "512 MiB", "4KiB" -> bytes */
+static int parse_bytes(const char *v, double *out)
+{
+	static const struct {
+		const char *suf;
+		double mul;
+	} sufs[] = {
+	    {"", 1}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+	char *end;
+	if (!(*v >= '0' && *v <= '9'))
+		return -1;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || !(x >= 0 && x < 1e18))
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++)
+		if (!strcmp(end, sufs[i].suf)) {
+			*out = x * sufs[i].mul;
+			return 0;
+		}
+	return -1;
 }
 
 static int copy_str(char *dst, size_t len, const char *v)
@@ -162,6 +207,9 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 			cfg->no_ebpf = 1;
 		else
 			return perr(c, vcol, "ebpf: expected on or off, got '%s'", val);
+	} else if (!strcmp(key, "rules_dir")) {
+		if (copy_str(cfg->rules_dir, sizeof(cfg->rules_dir), val) || val[0] != '/')
+			return perr(c, vcol, "rules_dir: expected an absolute directory path");
 	} else if (!strncmp(key, "period.", 7)) {
 		const char *name = key + 7;
 		size_t nl = strlen(name);
@@ -196,6 +244,57 @@ static int apply(struct ird_config *cfg, struct pctx *c, const char *key, int kc
 	} else if (!strcmp(key, "disable")) {
 		if (copy_str(cfg->disabled, sizeof(cfg->disabled), val))
 			return perr(c, vcol, "disable: list too long");
+	} else if (!strcmp(key, "nvml_library")) {
+		if (copy_str(cfg->nvml_library, sizeof(cfg->nvml_library), val))
+			return perr(c, vcol, "nvml_library: path too long");
+	} else if (!strcmp(key, "nvml_period_ms")) {
+		if (parse_uint(val, 0, 60000, 10, &x))
+			return perr(c, vcol, "nvml_period_ms: expected an integer from 0 to 60000, got '%s'",
+				    val);
+		cfg->nvml_period_ms = (uint32_t)x;
+	} else if (!strcmp(key, "sysfs_root")) {
+		if (copy_str(cfg->sysfs_root, sizeof(cfg->sysfs_root), val) || val[0] != '/')
+			return perr(c, vcol,
+				    "sysfs_root: expected an absolute path of at most %zu characters",
+				    sizeof(cfg->sysfs_root) - 1);
+	} else if (!strcmp(key, "devices_exec")) {
+		if (copy_str(cfg->devices_exec, sizeof(cfg->devices_exec), val))
+			return perr(c, vcol, "devices_exec: command line longer than %zu characters",
+				    sizeof(cfg->devices_exec) - 1);
+		if (!strcmp(val, "none"))
+			cfg->devices_exec[0] = 0;
+	} else if (!strcmp(key, "devices_exec_period_ms")) {
+		if (parse_uint(val, 100, 3600000, 10, &x))
+			return perr(
+			    c, vcol,
+			    "devices_exec_period_ms: expected an integer from 100 to 3600000, got '%s'", val);
+		cfg->devices_exec_period_ms = (uint32_t)x;
+	} else if (!strcmp(key, "devices_exec_timeout_ms")) {
+		if (parse_uint(val, 10, 600000, 10, &x))
+			return perr(
+			    c, vcol,
+			    "devices_exec_timeout_ms: expected an integer from 10 to 600000, got '%s'", val);
+		cfg->devices_exec_timeout_ms = (uint32_t)x;
+	} else if (!strcmp(key, "devices_stale_ms")) {
+		if (parse_uint(val, 100, 3600000, 10, &x))
+			return perr(c, vcol,
+				    "devices_stale_ms: expected an integer from 100 to 3600000, got '%s'",
+				    val);
+		cfg->devices_stale_ms = (uint32_t)x;
+	} else if (!strcmp(key, "gpu_free_util")) {
+		double d;
+		if (parse_double(val, 0, 100, &d))
+			return perr(c, vcol, "gpu_free_util: expected a percentage from 0 to 100, got '%s'",
+				    val);
+		cfg->gpu_free_util = d;
+	} else if (!strcmp(key, "gpu_free_mem")) {
+		double d;
+		if (parse_bytes(val, &d))
+			return perr(
+			    c, vcol,
+			    "gpu_free_mem: expected bytes with an optional KiB, MiB or GiB suffix, got '%s'",
+			    val);
+		cfg->gpu_free_mem = d;
 	} else if (!strcmp(key, "watch")) {
 		/* watch = NAME KIND:VALUE */
 		char name[WATCH_NAME_MAX + 1] = "";

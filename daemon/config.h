@@ -48,6 +48,16 @@ struct ird_config {
 	int n_periods;
 	struct watch_spec watches[WATCH_MAX];
 	int n_watches;
+	/* device providers (daemon/devices/) */
+	char nvml_library[CFG_PATH_MAX]; /* dlopen()ed name or path, "off": no NVML */
+	uint32_t nvml_period_ms;   /* NVML worker period; 0: period_ms, at least 100 */
+	char sysfs_root[CFG_PATH_MAX]; /* where amd, hwmon, thermal look ("/sys") */
+	char devices_exec[512];    /* exec provider command line ("" none), split on blanks */
+	uint32_t devices_exec_period_ms, devices_exec_timeout_ms;
+	uint32_t devices_stale_ms; /* a reading older than this publishes NaN */
+	double gpu_free_util;      /* gpu.free: utilisation below this (percent) */
+	double gpu_free_mem;       /* ... and at least this many bytes free */
+	char rules_dir[CFG_PATH_MAX]; /* one NAME.json per rule; "": rules live in memory only */
 	char source[CFG_PATH_MAX]; /* file the config came from, or "<embedded>" */
 };
 

@@ -23,6 +23,7 @@ uint64_t ird_now_real(void);
 struct ird {
 	struct ird_config cfg;
 	char config_path[CFG_PATH_MAX]; /* --config FILE, "" when none */
+	int config_optional;            /* --config-if-present: a missing FILE is the embedded default */
 	int lock_fd;
 	uint64_t generation;
 	uint64_t start_real_ns, start_mono_ns;
@@ -50,7 +51,7 @@ struct ird {
 
 enum { OPT_CONFIG = 256, OPT_SHM, OPT_PERIOD, OPT_HISTORY, OPT_LISTEN, OPT_WORKERS, OPT_TOKEN,
        OPT_NO_EBPF, OPT_HELP, OPT_VERSION, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CGROUP,
-       OPT_MAX_CONNS };
+       OPT_MAX_CONNS, OPT_CONFIG_OPT };
 extern const struct option ird_opts[];
 
 /* Applies command-line flags (flags.c) over CFG. Returns 0 or -EINVAL with ERR set. */
@@ -59,6 +60,8 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 /* Checks what in CFG names collectors (period.NAME). Returns 0, or -EINVAL with
  * "FILE:LINE:COL: message" in ERR. */
 int loop_check_config(const struct ird_config *cfg, char *err, size_t errlen);
+/* 0 when D's configuration file is --config-if-present and does not exist, else 1. */
+int loop_config_present(const struct ird *d);
 /* Loads collectors and files for D->cfg, declares, publishes the first object. */
 int loop_setup(struct ird *d, char *err, size_t errlen);
 /* Runs until SIGTERM/SIGINT; SIGHUP reloads d->config_path. Returns the exit status. */

@@ -15,6 +15,7 @@
 
 const struct option ird_opts[] = {
     {"config", required_argument, 0, OPT_CONFIG},
+    {"config-if-present", required_argument, 0, OPT_CONFIG_OPT},
     {"shm", required_argument, 0, OPT_SHM},
     {"period", required_argument, 0, OPT_PERIOD},
     {"history", required_argument, 0, OPT_HISTORY},
@@ -100,6 +101,7 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 			e = flag_to_cfg(cfg, "listen", "listen", optarg, err, errlen);
 			break;
 		case OPT_CONFIG:
+		case OPT_CONFIG_OPT:
 		case OPT_HELP:
 		case OPT_VERSION:
 			break;

@@ -16,7 +16,8 @@
  *
  * Layout changes (a collector calls layout_changed(), or a reload) are applied after
  * the tick's publish: every collector re-declares its series into a fresh registry
- * and a new object replaces the old one, which is retired for its readers.
+ * and a new object replaces the old one, which is retired for its readers - unless the
+ * series came out exactly as published (a rule's formula changed, not its series).
  */
 #include <errno.h>
 #include <math.h>
@@ -29,8 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/devices.h"
 #include "ebpf/ebpf.h"
 #include "procfs/procfs.h"
+#include "rules/rules.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "ring.h"
@@ -157,6 +160,11 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 	for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
 	cbpf_put(hold);
+	/* after ebpf.task: watches it applies this tick are listed when devices declares */
+	for (const struct collector_ops *const *o = devices_collectors; *o; o++)
+		add_collector(d, *o, NULL);
+	/* last: derived series and scores read every other source of the same tick */
+	add_collector(d, &rules_collector_ops, NULL);
 	return 0;
 }
 
@@ -221,6 +229,27 @@ static int declare_all(struct ird *d)
 	return 0;
 }
 
+/*
+ * 1 when the re-declared series are exactly the published object's (names, units,
+ * kinds, help, in order): a change that did not touch the series set (a rule's formula
+ * replaced) keeps the object, its readers and its history.
+ */
+static int layout_unchanged(const struct ird *d)
+{
+	const struct inforeg_shm_header *h = d->obj.hdr;
+	if (!h || h->series_count != d->reg.count)
+		return 0;
+	const struct inforeg_series_desc *dir = ring_dir(h);
+	for (uint32_t i = 0; i < d->reg.count; i++) {
+		const struct series_def *s = &d->reg.defs[i];
+		if (strncmp(dir[i].name, s->name, sizeof(dir[i].name)) ||
+		    strncmp(dir[i].unit, s->unit, sizeof(dir[i].unit)) ||
+		    strncmp(dir[i].help, s->help, sizeof(dir[i].help)) || dir[i].kind != s->kind)
+			return 0;
+	}
+	return 1;
+}
+
 static int publish_layout(struct ird *d, char *err, size_t errlen)
 {
 	uint32_t n = d->reg.count;
@@ -253,6 +282,7 @@ static int publish_layout(struct ird *d, char *err, size_t errlen)
 		return e;
 	}
 	d->obj = nobj;
+	rules_bind_ring(nobj.hdr); /* derive's history: the new object, same layout as the registry */
 	/* the old object was retired by shm_object_publish; our mapping of it can go */
 	shm_object_unmap(&old);
 	atomic_store_explicit(&d->obj.hdr->dropped, d->dropped, memory_order_relaxed);
@@ -362,7 +392,11 @@ static void tick(struct ird *d)
 
 	if (layout_take_change()) {
 		char err[256];
-		if (declare_all(d) < 0 || publish_layout(d, err, sizeof(err)) < 0)
+		if (declare_all(d) < 0)
+			ird_log("re-declaring the series failed; keeping the old layout");
+		else if (layout_unchanged(d))
+			status_publish(d); /* what changed (a rule) shows in the status document now */
+		else if (publish_layout(d, err, sizeof(err)) < 0)
 			ird_log("republishing the layout failed; keeping the old one");
 	}
 	d->last_tick_cost_ns = ird_now_mono() - now.mono_ns;
@@ -374,13 +408,18 @@ static void tick(struct ird *d)
 
 /* ---- reload --------------------------------------------------------------- */
 
+int loop_config_present(const struct ird *d)
+{
+	return !d->config_optional || access(d->config_path, F_OK) == 0 || errno != ENOENT;
+}
+
 static void reload(struct ird *d)
 {
 	struct ird_config nc;
 	char err[512];
 	cfg_defaults(&nc);
 	int e = cfg_parse(&nc, "<embedded>", cfg_embedded_default, err, sizeof(err));
-	if (!e && d->config_path[0])
+	if (!e && d->config_path[0] && loop_config_present(d))
 		e = cfg_load_file(&nc, d->config_path, err, sizeof(err));
 	if (!e)
 		e = ird_apply_flags(&nc, d->argc, d->argv, err, sizeof(err));

@@ -31,6 +31,8 @@ static const char usage[] =
     "registry /dev/shm/NAME (read with libinforeg or `inforeg`) and over HTTP.\n"
     "\n"
     "  --config FILE     configuration file (key = value; see README)\n"
+    "  --config-if-present FILE  the same, but a missing FILE means the embedded\n"
+    "                    default (what the systemd unit uses)\n"
     "  --shm NAME        registry name: /dev/shm/NAME (default inforeg)\n"
     "  --period MS       sampling period in milliseconds (default 100)\n"
     "  --history S       seconds of history the ring keeps at least (default 60)\n"
@@ -65,8 +67,10 @@ int main(int argc, char **argv)
 			printf("inforegd %s (shm layout %u)\n", INFOREG_VERSION_STR, INFOREG_LAYOUT_VERSION);
 			return 0;
 		}
-		if (c == OPT_CONFIG)
+		if (c == OPT_CONFIG || c == OPT_CONFIG_OPT) {
 			config = optarg;
+			D.config_optional = c == OPT_CONFIG_OPT;
+		}
 	}
 
 	struct ird *d = &D;
@@ -80,7 +84,10 @@ int main(int argc, char **argv)
 	}
 	if (config) {
 		snprintf(d->config_path, sizeof(d->config_path), "%s", config);
-		if (cfg_load_file(&d->cfg, config, err, sizeof(err)) < 0) {
+		if (d->config_optional && !loop_config_present(d))
+			fprintf(stderr, "inforegd: %s does not exist: running on the embedded default\n",
+				config);
+		else if (cfg_load_file(&d->cfg, config, err, sizeof(err)) < 0) {
 			fprintf(stderr, "inforegd: %s\n", err);
 			return 2;
 		}
@@ -148,6 +155,11 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	/* SIGCHLD too: the exec rules' children report to the process runner's thread, which
+	 * alone leaves it unblocked (so the kernel drops it there); blocked there for a moment
+	 * (inside posix_spawn) it would otherwise wake this loop out of sigtimedwait at every
+	 * child's exit (daemon/rules/spawn_runner.c) */
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 

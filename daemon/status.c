@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "devices/devices.h"
 #include "ring.h"
+#include "rules/rules.h"
 
 #ifndef INFOREG_VERSION_STR
 #define INFOREG_VERSION_STR "0.0.0"
@@ -145,6 +147,7 @@ void status_publish_node(struct ird *d)
 	char gen[24];
 	snprintf(gen, sizeof(gen), "%016llx", (unsigned long long)d->generation);
 	json_object_set_new(doc, "generation", json_string(gen));
+	json_object_set_new(doc, "devices", devices_inventory());
 	publish_json(d, INFOREG_DOC_NODE, doc);
 }
 
@@ -196,6 +199,12 @@ void status_publish(struct ird *d)
 	    (double)d->last_tick_cost_ns / 1e3, "collectors", cols);
 	if (doc)
 		json_object_set_new(doc, "sources_read_us", json_real((double)d->last_read_cost_ns / 1e3));
+	if (doc)
+		json_object_set_new(doc, "device_providers", devices_status());
+	if (doc)
+		json_object_set_new(doc, "rules", rules_status_json());
+	if (doc)
+		json_object_set_new(doc, "push", push_status_json());
 	if (doc)
 		publish_json(d, INFOREG_DOC_STATUS, doc);
 }

@@ -110,6 +110,24 @@ struct col_file *col_file_open(struct tick_files *tf, const char *path, size_t c
 	return f;
 }
 
+void col_file_close(struct tick_files *tf, struct col_file *f)
+{
+	for (unsigned i = 0; tf && f && i < tf->n; i++) {
+		if (tf->files[i] != f)
+			continue;
+		tf->n--;
+		/* keep the order of the others: user_data of a read is its index */
+		memmove(&tf->files[i], &tf->files[i + 1], (tf->n - i) * sizeof(*tf->files));
+		memmove(&tf->sync[i], &tf->sync[i + 1], tf->n - i);
+		memmove(&tf->group[i], &tf->group[i + 1], (tf->n - i) * sizeof(*tf->group));
+		close(f->fd);
+		free(f->buf);
+		free((char *)f->path);
+		free(f);
+		return;
+	}
+}
+
 void tick_files_set_group(struct tick_files *tf, unsigned group)
 {
 	tf->cur_group = group;

@@ -40,6 +40,60 @@ extern "C" {
 
 struct inforeg_reader;
 
+/*
+ * Per-series state, carried in the value itself (see "Values and their state" in
+ * inforeg_layout.h): a number is fresh; a NaN says why there is no number. A NaN
+ * without one of the payloads below is "unknown" (no reading yet, e.g. the first
+ * sample of a rate). Arithmetic on a stale or failed value propagates its payload on
+ * x86-64 and arm64, so a value derived from a failed input reads failed too.
+ */
+enum inforeg_value_state {
+	INFOREG_FRESH = 0,   /* a number */
+	INFOREG_STALE = 1,   /* the source's last value is older than its time-to-live */
+	INFOREG_FAILED = 2,  /* the source failed (rule error, timeout, bad output) */
+	INFOREG_UNKNOWN = 3, /* NaN: no value (yet) */
+};
+#define INFOREG_NAN_STALE_BITS	0x7ff8495200000001ULL /* quiet NaN, payload "IR" + 1 */
+#define INFOREG_NAN_FAILED_BITS 0x7ff8495200000002ULL /* quiet NaN, payload "IR" + 2 */
+
+/* The state of value V (sign bit ignored). */
+static inline enum inforeg_value_state inforeg_value_state(double v)
+{
+	union {
+		double d;
+		uint64_t u;
+	} c = {.d = v};
+	uint64_t u = c.u & 0x7fffffffffffffffULL;
+	if (v == v)
+		return INFOREG_FRESH;
+	if (u == INFOREG_NAN_STALE_BITS)
+		return INFOREG_STALE;
+	if (u == INFOREG_NAN_FAILED_BITS)
+		return INFOREG_FAILED;
+	return INFOREG_UNKNOWN;
+}
+
+/* The NaN that encodes STATE (INFOREG_STALE, INFOREG_FAILED; a plain NaN otherwise). */
+static inline double inforeg_state_value(enum inforeg_value_state state)
+{
+	union {
+		double d;
+		uint64_t u;
+	} c = {.u = state == INFOREG_STALE    ? INFOREG_NAN_STALE_BITS
+		    : state == INFOREG_FAILED ? INFOREG_NAN_FAILED_BITS
+					      : 0x7ff8000000000000ULL};
+	return c.d;
+}
+
+/* "fresh", "stale", "failed" or "unknown". */
+static inline const char *inforeg_state_name(enum inforeg_value_state state)
+{
+	return state == INFOREG_FRESH	 ? "fresh"
+	       : state == INFOREG_STALE	 ? "stale"
+	       : state == INFOREG_FAILED ? "failed"
+					 : "unknown";
+}
+
 /* Metadata of one sample. */
 struct inforeg_meta {
 	uint64_t seq;	       /* position of the sample in the ring (free-running) */

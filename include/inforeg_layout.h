@@ -23,6 +23,13 @@
  * waits and never reads reader state) is documented in shm/ring.h, which is the only
  * code that touches the atomics below. Values are IEEE-754 doubles stored as their
  * 64-bit pattern so they can be copied with (relaxed/acquire) atomic word accesses.
+ *
+ * Values and their state: a value that is a number is fresh. A NaN means there is no
+ * number, and its bit pattern says why, so the slot layout never changes with a
+ * series' health: 0x7ff8495200000001 (sign bit ignored) is STALE (the source's last
+ * value outlived its time-to-live), 0x7ff8495200000002 is FAILED (the source failed:
+ * a rule's error, a timeout, unparsable output), any other NaN is UNKNOWN (no value
+ * yet). inforeg.h decodes them: inforeg_value_state(), INFOREG_NAN_*_BITS.
  */
 #ifndef INFOREG_LAYOUT_H
 #define INFOREG_LAYOUT_H

@@ -37,5 +37,8 @@ for f in ("experiment_fps.png", "experiment_node_cpu.png", "experiment_met_targe
 assert "| inforeg-score |" in open(os.path.join(out, "experiment.md")).read()
 print("ok:", {p: "%d/%d met" % (r["met"], r["placed"]) for p, r in res.items()}, "score from:", d["score_source"])
 PY
-ls /sys/fs/cgroup/cpu 2>/dev/null | grep -q inforeg-exp && ir_fail "the experiment left a cgroup behind"
+tag=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cgroup"])' "$out/experiment.json")
+for d in /sys/fs/cgroup/cpu/$tag /sys/fs/cgroup/memory/$tag /sys/fs/cgroup/$tag; do
+	[ -e "$d" ] && ir_fail "the experiment left its cgroup $d behind"
+done
 echo "ok: quick experiment: every policy placed every task, plots written"

@@ -20,7 +20,7 @@ ir_cleanup() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null
 	done
-	[ -n "${IR_SHM:-}" ] && rm -f "/dev/shm/$IR_SHM" "/dev/shm/$IR_SHM.lock"
+	[ -n "${IR_SHM:-}" ] && rm -f "/dev/shm/$IR_SHM" "/dev/shm/$IR_SHM.lock" "/dev/shm/$IR_SHM.sock"
 	rm -rf "$IR_TMP"
 }
 trap ir_cleanup EXIT
