@@ -195,11 +195,19 @@ static __always_inline int switch_core(struct task_struct *prev, struct task_str
 	return 0;
 }
 
-/* The attached program: the collectors' slots, then the core (or the core at once). */
+/*
+ * The attached program: the collectors' slots, then the core (or the core at once). The
+ * task slot is only taken while some watch is live (one load of the mmapped control
+ * word): the usual node has none, and each link of the chain costs its own prologue.
+ */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(ir_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	bpf_tail_call_static(ctx, &chain, IR_SLOT_SWITCH_TASK);
+	__u32 zero = 0;
+	struct ir_watch_ctl *w = bpf_map_lookup_elem(&watch_ctl, &zero);
+
+	if (w && w->live_mask)
+		bpf_tail_call_static(ctx, &chain, IR_SLOT_SWITCH_TASK);
 	bpf_tail_call_static(ctx, &chain, IR_SLOT_SWITCH_RUNQ);
 	return switch_core(prev, next);
 }

@@ -167,15 +167,16 @@ int BPF_PROG(ir_task_switch, bool preempt, struct task_struct *prev, struct task
 	__u32 cpu = bpf_get_smp_processor_id(), zero = 0, next_pid, prev_pid;
 	struct task_struct *cur = bpf_get_current_task_btf(); /* still PREV */
 	struct ir_watch_ctl *w = bpf_map_lookup_elem(&watch_ctl, &zero);
-	struct ir_cpu *c = bpf_map_lookup_elem(&cpus, &cpu);
 	__u64 live, next_mask = 0, prev_mask = 0;
+	struct ir_cpu *c;
 	struct rq *rq;
 	__u32 per;
 
-	if (!w || !c)
+	/* no watch: straight on (one load of the mmapped control word) */
+	if (!w || !(live = w->live_mask))
 		goto next;
-	live = w->live_mask;
-	if (!live)
+	c = bpf_map_lookup_elem(&cpus, &cpu);
+	if (!c)
 		goto next;
 	per = w->period;
 	rq = this_rq(cur);
