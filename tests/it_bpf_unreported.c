@@ -88,8 +88,12 @@ int main(void)
 	printf("faking on CPU %d, running on CPU %d\n", n, me);
 	h_switches_on(n, 2); /* N has switched since load: its entry is live */
 
-	/* 1: cpu_idle (loaded, not attached yet) closes a busy interval never switched out of */
-	for (int round = 0; round < 5 && !done; round++) {
+	/*
+	 * 1: cpu_idle (loaded, not attached yet) closes a busy interval never switched out of.
+	 * A round takes three IPIs to N; on a busy N a real switch often lands inside one
+	 * (all of 5 rounds once, under a busy loop per CPU), hence up to 50.
+	 */
+	for (int round = 0; round < 50 && !done; round++) {
 		uint64_t busy0, now;
 
 		h_get_entry(fd, n, &e);
