@@ -83,6 +83,9 @@ SKELS       := $(patsubst kernel/%.bpf.c,$(B)/kernel/%.skel.h,$(BPF_SRCS))
 # tests/test_*.c: unit and stress tests, also built under sanitizers;
 # tests/it_*.c: integration programs (real daemon), normal build only.
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
+# tests/test_*.cpp: C++ programs against the public headers (g++, and clang++ as a
+# second compiler; clang++ under sanitizers)
+CXX_TEST_SRCS := $(sort $(wildcard tests/test_*.cpp))
 IT_SRCS     := $(sort $(wildcard tests/it_*.c))
 # tests/fake_*.c: stand-in shared libraries (fake_nvml.so for the nvml provider)
 FAKE_SRCS   := $(sort $(wildcard tests/fake_*.c))
@@ -100,7 +103,8 @@ DAEMON_LIB_OBJS := $(filter-out $(B)/obj/daemon/main.o,$(DAEMON_OBJS))
 EXT_OBJS    := $(call obj,$(EXT_SRCS))
 # every extender object but main(), for its tests, helpers and bench
 EXT_LIB_OBJS := $(filter-out $(B)/obj/extender/main.o,$(EXT_OBJS))
-TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+CXX_TESTS   := $(patsubst tests/%.cpp,$(B)/tests/%,$(CXX_TEST_SRCS))
+TESTS       := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS)) $(CXX_TESTS)
 ITESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(IT_SRCS))
 BENCHES     := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 FAKES       := $(patsubst tests/%.c,$(B)/tests/%.so,$(FAKE_SRCS))
@@ -215,6 +219,14 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(DAEMON_LIB_OBJS) $(B)/lib/libinforeg.a $(DAEMON_LIBS)
+
+CXX_TEST_CXX := $(if $(SAN),clang++,g++)
+CXXFLAGS_TEST := -std=c++17 -O2 -g -Wall -Wextra -Werror -Iinclude
+$(CXX_TESTS): $(B)/tests/%: tests/%.cpp include/inforeg.h include/inforeg_layout.h $(B)/lib/libinforeg.a
+	$(call msg,CXX,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang++ $(CXXFLAGS_TEST) -fsyntax-only $<
+	$(Q)$(CXX_TEST_CXX) $(CXXFLAGS_TEST) $(SANFLAGS) $(LDFLAGS_ALL) -o $@ $< $(B)/lib/libinforeg.a -lpthread
 
 $(B)/tests/%.so: $(B)/obj/tests/%.o
 	$(call msg,LD,$@)

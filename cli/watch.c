@@ -239,7 +239,12 @@ static int run(struct opts *o)
 		k++;
 		if (o->count > 0 && k >= o->count)
 			break;
-		int e = inforeg_wait(r, m.seq, 5000);
+		/* up to 5 s for the next sample, in 200 ms waits: once the daemon has exited,
+		 * inforeg_wait sleeps its whole timeout before it says -ESTALE */
+		int e, waits = 0;
+		do
+			e = inforeg_wait(r, m.seq, 200);
+		while (e == -ETIMEDOUT && ++waits < 25);
 		if (e == -ESTALE && !(r = daemon_gone(o, r))) {
 			status = 1;
 			break;

@@ -39,7 +39,23 @@ struct ird {
 	int ncols;
 	struct series_reg reg;
 	double *values;      /* the sample under construction, reg.count doubles */
-	struct shm_object obj;
+	struct shm_object obj; /* the published object; its directory names what is published */
+	uint32_t obj_mode;     /* mode and group obj was created with */
+	gid_t obj_gid;
+	/* Set while obj's directory differs from reg (a republish failed): value j of obj
+	 * is values[pub_map[j]] (-1: NaN), matched by name, so names never shift. */
+	int32_t *pub_map;
+	double *pub_values;
+	int pub_blocked;	    /* names could not be matched (no memory): publish nothing */
+	uint64_t layout_retry_mono; /* when to try the pending republish again */
+	uint64_t layout_failures;   /* consecutive failed republishes */
+	char layout_error[256];	    /* why the last republish failed, "" when none pending */
+
+	/* the last SIGHUP: "" (none yet), "applied", "failed" (bad configuration) or
+	 * "refused" (no object for it: the old configuration and object stay) */
+	char reload_result[16];
+	char reload_error[512];
+	uint64_t reload_real_ns;
 
 	uint64_t ticks, dropped;
 	uint64_t last_tick_cost_ns;
@@ -60,6 +76,18 @@ int ird_apply_flags(struct ird_config *cfg, int argc, char **argv, char *err, si
 /* Checks what in CFG names collectors (period.NAME). Returns 0, or -EINVAL with
  * "FILE:LINE:COL: message" in ERR. */
 int loop_check_config(const struct ird_config *cfg, char *err, size_t errlen);
+/* ---- publish.c: the registry becomes the shm object readers see ---------------- */
+/* Makes D->reg the published object now (start-up, reload), or keeps the object when
+ * it already has exactly that set. Returns 0 or -errno with ERR set. */
+int publish_layout(struct ird *d, char *err, size_t errlen);
+/* After a tick's publish: applies a layout change (CHANGED; DECLARE_FAILED when the
+ * re-declaration ran out of memory), finishing or retrying a successor object. */
+void layout_step(struct ird *d, uint64_t now_ns, int changed, int declare_failed);
+/* Stops a successor being built in the background (teardown, reload). */
+void builder_cancel(void);
+/* Forgets the by-name mapping to an older object. */
+void drop_pub_map(struct ird *d);
+
 /* 0 when D's configuration file is --config-if-present and does not exist, else 1. */
 int loop_config_present(const struct ird *d);
 /* Loads collectors and files for D->cfg, declares, publishes the first object. */
@@ -69,7 +97,7 @@ int loop_run(struct ird *d);
 /* Retires and unlinks the object, releases collectors, files, the lock. */
 void loop_teardown(struct ird *d);
 
-/* Publishes the node inventory and status documents (status.c). */
+/* Publishes the node inventory and status documents (status.c) into d->obj. */
 void status_publish_node(struct ird *d);
 void status_publish(struct ird *d);
 

@@ -15,18 +15,21 @@
  * per reading, 26 a tick, which measured a third of the daemon's own CPU use.
  *
  * Layout changes (a collector calls layout_changed(), or a reload) are applied after
- * the tick's publish: every collector re-declares its series into a fresh registry
- * and a new object replaces the old one, which is retired for its readers - unless the
- * series came out exactly as published (a rule's formula changed, not its series).
+ * the tick's publish: every collector re-declares its series into a fresh registry,
+ * and publish.c makes that registry the object readers see (or keeps the object when
+ * nothing they can see changed). A reload whose object cannot be made is refused as
+ * a whole: the running configuration comes back.
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,33 +45,6 @@
 #define MAX_FILES 512
 
 static struct col_now collect(struct ird *d);
-
-void ird_log(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "inforegd: %s\n", buf);
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t ird_now_mono(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-uint64_t ird_now_real(void)
-{
-	return clock_ns(CLOCK_REALTIME);
-}
 
 /* ---- collectors ----------------------------------------------------------- */
 
@@ -230,68 +206,6 @@ static int declare_all(struct ird *d)
 }
 
 /*
- * 1 when the re-declared series are exactly the published object's (names, units,
- * kinds, help, in order): a change that did not touch the series set (a rule's formula
- * replaced) keeps the object, its readers and its history.
- */
-static int layout_unchanged(const struct ird *d)
-{
-	const struct inforeg_shm_header *h = d->obj.hdr;
-	if (!h || h->series_count != d->reg.count)
-		return 0;
-	const struct inforeg_series_desc *dir = ring_dir(h);
-	for (uint32_t i = 0; i < d->reg.count; i++) {
-		const struct series_def *s = &d->reg.defs[i];
-		if (strncmp(dir[i].name, s->name, sizeof(dir[i].name)) ||
-		    strncmp(dir[i].unit, s->unit, sizeof(dir[i].unit)) ||
-		    strncmp(dir[i].help, s->help, sizeof(dir[i].help)) || dir[i].kind != s->kind)
-			return 0;
-	}
-	return 1;
-}
-
-static int publish_layout(struct ird *d, char *err, size_t errlen)
-{
-	uint32_t n = d->reg.count;
-	struct inforeg_series_desc *descs = calloc(n ? n : 1, sizeof(*descs));
-	if (!descs)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		memcpy(descs[i].name, d->reg.defs[i].name, sizeof(descs[i].name));
-		memcpy(descs[i].unit, d->reg.defs[i].unit, sizeof(descs[i].unit));
-		memcpy(descs[i].help, d->reg.defs[i].help, sizeof(descs[i].help));
-		descs[i].kind = d->reg.defs[i].kind;
-	}
-	uint64_t period_ns = (uint64_t)d->cfg.period_ms * 1000000ull;
-	uint64_t want = (uint64_t)d->cfg.history_s * 1000ull / d->cfg.period_ms;
-	struct ring_params p = {
-	    .series_count = n,
-	    .capacity = ring_pow2(want > (1u << 20) ? (1u << 20) : (uint32_t)(want + 1)),
-	    .period_ns = period_ns,
-	    .generation = d->generation,
-	    .writer_pid = (uint32_t)getpid(),
-	    .start_realtime_ns = d->start_real_ns,
-	    .start_monotonic_ns = d->start_mono_ns,
-	    .layout_serial = ++d->layout_serial,
-	};
-	struct shm_object old = d->obj, nobj;
-	int e = shm_object_publish(d->cfg.shm_name, &p, descs, d->cfg.shm_mode, d->cfg.shm_gid, &nobj);
-	free(descs);
-	if (e < 0) {
-		snprintf(err, errlen, "cannot create /dev/shm/%s: %s", d->cfg.shm_name, strerror(-e));
-		return e;
-	}
-	d->obj = nobj;
-	rules_bind_ring(nobj.hdr); /* derive's history: the new object, same layout as the registry */
-	/* the old object was retired by shm_object_publish; our mapping of it can go */
-	shm_object_unmap(&old);
-	atomic_store_explicit(&d->obj.hdr->dropped, d->dropped, memory_order_relaxed);
-	status_publish_node(d);
-	status_publish(d);
-	return 0;
-}
-
-/*
  * Declares every collector's series, primes the collectors (rates and percentages
  * need a previous reading, so the first sample published one period later is
  * complete) and publishes the new object. For start-up and reload.
@@ -304,7 +218,8 @@ static int publish_primed(struct ird *d, char *err, size_t errlen)
 		return e;
 	}
 	collect(d);
-	return publish_layout(d, err, errlen);
+	e = publish_layout(d, err, errlen);
+	return e < 0 ? e : 0;
 }
 
 int loop_setup(struct ird *d, char *err, size_t errlen)
@@ -386,19 +301,25 @@ static struct col_now collect(struct ird *d)
 static void tick(struct ird *d)
 {
 	struct col_now now = collect(d);
-	ring_publish(d->obj.hdr, d->values, now.real_ns, now.mono_ns);
-	ring_notify(d->obj.hdr);
+	const double *vals = d->values;
+	if (d->pub_blocked) {
+		vals = NULL; /* no sample this tick: see keep_object_by_name() */
+	} else if (d->pub_map) {
+		/* the object's directory, not d->reg, says what each word is */
+		const struct inforeg_shm_header *h = d->obj.hdr;
+		for (uint32_t j = 0; j < h->series_count; j++)
+			d->pub_values[j] = d->pub_map[j] >= 0 ? d->values[d->pub_map[j]] : NAN;
+		vals = d->pub_values;
+	}
+	if (vals) {
+		ring_publish(d->obj.hdr, vals, now.real_ns, now.mono_ns);
+		ring_notify(d->obj.hdr);
+	}
+	ring_heartbeat(d->obj.hdr, now.mono_ns);
 	d->ticks++;
 
-	if (layout_take_change()) {
-		char err[256];
-		if (declare_all(d) < 0)
-			ird_log("re-declaring the series failed; keeping the old layout");
-		else if (layout_unchanged(d))
-			status_publish(d); /* what changed (a rule) shows in the status document now */
-		else if (publish_layout(d, err, sizeof(err)) < 0)
-			ird_log("republishing the layout failed; keeping the old one");
-	}
+	int changed = layout_take_change();
+	layout_step(d, now.mono_ns, changed, changed && declare_all(d) < 0);
 	d->last_tick_cost_ns = ird_now_mono() - now.mono_ns;
 	if (now.mono_ns - d->last_status_mono >= 1000000000ull) {
 		d->last_status_mono = now.mono_ns;
@@ -408,6 +329,32 @@ static void tick(struct ird *d)
 
 /* ---- reload --------------------------------------------------------------- */
 
+static void reload_result(struct ird *d, const char *result, const char *msg)
+{
+	snprintf(d->reload_result, sizeof(d->reload_result), "%s", result);
+	snprintf(d->reload_error, sizeof(d->reload_error), "%s", msg ? msg : "");
+	d->reload_real_ns = ird_now_real();
+	if (d->obj.hdr)
+		status_publish(d);
+}
+
+/* Restarts the collectors on configuration CFG with the run-time watches LIVE. */
+static int collectors_restart(struct ird *d, const struct ird_config *cfg, const struct watch_spec *live,
+			      int nlive, char *err, size_t errlen)
+{
+	collectors_fini(d);
+	d->cfg = *cfg;
+	int e = collectors_init(d, err, errlen);
+	if (e < 0)
+		return e;
+	for (int i = 0; i < nlive; i++) {
+		char werr[160];
+		if (ctl_watch_add(&live[i], werr, sizeof(werr)) < 0)
+			ird_log("reload: run-time watch %s dropped: %s", live[i].name, werr);
+	}
+	return 0;
+}
+
 int loop_config_present(const struct ird *d)
 {
 	return !d->config_optional || access(d->config_path, F_OK) == 0 || errno != ENOENT;
@@ -415,7 +362,7 @@ int loop_config_present(const struct ird *d)
 
 static void reload(struct ird *d)
 {
-	struct ird_config nc;
+	static struct ird_config nc, oc;
 	char err[512];
 	cfg_defaults(&nc);
 	int e = cfg_parse(&nc, "<embedded>", cfg_embedded_default, err, sizeof(err));
@@ -427,6 +374,7 @@ static void reload(struct ird *d)
 		e = loop_check_config(&nc, err, sizeof(err));
 	if (e) {
 		ird_log("reload failed, keeping the running configuration: %s", err);
+		reload_result(d, "failed", err);
 		return;
 	}
 	if (strcmp(nc.shm_name, d->cfg.shm_name)) {
@@ -447,23 +395,26 @@ static void reload(struct ird *d)
 			live[nkeep++] = live[i];
 	}
 	/* listeners belong to the REST server, started once: they keep their sockets */
-	collectors_fini(d);
-	d->cfg = nc;
-	if (collectors_init(d, err, sizeof(err)) < 0) {
-		ird_log("reload failed: %s", err);
+	oc = d->cfg;
+	e = collectors_restart(d, &nc, live, nkeep, err, sizeof(err));
+	if (e == 0)
+		e = publish_primed(d, err, sizeof(err));
+	if (e == 0) {
+		ird_log("configuration reloaded from %s: %u series, period %u ms", d->cfg.source,
+			d->reg.count, d->cfg.period_ms);
+		reload_result(d, "applied", NULL);
 		return;
 	}
-	for (int i = 0; i < nkeep; i++) {
-		char werr[160];
-		if (ctl_watch_add(&live[i], werr, sizeof(werr)) < 0)
-			ird_log("reload: run-time watch %s dropped: %s", live[i].name, werr);
-	}
-	if (publish_primed(d, err, sizeof(err)) < 0) {
-		ird_log("reload failed: %s", err);
-		return;
-	}
-	ird_log("configuration reloaded from %s: %u series, period %u ms", d->cfg.source, d->reg.count,
-		d->cfg.period_ms);
+	/* No object for the new configuration: refuse the reload as a whole. The old object
+	 * was never touched; bring the old configuration's collectors back onto it. */
+	char why[512];
+	snprintf(why, sizeof(why), "%s", err);
+	ird_log("reload refused: %s; keeping the running configuration and /dev/shm/%s", why,
+		d->cfg.shm_name);
+	if (collectors_restart(d, &oc, live, nkeep, err, sizeof(err)) < 0 ||
+	    publish_primed(d, err, sizeof(err)) < 0)
+		ird_log("restoring the running configuration: %s", err);
+	reload_result(d, "refused", why);
 }
 
 int loop_run(struct ird *d)
@@ -503,6 +454,7 @@ int loop_run(struct ird *d)
 
 void loop_teardown(struct ird *d)
 {
+	builder_cancel();
 	collectors_fini(d);
 	if (d->obj.hdr) {
 		ring_retire(d->obj.hdr);
@@ -514,4 +466,5 @@ void loop_teardown(struct ird *d)
 	reg_free(&d->reg);
 	free(d->values);
 	d->values = NULL;
+	drop_pub_map(d);
 }

@@ -111,7 +111,8 @@ int main(int argc, char **argv)
 	}
 
 	pid_t owner;
-	d->lock_fd = shm_lock_acquire(d->cfg.shm_name, &owner);
+	uid_t lock_uid;
+	d->lock_fd = shm_lock_acquire(d->cfg.shm_name, &owner, &lock_uid);
 	if (d->lock_fd == -EBUSY) {
 		fprintf(stderr,
 			"inforegd: shm name '%s' is in use by a live inforegd (pid %d); refusing to replace "
@@ -119,11 +120,26 @@ int main(int argc, char **argv)
 			d->cfg.shm_name, (int)owner, d->cfg.shm_name);
 		return 1;
 	}
+	if (d->lock_fd == -ELOOP) {
+		fprintf(stderr, "inforegd: /dev/shm/%s.lock is a symbolic link; refusing to follow it\n",
+			d->cfg.shm_name);
+		return 1;
+	}
+	if (d->lock_fd == -EPERM && lock_uid != (uid_t)-1) {
+		fprintf(
+		    stderr,
+		    "inforegd: /dev/shm/%s.lock is not a regular file owned by uid %u (ours) but by uid %u; "
+		    "refusing it (remove it if no inforegd runs)\n",
+		    d->cfg.shm_name, (unsigned)geteuid(), (unsigned)lock_uid);
+		return 1;
+	}
 	if (d->lock_fd < 0) {
 		fprintf(stderr, "inforegd: cannot lock /dev/shm/%s.lock: %s\n", d->cfg.shm_name,
 			strerror(-d->lock_fd));
 		return 1;
 	}
+	/* holding the lock: temporary objects of killed writers of this name can go */
+	shm_clean_stale(d->cfg.shm_name);
 
 	/* What the REST server will need, checked before anything is published: a bad
 	 * address, token file or TLS file is the configuration's fault (exit 2). */

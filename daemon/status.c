@@ -199,6 +199,15 @@ void status_publish(struct ird *d)
 	    (double)d->last_tick_cost_ns / 1e3, "collectors", cols);
 	if (doc)
 		json_object_set_new(doc, "sources_read_us", json_real((double)d->last_read_cost_ns / 1e3));
+	if (doc && d->reload_result[0])
+		json_object_set_new(doc, "reload",
+				    json_pack("{s:s, s:s?, s:I}", "result", d->reload_result, "error",
+					      d->reload_error[0] ? d->reload_error : NULL, "time_ns",
+					      (json_int_t)d->reload_real_ns));
+	if (doc && d->layout_error[0])
+		json_object_set_new(doc, "layout_pending",
+				    json_pack("{s:s, s:I}", "error", d->layout_error, "failures",
+					      (json_int_t)d->layout_failures));
 	if (doc)
 		json_object_set_new(doc, "device_providers", devices_status());
 	if (doc)

@@ -10,6 +10,13 @@
  * Conventions:
  *  - Functions returning int return >= 0 on success and -errno on failure.
  *  - inforeg_open() returns NULL and sets errno.  inforeg_close(NULL) is a no-op.
+ *  - Every function taking a reader accepts NULL: -EINVAL, or (for those returning a
+ *    value) 0 / NaN with errno set to EINVAL. A series handle that inforeg_lookup()
+ *    never returned (negative, or out of range) is -EINVAL too.
+ *  - -EAGAIN also means "the writer kept changing what we read": a seqlock copy that
+ *    does not validate after many retries is never returned.
+ *  - The library refuses (EPERM) an object not owned by root, the caller's effective
+ *    uid or the uid in $INFOREG_SHM_UID (for a daemon run as a dedicated user).
  *  - Series handles (>= 0, from inforeg_lookup()) stay valid across writer restarts
  *    and layout changes: the library re-maps a retired object by itself and re-binds
  *    every handle by name. A handle whose series disappeared reads -ENOENT.
@@ -17,6 +24,7 @@
  *
  * Example:
  *   struct inforeg_reader *r = inforeg_open("inforeg", 0);
+ *   if (!r) { perror("inforeg_open"); return 1; }
  *   int h = inforeg_lookup(r, "cpu.usage");
  *   double v;
  *   if (inforeg_read_latest(r, h, &v, NULL) == 0)
@@ -29,6 +37,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <inforeg_layout.h>
 
 #ifdef __cplusplus
@@ -116,7 +125,8 @@ struct inforeg_series_info {
 /*
  * Opens the registry /dev/shm/NAME (NULL: $INFOREG_SHM, else "inforeg") read-only and validates its
  * header. Returns NULL and sets errno: ENOENT (no daemon), EPROTO (bad magic or
- * layout version), EACCES, ENOMEM.
+ * major layout version), EINVAL (inconsistent header), EPERM (untrusted owner),
+ * EACCES, ENOMEM.
  */
 struct inforeg_reader *inforeg_open(const char *name, unsigned flags);
 void inforeg_close(struct inforeg_reader *r);
@@ -132,8 +142,9 @@ int inforeg_handle_index(struct inforeg_reader *r, int h);
 
 /*
  * Latest value of series H. META may be NULL. Returns 0, -EAGAIN if nothing was
- * published yet, -ENOENT for an unknown handle, -ESTALE if the writer retired the
- * object and no successor could be opened (the last value is still returned).
+ * published yet, -EINVAL for a handle never issued, -ENOENT for a handle whose series
+ * is not in the current object, -ESTALE if the writer retired the object and no
+ * successor could be opened (the last value is still returned).
  * No system call in the common case.
  */
 int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct inforeg_meta *meta);
@@ -151,36 +162,35 @@ struct inforeg_fast {
 	uint64_t mask, first_pos;
 	uint32_t slot_size, idx;
 };
+/* The ring's words, read as in shm/ring.h (R1..R4); valid C and C++. */
 int inforeg_fast_bind(struct inforeg_reader *r, int h, struct inforeg_fast *f);
 
 static inline int inforeg_fast_read(const struct inforeg_fast *f, double *value)
 {
+	if (__builtin_expect(!f || !f->hdr || !value, 0))
+		return -EINVAL; /* never bound (zeroed), or NULL */
 	struct inforeg_shm_header *hdr = (struct inforeg_shm_header *)f->hdr;
-	for (;;) {
+	for (int tries = 0; tries < 100000; tries++) {
 		/* the ring protocol of shm/ring.h: R1 pairs with W5, R2 with W4, R3 with W2 */
-		uint64_t head = atomic_load_explicit(&hdr->head, memory_order_acquire);
-		if (__builtin_expect(
-			atomic_load_explicit(&hdr->flags, memory_order_relaxed) & INFOREG_F_RETIRED, 0))
+		uint64_t head = INFOREG_LOAD_ACQUIRE(&hdr->head);
+		if (__builtin_expect(INFOREG_LOAD_RELAXED(&hdr->flags) & INFOREG_F_RETIRED, 0))
 			return -ESTALE;
 		if (__builtin_expect(head == f->first_pos, 0))
 			return -EAGAIN;
 		uint64_t p = head - 1;
 		struct inforeg_slot_header *s =
 		    (struct inforeg_slot_header *)(f->slots + (size_t)(p & f->mask) * f->slot_size);
-		uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+		uint64_t s1 = INFOREG_LOAD_ACQUIRE(&s->seq);
 		if (__builtin_expect(s1 != 2 * p + 2, 0))
 			continue;
 		INFOREG_ATOMIC(uint64_t) *w = (INFOREG_ATOMIC(uint64_t) *)(s + 1);
-		uint64_t x = atomic_load_explicit(&w[f->idx], memory_order_acquire);
-		if (__builtin_expect(atomic_load_explicit(&s->seq, memory_order_relaxed) != s1, 0))
-			continue; /* R4: lapped while reading */
-		union {
-			uint64_t u;
-			double d;
-		} c = {.u = x};
-		*value = c.d;
+		uint64_t x = INFOREG_LOAD_ACQUIRE(&w[f->idx]);
+		if (__builtin_expect(INFOREG_LOAD_RELAXED(&s->seq) != s1, 0))
+			continue;		   /* R4: lapped while reading */
+		memcpy(value, &x, sizeof(*value)); /* the double's bit pattern */
 		return 0;
 	}
+	return -EAGAIN; /* kept being lapped: no validated value */
 }
 
 /*
@@ -221,8 +231,14 @@ uint64_t inforeg_head(struct inforeg_reader *r);
 
 /*
  * Sleeps until a sample with seq >= AFTER_SEQ + 1 is published (AFTER_SEQ: a seq you
- * have), the object is retired, or TIMEOUT_MS passes (-1: forever). Uses a shared
- * futex; no polling. Returns 0 when a new sample is there, -ETIMEDOUT, -EINTR.
+ * have) or TIMEOUT_MS passes (-1: forever). Uses a shared futex. It follows the
+ * writer to a new object by itself: the same writer's new layout continues the
+ * sequence, so it keeps waiting there for AFTER_SEQ + 1; a restarted writer (new
+ * generation) returns 0 at once. When the writer exited and nothing replaced it, it
+ * sleeps (looking for a successor every 20 ms, woken at once by one that retires a
+ * killed writer's object) and never returns before TIMEOUT_MS.
+ * Returns 0 when a new sample is there, -ETIMEDOUT, -ESTALE (timed out, and the writer
+ * exited with no successor), -EINTR, -EINVAL.
  */
 int inforeg_wait(struct inforeg_reader *r, uint64_t after_seq, int timeout_ms);
 
@@ -235,6 +251,16 @@ uint32_t inforeg_capacity(struct inforeg_reader *r);
 uint64_t inforeg_dropped(struct inforeg_reader *r);
 /* Number of times this reader followed the writer to a new object (restart or new layout). */
 uint64_t inforeg_reopens(struct inforeg_reader *r);
+
+/*
+ * Whether the writer of the current object is alive: 1, or 0 when it is gone - the
+ * object is retired with no successor, or (writer in this PID namespace) its process
+ * no longer exists or is a zombie, or (another PID namespace) its heartbeat is more
+ * than about 3 periods old. After a kill -9 this says 0 as soon as the process is
+ * reaped. It follows a successor first. A few system calls: not for the hot path.
+ * Returns -EINVAL for a NULL reader. (Symbol version INFOREG_0.2.)
+ */
+int inforeg_writer_alive(struct inforeg_reader *r);
 
 /*
  * Age of the latest sample in periods (CLOCK_MONOTONIC). inforeg_is_stale() returns 1

@@ -15,15 +15,26 @@
  * old range reads RETIRED/-EAGAIN, never a fault and never a torn value (every seqlock
  * word there is 0, which validates no position). The small private struct mapping is
  * kept until inforeg_close() (HANDLE_MAX * 4 bytes per layout change).
+ *
+ * The writer renames a successor into place before it retires the old object, so a
+ * reader that sees the retired flag re-opens at once and finds it. Only when there is
+ * no successor (the writer exited) are re-open attempts rate-limited (REOPEN_RETRY_NS),
+ * and inforeg_wait() then sleeps instead of returning early.
+ *
+ * Every public function accepts a NULL reader (-EINVAL, or 0/NaN with errno = EINVAL
+ * for those returning a value) and a handle it never issued (-EINVAL).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +45,8 @@
 
 #define HANDLE_MAX	1024
 #define REOPEN_RETRY_NS 50000000ull /* a retired object with no successor: retry every 50 ms */
+#define WAIT_STEP_NS	20000000ull /* inforeg_wait without a live writer: look again every 20 ms */
+#define FOLLOW_CHAIN	8	    /* successors found already retired in a row before giving up */
 
 struct mapping {
 	struct shm_object obj;
@@ -193,8 +206,18 @@ static int follow(struct inforeg_reader *r, struct mapping *old)
 		goto out;
 	}
 	int err;
-	struct mapping *m = mapping_open(r->name, &err);
-	if (!m || (m->dev == old->dev && m->ino == old->ino) || is_retired(m)) {
+	struct mapping *m = NULL;
+	/* the writer renamed the successor into place before retiring OLD: it is there now.
+	 * A successor already retired in turn (two quick replacements) is skipped at once. */
+	for (int k = 0; k < FOLLOW_CHAIN; k++) {
+		m = mapping_open(r->name, &err);
+		if (!m || (m->dev == old->dev && m->ino == old->ino) || !is_retired(m))
+			break;
+		shm_object_unmap(&m->obj);
+		free(m);
+		m = NULL;
+	}
+	if (!m || (m->dev == old->dev && m->ino == old->ino)) {
 		if (m) {
 			shm_object_unmap(&m->obj);
 			free(m);
@@ -239,6 +262,8 @@ static inline struct mapping *current(struct inforeg_reader *r, int *stale)
 
 int inforeg_refresh(struct inforeg_reader *r)
 {
+	if (!r)
+		return -EINVAL;
 	struct mapping *m = atomic_load_explicit(&r->cur, memory_order_acquire);
 	if (!is_retired(m))
 		return 0;
@@ -283,28 +308,36 @@ out:
 	return ret;
 }
 
+/* Directory index of handle H: -EINVAL for a handle never issued, -ENOENT for one
+ * whose series is not in the current object. */
 static inline int handle_index(struct inforeg_reader *r, struct mapping *m, int h)
 {
 	if ((unsigned)h >= (unsigned)atomic_load_explicit(&r->nhandles, memory_order_acquire))
-		return -ENOENT;
+		return -EINVAL;
 	int idx = atomic_load_explicit(&m->hidx[h], memory_order_relaxed);
 	return idx >= 0 ? idx : -ENOENT;
 }
 
 int inforeg_handle_index(struct inforeg_reader *r, int h)
 {
+	if (!r)
+		return -EINVAL;
 	int stale;
 	return handle_index(r, current(r, &stale), h);
 }
 
 int inforeg_series_count(struct inforeg_reader *r)
 {
+	if (!r)
+		return -EINVAL;
 	int stale;
 	return (int)current(r, &stale)->obj.hdr->series_count;
 }
 
 int inforeg_series_get(struct inforeg_reader *r, int idx, struct inforeg_series_info *out)
 {
+	if (!r || !out)
+		return -EINVAL;
 	int stale;
 	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
 	if (idx < 0 || (uint32_t)idx >= h->series_count)
@@ -337,7 +370,7 @@ static int read_latest_slow(struct inforeg_reader *r, int h, double *value, stru
 	int idx = handle_index(r, m, h);
 	if (idx < 0)
 		return idx;
-	for (;;) {
+	for (int tries = 0; tries < RING_READ_TRIES; tries++) {
 		uint64_t head = ring_head(m->obj.hdr);
 		if (head == m->first_pos)
 			return -EAGAIN;
@@ -353,10 +386,13 @@ static int read_latest_slow(struct inforeg_reader *r, int h, double *value, stru
 			return stale ? -ESTALE : 0;
 		}
 	}
+	return -EAGAIN; /* the writer kept lapping us: no validated value */
 }
 
 int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct inforeg_meta *meta)
 {
+	if (__builtin_expect(!r || !value, 0))
+		return -EINVAL;
 	/* pairs with the store-release in follow(): hidx[] and the copies are complete */
 	struct mapping *m = atomic_load_explicit(&r->cur, memory_order_acquire);
 	if (__builtin_expect(meta != NULL || (unsigned)h >= HANDLE_MAX, 0))
@@ -365,7 +401,7 @@ int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct i
 	 * returning it (a thread using a handle is ordered after that lookup) */
 	int idx = atomic_load_explicit(&m->hidx[h], memory_order_relaxed);
 	struct inforeg_shm_header *hdr = m->obj.hdr;
-	for (;;) {
+	for (int tries = 0; tries < RING_READ_TRIES; tries++) {
 		uint64_t head = ring_head(hdr); /* R1, pairs with W5 */
 		/* same cache line as head; relaxed is enough to notice: follow() re-reads
 		 * everything it needs under the lock with acquire */
@@ -387,10 +423,13 @@ int inforeg_read_latest(struct inforeg_reader *r, int h, double *value, struct i
 		*value = ring_double(x);
 		return 0;
 	}
+	return -EAGAIN;
 }
 
 int inforeg_fast_bind(struct inforeg_reader *r, int h, struct inforeg_fast *f)
 {
+	if (!r || !f)
+		return -EINVAL;
 	int stale;
 	struct mapping *m = current(r, &stale);
 	int idx = handle_index(r, m, h);
@@ -407,11 +446,13 @@ int inforeg_fast_bind(struct inforeg_reader *r, int h, struct inforeg_fast *f)
 
 int inforeg_read_sample(struct inforeg_reader *r, double *values, size_t n, struct inforeg_meta *meta)
 {
+	if (!r || (!values && n))
+		return -EINVAL;
 	int stale;
 	struct mapping *m = current(r, &stale);
 	const struct inforeg_shm_header *h = m->obj.hdr;
 	uint32_t count = h->series_count, take = n < count ? (uint32_t)n : count;
-	for (;;) {
+	for (int tries = 0; tries < RING_READ_TRIES; tries++) {
 		uint64_t head = ring_head(h);
 		if (head == h->first_pos)
 			return -EAGAIN;
@@ -426,14 +467,17 @@ int inforeg_read_sample(struct inforeg_reader *r, double *values, size_t n, stru
 		}
 		return stale ? -ESTALE : (int)count;
 	}
+	return -EAGAIN;
 }
 
 int inforeg_view_latest(struct inforeg_reader *r, struct inforeg_view *v)
 {
+	if (!r || !v)
+		return -EINVAL;
 	int stale;
 	struct mapping *m = current(r, &stale);
 	const struct inforeg_shm_header *h = m->obj.hdr;
-	for (;;) {
+	for (int tries = 0; tries < RING_READ_TRIES; tries++) {
 		uint64_t head = ring_head(h);
 		if (head == h->first_pos)
 			return -EAGAIN;
@@ -450,11 +494,12 @@ int inforeg_view_latest(struct inforeg_reader *r, struct inforeg_view *v)
 			continue;
 		return stale ? -ESTALE : 0;
 	}
+	return -EAGAIN;
 }
 
 double inforeg_view_value(const struct inforeg_view *v, uint32_t idx)
 {
-	if (idx >= v->count)
+	if (!v || !v->slot || idx >= v->count)
 		return __builtin_nan("");
 	struct inforeg_slot_header *s = (struct inforeg_slot_header *)v->slot;
 	/* R3: acquire, so that inforeg_view_valid()'s R4 cannot pass it */
@@ -463,12 +508,18 @@ double inforeg_view_value(const struct inforeg_view *v, uint32_t idx)
 
 int inforeg_view_valid(const struct inforeg_view *v)
 {
+	if (!v || !v->slot)
+		return 0;
 	struct inforeg_slot_header *s = (struct inforeg_slot_header *)v->slot;
 	return atomic_load_explicit(&s->seq, memory_order_relaxed) == v->seq_word; /* R4 */
 }
 
 uint64_t inforeg_head(struct inforeg_reader *r)
 {
+	if (!r) {
+		errno = EINVAL;
+		return 0;
+	}
 	int stale;
 	return ring_head(current(r, &stale)->obj.hdr);
 }
@@ -476,6 +527,8 @@ uint64_t inforeg_head(struct inforeg_reader *r)
 int inforeg_read_history(struct inforeg_reader *r, int hd, uint64_t since, double *values,
 			 struct inforeg_meta *metas, size_t n, uint64_t *next_seq)
 {
+	if (!r)
+		return -EINVAL;
 	int stale;
 	struct mapping *m = current(r, &stale);
 	const struct inforeg_shm_header *h = m->obj.hdr;
@@ -513,6 +566,10 @@ int inforeg_read_history(struct inforeg_reader *r, int hd, uint64_t since, doubl
 
 uint64_t inforeg_seq_at_time(struct inforeg_reader *r, uint64_t realtime_ns)
 {
+	if (!r) {
+		errno = EINVAL;
+		return 0;
+	}
 	int stale;
 	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
 	uint64_t head = ring_head(h);
@@ -532,16 +589,39 @@ uint64_t inforeg_seq_at_time(struct inforeg_reader *r, uint64_t realtime_ns)
 	return lo;
 }
 
+/*
+ * Sleeps on the futex word of H until it changes from W or NS nanoseconds pass.
+ * Returns -EINTR on a signal, 0 otherwise.
+ */
+static int futex_sleep(const struct inforeg_shm_header *h, uint32_t w, uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};
+	/* UINT64_MAX: no timeout */
+	if (syscall(SYS_futex, (uint32_t *)&h->futex, FUTEX_WAIT, w, ns == UINT64_MAX ? NULL : &ts, NULL, 0) <
+		0 &&
+	    errno == EINTR)
+		return -EINTR;
+	return 0;
+}
+
 int inforeg_wait(struct inforeg_reader *r, uint64_t after_seq, int timeout_ms)
 {
-	uint64_t deadline = timeout_ms >= 0 ? mono_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
+	if (!r)
+		return -EINVAL;
+	uint64_t deadline = timeout_ms >= 0 ? mono_ns() + (uint64_t)timeout_ms * 1000000ull : UINT64_MAX;
 	struct mapping *m0 = atomic_load_explicit(&r->cur, memory_order_acquire);
 	for (;;) {
 		int stale;
 		struct mapping *m = current(r, &stale);
-		if (m != m0)
-			return 0; /* followed the writer to a new object: there is new data */
 		const struct inforeg_shm_header *h = m->obj.hdr;
+		if (m != m0) {
+			/* followed the writer to a new object. A restarted writer starts its own
+			 * sequence: whatever it has is new. The same writer's new layout continues
+			 * the sequence (and the history): keep waiting for AFTER_SEQ + 1 there. */
+			if (h->generation != m0->obj.hdr->generation)
+				return 0;
+			m0 = m;
+		}
 		/* R5: pairs with W6; the word is read before head so a publish between
 		 * the two makes FUTEX_WAIT return at once instead of sleeping */
 		uint32_t w =
@@ -549,57 +629,130 @@ int inforeg_wait(struct inforeg_reader *r, uint64_t after_seq, int timeout_ms)
 		uint64_t head = ring_head(h);
 		if (head != h->first_pos && (int64_t)(head - 1 - after_seq) > 0)
 			return 0;
-		if (stale)
-			return -ESTALE;
-		struct timespec ts, *tsp = NULL;
-		if (timeout_ms >= 0) {
-			uint64_t now = mono_ns();
-			if (now >= deadline)
-				return -ETIMEDOUT;
-			uint64_t left = deadline - now;
-			ts.tv_sec = (time_t)(left / 1000000000ull);
-			ts.tv_nsec = (long)(left % 1000000000ull);
-			tsp = &ts;
+		uint64_t now = mono_ns();
+		if (now >= deadline)
+			return stale ? -ESTALE : -ETIMEDOUT;
+		uint64_t left = deadline == UINT64_MAX ? UINT64_MAX : deadline - now;
+		if (stale) {
+			/* retired, no successor yet (the writer exited): sleep in short steps and
+			 * look for a successor after each, never returning before the deadline. A
+			 * successor that retires a killed writer's object wakes us at once. */
+			if (left > WAIT_STEP_NS)
+				left = WAIT_STEP_NS;
+			atomic_store_explicit(&r->next_try_ns, 0, memory_order_relaxed);
 		}
-		/* a retired object without successor: sleep at most the retry interval */
-		if (syscall(SYS_futex, (uint32_t *)&h->futex, FUTEX_WAIT, w, tsp, NULL, 0) < 0 &&
-		    errno == EINTR)
+		if (futex_sleep(h, w, left) < 0)
 			return -EINTR;
 	}
 }
 
-#define HDR(r) (atomic_load_explicit(&(r)->cur, memory_order_acquire)->obj.hdr)
+/* The current header, or NULL with errno = EINVAL for a NULL reader. */
+static const struct inforeg_shm_header *hdr_of(struct inforeg_reader *r)
+{
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return atomic_load_explicit(&r->cur, memory_order_acquire)->obj.hdr;
+}
 uint64_t inforeg_generation(struct inforeg_reader *r)
 {
-	return HDR(r)->generation;
+	const struct inforeg_shm_header *h = hdr_of(r);
+	return h ? h->generation : 0;
 }
 uint64_t inforeg_period_ns(struct inforeg_reader *r)
 {
-	return HDR(r)->period_ns;
+	const struct inforeg_shm_header *h = hdr_of(r);
+	return h ? h->period_ns : 0;
 }
 uint32_t inforeg_writer_pid(struct inforeg_reader *r)
 {
-	return HDR(r)->writer_pid;
+	const struct inforeg_shm_header *h = hdr_of(r);
+	return h ? h->writer_pid : 0;
 }
 uint64_t inforeg_start_realtime_ns(struct inforeg_reader *r)
 {
-	return HDR(r)->start_realtime_ns;
+	const struct inforeg_shm_header *h = hdr_of(r);
+	return h ? h->start_realtime_ns : 0;
 }
 uint32_t inforeg_capacity(struct inforeg_reader *r)
 {
-	return HDR(r)->capacity;
+	const struct inforeg_shm_header *h = hdr_of(r);
+	return h ? h->capacity : 0;
 }
 uint64_t inforeg_dropped(struct inforeg_reader *r)
 {
-	return atomic_load_explicit(&HDR(r)->dropped, memory_order_relaxed);
+	const struct inforeg_shm_header *h = hdr_of(r);
+	return h ? atomic_load_explicit(&((struct inforeg_shm_header *)h)->dropped, memory_order_relaxed) : 0;
 }
 uint64_t inforeg_reopens(struct inforeg_reader *r)
 {
+	if (!r) {
+		errno = EINVAL;
+		return 0;
+	}
 	return atomic_load_explicit(&r->reopens, memory_order_relaxed);
+}
+
+/* Inode of this process's PID namespace, 0 if unknown. */
+static uint64_t own_pidns(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* 1 if process PID exists and is not a zombie, 0 if not, -1 if we cannot tell. */
+static int pid_running(pid_t pid)
+{
+	if (pid <= 0)
+		return -1;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 1; /* kill said it exists (0 or EPERM); /proc may hide it (hidepid) */
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* "pid (comm) S ...": comm may hold spaces and parentheses, so use the last ')' */
+	char *p = strrchr(buf, ')');
+	if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return 0; /* exited, not yet reaped */
+	return 1;
+}
+
+int inforeg_writer_alive(struct inforeg_reader *r)
+{
+	if (!r)
+		return -EINVAL;
+	int stale;
+	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
+	if (stale || is_retired(atomic_load_explicit(&r->cur, memory_order_acquire)))
+		return 0;
+	if (h->layout_minor < INFOREG_LAYOUT_MINOR_LIVENESS)
+		return pid_running((pid_t)h->writer_pid) != 0; /* no pid namespace to compare */
+	uint64_t ns = own_pidns();
+	if (h->writer_pidns && ns && h->writer_pidns == ns) {
+		int run = pid_running((pid_t)h->writer_pid);
+		if (run >= 0)
+			return run;
+	}
+	/* another PID namespace: the writer's pid means nothing here; use its heartbeat
+	 * (W7, a hint loaded relaxed), allowed to be 3 periods old */
+	uint64_t hb =
+	    atomic_load_explicit(&((struct inforeg_shm_header *)h)->heartbeat_ns, memory_order_relaxed);
+	uint64_t now = mono_ns(), period = h->period_ns ? h->period_ns : 1;
+	return hb && now - hb <= 3 * period + period / 2;
 }
 
 double inforeg_age_periods(struct inforeg_reader *r)
 {
+	if (!r) {
+		errno = EINVAL;
+		return __builtin_nan("");
+	}
 	int stale;
 	const struct inforeg_shm_header *h = current(r, &stale)->obj.hdr;
 	uint64_t head = ring_head(h);
@@ -614,11 +767,15 @@ double inforeg_age_periods(struct inforeg_reader *r)
 
 int inforeg_is_stale(struct inforeg_reader *r, unsigned n_periods)
 {
+	if (!r)
+		return -EINVAL;
 	return inforeg_age_periods(r) > (double)n_periods;
 }
 
 int inforeg_doc_read(struct inforeg_reader *r, unsigned id, char *buf, size_t len)
 {
+	if (!r)
+		return -EINVAL;
 	int stale;
 	return ring_doc_read(current(r, &stale)->obj.hdr, id, buf, len);
 }

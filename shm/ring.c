@@ -81,6 +81,9 @@ int ring_init(void *mem, size_t size, const struct ring_params *p)
 	h->total_size = ring_size(p);
 	h->layout_serial = p->layout_serial;
 	h->first_pos = p->first_pos;
+	h->layout_minor = INFOREG_LAYOUT_MINOR;
+	h->writer_uid = p->writer_uid;
+	h->writer_pidns = p->writer_pidns;
 	/*
 	 * Every slot starts with a seq that matches no position it can hold before it
 	 * is written: slot k holds positions p == k (mod cap), whose complete seq is
@@ -92,27 +95,50 @@ int ring_init(void *mem, size_t size, const struct ring_params *p)
 	}
 	atomic_store_explicit(&h->head, p->first_pos, memory_order_relaxed);
 	atomic_store_explicit(&h->flags, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->dropped, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->heartbeat_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->heartbeat, 0, memory_order_relaxed);
 	/* No release needed here: the object becomes visible to readers only through
 	 * rename(2) after ring_init returns, and the mapping they create sees it all. */
 	return 0;
 }
 
+/* [OFF, OFF+LEN) lies within [LO, LIMIT), computed without wrapping. */
+static int span_ok(uint64_t off, uint64_t len, uint64_t lo, uint64_t limit)
+{
+	return off >= lo && off <= limit && len <= limit - off;
+}
+
 int ring_check(const void *mem, size_t size)
 {
 	const struct inforeg_shm_header *h = mem;
-	if (size < sizeof(*h) || h->magic != INFOREG_MAGIC)
+	if (!mem || size < sizeof(*h) || h->magic != INFOREG_MAGIC)
 		return -EPROTO;
-	if (h->layout_version != INFOREG_LAYOUT_VERSION || h->header_size != sizeof(*h))
+	if (h->layout_version != INFOREG_LAYOUT_VERSION)
 		return -EPROTO;
-	if (h->capacity < 2 || (h->capacity & (h->capacity - 1)) || h->total_size > size)
+	/* any minor version of this major is readable; a later one may append to the header */
+	if (h->header_size < sizeof(*h) || (h->header_size & 7))
 		return -EINVAL;
-	if (h->slot_size < slot_bytes(h->series_count) || (h->slot_size & 63))
+	uint64_t limit = h->total_size;
+	if (limit > size || limit < h->header_size)
 		return -EINVAL;
-	if (h->dir_offset + (uint64_t)h->series_count * sizeof(struct inforeg_series_desc) > h->doc_offset)
+	/* offsets 8-byte aligned: every word a reader loads atomically is naturally aligned */
+	if ((h->dir_offset | h->doc_offset | h->ring_offset) & 7)
 		return -EINVAL;
-	if (h->doc_offset + INFOREG_DOC_COUNT * sizeof(struct inforeg_doc) > h->ring_offset)
+	if (h->series_count > (1u << 24) || h->capacity < 2 || h->capacity > (1u << 30) ||
+	    (h->capacity & (h->capacity - 1)))
 		return -EINVAL;
-	if (h->ring_offset + (uint64_t)h->capacity * h->slot_size > h->total_size)
+	if (h->slot_size & 63 || h->slot_size < slot_bytes(h->series_count))
+		return -EINVAL;
+	uint64_t dir_len = (uint64_t)h->series_count * sizeof(struct inforeg_series_desc);
+	uint64_t doc_len = INFOREG_DOC_COUNT * (uint64_t)sizeof(struct inforeg_doc);
+	uint64_t ring_len;
+	if (__builtin_mul_overflow((uint64_t)h->capacity, (uint64_t)h->slot_size, &ring_len))
+		return -EINVAL;
+	/* header | directory | documents | slots, in this order, each inside the object */
+	if (!span_ok(h->dir_offset, dir_len, h->header_size, limit) ||
+	    !span_ok(h->doc_offset, doc_len, h->dir_offset + dir_len, limit) ||
+	    !span_ok(h->ring_offset, ring_len, h->doc_offset + doc_len, limit))
 		return -EINVAL;
 	return 0;
 }
@@ -150,6 +176,31 @@ void ring_notify(struct inforeg_shm_header *h)
 	 * follows W5, so a waiter that sees the new word also sees the new head */
 	atomic_fetch_add_explicit(&h->futex, 1, memory_order_release);
 	futex_wake_all(&h->futex);
+}
+
+void ring_heartbeat(struct inforeg_shm_header *h, uint64_t monotonic_ns)
+{
+	/* W7: a liveness hint, no data depends on it: readers load it relaxed */
+	atomic_store_explicit(&h->heartbeat_ns, monotonic_ns, memory_order_relaxed);
+	atomic_fetch_add_explicit(&h->heartbeat, 1, memory_order_relaxed);
+}
+
+uint64_t ring_carry(struct inforeg_shm_header *to, const struct inforeg_shm_header *from, const int32_t *map,
+		    double *scratch)
+{
+	double *in = scratch, *out = scratch + from->series_count;
+	uint64_t end = ring_head(from), n = 0;
+	/* TO is not visible to readers yet and FROM is the caller's own (single writer):
+	 * nothing changes under these reads; ring_publish() orders the stores as usual */
+	for (uint64_t p = to->first_pos; (int64_t)(end - p) > 0; p++) {
+		uint64_t rt = 0, mono = 0;
+		int ok = ring_read_at(from, p, 0, from->series_count, in, &rt, &mono) == 0;
+		for (uint32_t j = 0; j < to->series_count; j++)
+			out[j] = ok && map[j] >= 0 ? in[map[j]] : __builtin_nan("");
+		ring_publish(to, out, rt, mono);
+		n++;
+	}
+	return n;
 }
 
 void ring_retire(struct inforeg_shm_header *h)
@@ -206,7 +257,7 @@ void ring_doc_write(struct inforeg_shm_header *h, unsigned id, const char *text,
 	if (id >= INFOREG_DOC_COUNT)
 		return;
 	struct inforeg_doc *d = doc_at(h, id);
-	INFOREG_ATOMIC(uint64_t) *w = (INFOREG_ATOMIC(uint64_t) *)d->words;
+	INFOREG_ATOMIC(uint64_t) *w = d->words;
 	if (len > INFOREG_DOC_MAX - 1)
 		len = INFOREG_DOC_MAX - 1;
 	uint64_t seq = atomic_load_explicit(&d->seq, memory_order_relaxed);
@@ -221,10 +272,9 @@ void ring_doc_write(struct inforeg_shm_header *h, unsigned id, const char *text,
 		/* W2: pairs with the reader's acquire loads in ring_doc_read */
 		atomic_store_explicit(&w[i], x, memory_order_release);
 	}
-	/* len and update time are plain fields: published through words[0]'s release below */
-	atomic_store_explicit((INFOREG_ATOMIC(uint64_t) *)&d->update_realtime_ns, realtime_ns,
-			      memory_order_release);
-	atomic_store_explicit((INFOREG_ATOMIC(uint32_t) *)&d->len, (uint32_t)len, memory_order_release);
+	/* W2 for the length and time: pair with the reader's acquire loads */
+	atomic_store_explicit(&d->update_realtime_ns, realtime_ns, memory_order_release);
+	atomic_store_explicit(&d->len, (uint32_t)len, memory_order_release);
 	/* W4: even = complete; pairs with the reader's acquire load of seq */
 	atomic_store_explicit(&d->seq, seq + 2, memory_order_release);
 }
@@ -234,14 +284,14 @@ int ring_doc_read(const struct inforeg_shm_header *h, unsigned id, char *buf, si
 	if (id >= INFOREG_DOC_COUNT || !buf || len == 0)
 		return -EINVAL;
 	struct inforeg_doc *d = doc_at(h, id);
-	INFOREG_ATOMIC(uint64_t) *w = (INFOREG_ATOMIC(uint64_t) *)d->words;
-	for (int tries = 0; tries < 1000; tries++) {
+	INFOREG_ATOMIC(uint64_t) *w = d->words;
+	for (int tries = 0; tries < RING_READ_TRIES; tries++) {
 		uint64_t s1 = atomic_load_explicit(&d->seq, memory_order_acquire); /* pairs with W4 */
 		if (s1 & 1)
 			continue;
 		if (s1 == 0)
-			return -EAGAIN; /* never written */
-		uint32_t n = atomic_load_explicit((INFOREG_ATOMIC(uint32_t) *)&d->len, memory_order_acquire);
+			return -EAGAIN;						  /* never written */
+		uint32_t n = atomic_load_explicit(&d->len, memory_order_acquire); /* pairs with W2 */
 		if (n >= INFOREG_DOC_MAX)
 			continue;
 		if ((size_t)n + 1 > len)
@@ -257,5 +307,5 @@ int ring_doc_read(const struct inforeg_shm_header *h, unsigned id, char *buf, si
 		buf[n] = '\0';
 		return (int)n;
 	}
-	return -EBUSY;
+	return -EAGAIN; /* the writer kept it odd or changing: no validated copy */
 }

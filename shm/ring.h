@@ -29,6 +29,17 @@
  * seq values are computed mod 2^64 and compared for equality only; positions are
  * compared by subtraction, so a ring started near UINT64_MAX (the tests do) works.
  * Documents use the same seqlock with a per-document counter (odd while written).
+ *
+ * Bounded retries: a reader retries a slot or document that changed under it at most
+ * RING_READ_TRIES times, then gives up with -EAGAIN; it never returns a copy that did
+ * not validate. (A writer that keeps a word odd that long is wedged or hostile.)
+ *
+ * Liveness (minor >= 1): W7 store_release(heartbeat_ns, now); fetch_add(heartbeat)
+ * once per tick, after W6; readers load them relaxed (a hint, no data depends on it).
+ *
+ * Replacement order (shm/object.c): build under NAME.new.PID, rename over NAME, then
+ * ring_retire() the predecessor (RETIRED set with release, then W6). A reader that
+ * sees RETIRED and re-opens NAME therefore always finds the successor, if any.
  */
 #ifndef INFOREG_RING_H
 #define INFOREG_RING_H
@@ -46,8 +57,12 @@ struct ring_params {
 	uint32_t writer_pid;
 	uint64_t start_realtime_ns, start_monotonic_ns;
 	uint64_t layout_serial;
-	uint64_t first_pos;     /* 0 in production; tests start near UINT64_MAX */
+	uint64_t first_pos;     /* first position this object holds (continues a predecessor's) */
+	uint32_t writer_uid;
+	uint64_t writer_pidns;  /* inode of /proc/self/ns/pid, 0 unknown */
 };
+
+#define RING_READ_TRIES 100000 /* seqlock retries before a reader gives up (-EAGAIN) */
 
 /* Bytes an object with these parameters needs (after rounding capacity). */
 size_t ring_size(const struct ring_params *p);
@@ -62,8 +77,12 @@ uint32_t ring_pow2(uint32_t x);
 int ring_init(void *mem, size_t size, const struct ring_params *p);
 
 /*
- * Validates an object a reader mapped: magic, layout version, and that every offset
- * and size in the header lies within SIZE. Returns 0, -EPROTO or -EINVAL.
+ * Validates an object a reader mapped (SIZE bytes at MEM, possibly hostile): magic and
+ * major layout version (-EPROTO), then that the header, directory, documents and every
+ * slot lie within both SIZE and total_size, in that order, without overlapping, at
+ * 8-byte aligned offsets, with a power-of-two capacity and slots big enough for
+ * series_count values (-EINVAL). Every sum and product is checked for overflow. After
+ * 0, every access the reader makes through ring.h's helpers stays inside MEM.
  */
 int ring_check(const void *mem, size_t size);
 
@@ -92,6 +111,16 @@ void ring_publish(struct inforeg_shm_header *h, const double *values, uint64_t r
 void ring_notify(struct inforeg_shm_header *h);
 /* Marks the object retired and wakes readers. */
 void ring_retire(struct inforeg_shm_header *h);
+/* W7: the writer is alive at MONOTONIC_NS (once per tick). */
+void ring_heartbeat(struct inforeg_shm_header *h, uint64_t monotonic_ns);
+/*
+ * Copies the history of FROM into the fresh object TO (not yet visible to readers),
+ * for positions [TO->first_pos, ring_head(FROM)): value j of TO is value MAP[j] of FROM,
+ * or NaN where MAP[j] < 0. SCRATCH holds FROM->series_count + TO->series_count doubles.
+ * Afterwards ring_head(TO) == ring_head(FROM). Returns the number of samples copied.
+ */
+uint64_t ring_carry(struct inforeg_shm_header *to, const struct inforeg_shm_header *from,
+		    const int32_t *map, double *scratch);
 /* Replaces document ID with TEXT (LEN bytes, truncated to fit). */
 void ring_doc_write(struct inforeg_shm_header *h, unsigned id, const char *text, size_t len,
 		    uint64_t realtime_ns);
@@ -114,25 +143,28 @@ int ring_read_at(const struct inforeg_shm_header *h, uint64_t pos, uint32_t firs
 
 static inline uint64_t ring_bits(double d)
 {
-	union { double d; uint64_t u; } c = { .d = d };
-	return c.u;
+	uint64_t u;
+	__builtin_memcpy(&u, &d, sizeof(u));
+	return u;
 }
 
 static inline double ring_double(uint64_t u)
 {
-	union { double d; uint64_t u; } c = { .u = u };
-	return c.d;
+	double d;
+	__builtin_memcpy(&d, &u, sizeof(d));
+	return d;
 }
 
 /*
  * Reads value IDX of the latest complete sample, retrying when the writer lapped
- * the reader between R1 and R4. Returns 0 with *POS set, or -EAGAIN when empty.
+ * the reader between R1 and R4. Returns 0 with *POS set, or -EAGAIN when empty or
+ * after RING_READ_TRIES failed attempts.
  * Inline: this is the nanosecond path of inforeg_read_latest().
  */
 static inline int ring_read_latest(const struct inforeg_shm_header *h, uint32_t idx, double *out,
 				   uint64_t *pos)
 {
-	for (;;) {
+	for (int tries = 0; tries < RING_READ_TRIES; tries++) {
 		uint64_t head = ring_head(h); /* R1, pairs with W5 */
 		if (head == h->first_pos)
 			return -EAGAIN;
@@ -151,9 +183,11 @@ static inline int ring_read_latest(const struct inforeg_shm_header *h, uint32_t 
 		*pos = p;
 		return 0;
 	}
+	return -EAGAIN;
 }
 
-/* Copies document ID into BUF. Returns its length, -EAGAIN (empty), -E2BIG, -EINVAL. */
+/* Copies document ID into BUF. Returns its length, -EAGAIN (empty, or retries
+ * exhausted), -E2BIG, -EINVAL. */
 int ring_doc_read(const struct inforeg_shm_header *h, unsigned id, char *buf, size_t len);
 
 #endif /* INFOREG_RING_H */

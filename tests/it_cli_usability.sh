@@ -71,11 +71,15 @@ ir_wait_ready "$IR_SHM" "$IR_PID" || ir_fail "second daemon"
 w=$!
 sleep 0.5
 kill -TERM "$IR_PID"; wait "$IR_PID" 2>/dev/null
+n_before=$(wc -l < "$IR_TMP/w2")
 "$IRD" --shm "$IR_SHM" --listen none --period 50 >"$IR_TMP/d3.log" 2>&1 &
 IR_PID=$!; IR_PIDS+=("$IR_PID")
 ir_wait_ready "$IR_SHM" "$IR_PID" || ir_fail "third daemon"
 sleep 1
 kill -0 "$w" 2>/dev/null || ir_fail "watch --follow exited: $(cat "$IR_TMP/w2.err")"
 kill "$w"; wait "$w" 2>/dev/null
-grep -q "following the new daemon (pid $IR_PID)" "$IR_TMP/w2.err" || ir_fail "--follow: $(cat "$IR_TMP/w2.err")"
+n_after=$(wc -l < "$IR_TMP/w2")
+# the library may follow the new daemon by itself (it re-opens by name), or watch
+# waits for it: either way samples of the new daemon keep coming
+[ $((n_after - n_before)) -ge 5 ] || ir_fail "--follow: $((n_after - n_before)) lines after the restart; $(cat "$IR_TMP/w2.err")"
 echo "ok: global options, dump table, list --json, suggestion, patterns, watch -i/-n, top, status/node, --help, watch exit and --follow"

@@ -50,7 +50,7 @@ sleep 25
 q() { curl -sf --data-urlencode "query=$1" "http://127.0.0.1:$pport/api/v1/query"; }
 busy_rate='100 * (1 - sum(rate(inforeg_cpu_seconds_total{mode=~"idle|iowait"}[20s])) / sum(rate(inforeg_cpu_seconds_total[20s])))'
 a=$(q "$busy_rate") || ir_fail "Prometheus query failed: $(tail -3 "$IR_TMP/prom.log")"
-b=$(q 'avg_over_time(inforeg_cpu_usage_percent[20s])') || ir_fail "Prometheus query failed"
+b=$(q 'avg_over_time(inforeg_cpu_usage_percent{cpu=""}[20s])') || ir_fail "Prometheus query failed"
 out=$(/usr/bin/python3 - "$a" "$b" <<'PY'
 import json, sys
 def val(doc):

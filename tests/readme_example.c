@@ -3,7 +3,11 @@
 
 int main(void)
 {
-	struct inforeg_reader *r = inforeg_open(NULL, 0);  /* $INFOREG_SHM or "inforeg"; NULL+errno if none */
+	struct inforeg_reader *r = inforeg_open(NULL, 0);  /* $INFOREG_SHM or "inforeg" */
+	if (!r) {
+		perror("inforeg_open");                      /* ENOENT: no daemon runs */
+		return 1;
+	}
 	int h = inforeg_lookup(r, "cpu.usage");             /* once: stable across daemon restarts */
 	struct inforeg_meta m = { 0 };
 	double v;

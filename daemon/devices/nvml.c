@@ -6,6 +6,10 @@
  * NVML's public API documentation, with the versioned entry points the driver exports
  * (nvmlInit_v2, nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, ...).
  *
+ * Why one file of about 650 lines: NVML's declarations (from its public reference), the
+ * worker thread and the provider share the dlopen()ed function table and the triple
+ * buffer; nothing else may see them.
+ *
  * NVML calls take from microseconds to tens of milliseconds (nvmlDeviceGetPcieThroughput
  * samples for 20 ms) and can hang when a GPU falls off the bus, so none runs on the
  * tick. A worker thread initialises NVML, discovers the devices, then takes one reading

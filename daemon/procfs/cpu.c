@@ -2,6 +2,9 @@
 /*
  * cpu.c - "cpu": CPU time split, usage and free cores from /proc/stat.
  *
+ * Why one file of about 510 lines: /proc/stat's parser and arithmetic (pure, unit-tested)
+ * and the collector over them are one source, as every procfs file is.
+ *
  * /proc/stat gives cumulative jiffies (USER_HZ, 10 ms) per state for the whole
  * machine ("cpu") and per online CPU ("cpuN"). Each field is reported as a percent of
  * the jiffies that elapsed on that line since the previous sample (the sum of the

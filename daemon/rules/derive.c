@@ -3,6 +3,9 @@
  * derive.c - the "derive" rule kind: series computed by a sandboxed Lua chunk from
  * the tick's own sample and the ring's history.
  *
+ * Why one file of about 500 lines: the Lua history helpers and the kind that calls them
+ * share the ring binding; the sandbox itself is lua_sandbox.c.
+ *
  *   {"name":"half_free","kind":"derive","lua":"return { half_free = v(\"cpu.free\") / 2 }"}
  *
  * The chunk runs at every tick, after the built-in collectors and the collecting

@@ -3,6 +3,10 @@
  * engine.c - the rule set: where rules come from, how writes reach the tick, and the
  * "rules" collector that runs them.
  *
+ * Why one file of about 960 lines: the accepted set, its persistence, the control path
+ * and the running set are one state machine behind one lock; split, each part would need
+ * the others' internals. Banner comments separate them.
+ *
  * Two sets, like the watches of daemon/watch.c:
  *   accepted  what GET /v1/rules shows and what rules_dir holds: rule JSON by name,
  *             each with a serial that changes on every write. Written by REST threads

@@ -4,6 +4,10 @@
  * the built-in rule (the paper's formula per resource, combined by the minimum) and
  * Lua score rules evaluated in a sandboxed state per evaluator.
  *
+ * Why one file of about 580 lines: requirement parsing, the built-in formula and Lua
+ * score rules are the one score, linked into the daemon, the REST threads and the CLI
+ * alike; kept together so the three cannot disagree.
+ *
  * Where the built-in rule finds free capacity:
  *   cpu      cpu.free (idle cores)
  *   mem      mem.available (bytes)

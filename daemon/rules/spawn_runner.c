@@ -3,6 +3,10 @@
  * spawn_runner.c - the process runner (spawn_runner.h): one thread, one epoll set, every running
  * program's pidfd and pipes in it.
  *
+ * Why one file of about 830 lines: the runner thread owns every job's pidfd, pipes and
+ * timers in one epoll set; the job API, the result hand-over and the thread share that
+ * state and its locking, documented once here.
+ *
  * Who touches what:
  *   - the owner's thread (the tick) calls spawn_job_start: it claims the job's busy
  *     flag, takes a reference for the runner, pushes the job on the runner's queue
