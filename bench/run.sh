@@ -5,6 +5,7 @@ set -u
 B=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 echo "== read latency"; "$B/bench/read_latency" "$B/bin/inforegd"
+echo "== python read (Python reader beside libinforeg)"; /usr/bin/python3 "$top/bench/python_read.py" "$B"
 echo "== daemon CPU"; bash "$top/bench/daemon_cpu.sh" "$B"
 echo "== device providers (fakes)"; INFOREG_BUILD=$B "$B/bench/devices_tick"
 echo "== exec rules and the tick"; "$B/bench/exec_jitter" "$B/bin/inforegd"
