@@ -9,7 +9,8 @@
 #
 # Variables: V=1 (verbose), SAN=address,undefined | SAN=thread (sanitized tests,
 # built into build-san-*/), FUZZ=1 (libFuzzer build in build-fuzz/), FUZZ_SECONDS
-# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG, QUICK=1 (`make bench`,
+# (per target, `make fuzz`), PREFIX (install), CC, BPF_CLANG, LLVM_STRIP, BPF_CFLAGS
+# (-DIR_SEQ_FENCED: the seqlock as non-x86 targets build it), QUICK=1 (`make bench`,
 # `make experiment`: the short forms), OUT (`make bench`: results directory).
 
 .DELETE_ON_ERROR:
@@ -21,6 +22,7 @@ PREFIX    ?= /usr/local
 CC        ?= gcc
 BPF_CLANG ?= clang
 BPFTOOL   ?= bpftool
+LLVM_STRIP ?= llvm-strip
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 comma := ,
@@ -144,10 +146,18 @@ $(B)/kernel/vmlinux.h: | $(DEPS_STAMP)
 		gzip -dc kernel/vmlinux_fallback_$(ARCH).h.gz > $@; \
 	fi
 
+# Each kernel/NAME.bpf.c is one object with its own skeleton (NAME_bpf), loaded and failed
+# alone by daemon/ebpf/loader.c. -mcpu=v3: the fetch atomics of the per-CPU seqlock
+# (kernel/inforeg.bpf.h). The object is stripped of DWARF (llvm-strip -g keeps .BTF and
+# .BTF.ext, which CO-RE needs) before the skeleton embeds it in the daemon: 714 KB of
+# debug info otherwise, mapped and read at every start. BPF_CFLAGS=-DIR_SEQ_FENCED builds
+# the seqlock as every non-x86 target does.
+BPF_CFLAGS ?=
 $(B)/kernel/%.bpf.o: kernel/%.bpf.c $(wildcard kernel/*.h) $(B)/kernel/vmlinux.h
 	$(call msg,BPF,$<)
-	$(Q)$(BPF_CLANG) -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-		-Ikernel -I$(B)/kernel -c $< -o $@
+	$(Q)$(BPF_CLANG) -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror $(BPF_CFLAGS) \
+		-Ikernel -I$(B)/kernel -c $< -o $@.full
+	$(Q)$(LLVM_STRIP) -g -o $@ $@.full && rm -f $@.full
 
 $(B)/kernel/%.skel.h: $(B)/kernel/%.bpf.o
 	$(call msg,SKEL,$@)

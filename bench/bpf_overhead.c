@@ -44,7 +44,9 @@
 #include <bpf/libbpf.h>
 #include "ebpf/ebpf.h"
 #include "config.h"
-#include "inforeg.skel.h"
+#include "cpu.skel.h"
+#include "sched.skel.h"
+#include "blkio.skel.h"
 #include "bench_switch.skel.h"
 #include "bench.h"
 
@@ -407,7 +409,7 @@ int main(int argc, char **argv)
 				load_all(&l);
 				memset(&dummy, 0, sizeof(dummy));
 				b = cbpf_get(&dummy, &l.cfg);
-				b->skel->bss->switch_unreported = 1;
+				b->cpu->bss->switch_unreported = 1;
 				cbpf_repair(b, 0);
 				onidle[r] = workload();
 				cbpf_put(b);
@@ -515,25 +517,25 @@ int main(int argc, char **argv)
 		printf("\nBPF_ENABLE_STATS: %s: no per-event figures\n", strerror(errno));
 	} else {
 		struct cbpf *b;
-		struct inforeg_bpf *sk;
 
 		load_all(&l);
 		memset(&dummy, 0, sizeof(dummy));
 		b = cbpf_get(&dummy, &l.cfg);
-		sk = b->skel;
-		sk->bss->switch_unreported = 1; /* the cpu_idle repair too, to time it */
+		b->cpu->bss->switch_unreported = 1; /* the cpu_idle repair too, to time it */
 		cbpf_repair(b, 0);
 		workload();
+		/* the attached program's figure includes the programs it tail-calls (the task and
+		 * run-queue programs in cpu.bpf.c's sched_switch chain) */
 		printf("\n== per-event BPF run time (kernel stats), during one workload run ==\n");
 		struct {
 			const char *n;
 			struct bpf_program *p;
 		} progs[] = {
-		    {"sched_switch", sk->progs.ir_sched_switch},
-		    {"sched_migrate_task", sk->progs.ir_sched_migrate_task},
-		    {"cpu_idle", sk->progs.ir_cpu_idle},
-		    {"block_rq_issue", sk->progs.ir_block_rq_issue},
-		    {"block_rq_complete", sk->progs.ir_block_rq_complete},
+		    {"sched_switch", b->cpu->progs.ir_sched_switch},
+		    {"sched_migrate_task", b->sched->progs.ir_sched_migrate_task},
+		    {"cpu_idle", b->cpu->progs.ir_cpu_idle},
+		    {"block_rq_issue", b->blkio->progs.ir_block_rq_issue},
+		    {"block_rq_complete", b->blkio->progs.ir_block_rq_complete},
 		};
 		for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 			double ns = prog_ns_per_run(bpf_program__fd(progs[i].p), &cnt);

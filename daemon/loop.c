@@ -131,8 +131,11 @@ static int collectors_init(struct ird *d, char *err, size_t errlen)
 	d->ncols = 0;
 	for (const struct collector_ops *const *o = procfs_collectors; *o; o++)
 		add_collector(d, *o, NULL);
+	/* a reference of our own across the eBPF inits: see cbpf_get() */
+	struct cbpf *hold = d->cfg.no_ebpf ? NULL : cbpf_get(NULL, &d->cfg);
 	for (const struct collector_ops *const *o = ebpf_collectors; *o; o++)
 		add_collector(d, *o, d->cfg.no_ebpf ? "eBPF disabled (--no-ebpf or ebpf = off)" : NULL);
+	cbpf_put(hold);
 	/* after ebpf.task: watches it applies this tick are listed when devices declares */
 	for (const struct collector_ops *const *o = devices_collectors; *o; o++)
 		add_collector(d, *o, NULL);

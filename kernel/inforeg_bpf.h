@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * inforeg_bpf.h - the structs and constants kernel/inforeg.bpf.c shares with the daemon's
- * eBPF collectors (daemon/col_bpf*.c). Both sides include this file, so it holds only
- * fixed-width types and no pointers.
+ * inforeg_bpf.h - the structs and constants the kernel/NAME.bpf.c programs share with the
+ * daemon's eBPF collectors (daemon/ebpf/). Both sides include this file, so it holds only
+ * fixed-width types and no pointers. (kernel/inforeg.bpf.h holds what only the BPF
+ * programs share: the shared maps, the seqlock, the histogram slot.)
  *
  * The hot per-CPU state lives in one array map ("cpus", BPF_F_MMAPABLE) indexed by CPU
  * id: each CPU's sched_switch program (and its cpu_idle and cpu_sync programs, which never
@@ -32,6 +33,36 @@
 #define IR_CG_LEVEL_MAX 16
 /* Block devices tracked at once. */
 #define IR_DEV_MAX 64
+/* Block requests timed at once (blk_start); one issued while this many are in flight is
+ * counted in blk_untracked instead of timed. */
+#define IR_BLK_INFLIGHT_MAX 8192
+
+/*
+ * Slots of the "chain" program array (kernel/inforeg.bpf.h). The collectors that ride on
+ * a hook another collector owns (task and runq on sched_switch, task on cpu_sync) put
+ * their program here; cpu.bpf.c's attached program tail-calls them in slot order, each
+ * goes on to the next, and the last is cpu.bpf.c's own body. An empty slot is skipped.
+ */
+#define IR_SLOT_SWITCH_TASK 0 /* task.bpf.c: watch masks of NEXT (and PREV) into the entry */
+#define IR_SLOT_SWITCH_RUNQ 1 /* runq.bpf.c: run-queue latency of NEXT */
+#define IR_SLOT_SWITCH_CORE 2 /* cpu.bpf.c: the interval, busy time, watch charges */
+#define IR_SLOT_SYNC_TASK   3 /* task.bpf.c: watch mask of the running task */
+#define IR_SLOT_SYNC_CORE   4 /* cpu.bpf.c: cpu_sync's body */
+#define IR_SLOTS	    5
+
+/*
+ * Watch control, one entry of the "watch_ctl" array (BPF_F_MMAPABLE), written by the
+ * daemon (ebpf.task) and read by task.bpf.c and cpu.bpf.c's cpu_idle. Each word only
+ * selects work, so a stale read costs at most one misattributed interval; live_mask is
+ * stored last, with release, after the selector maps (daemon/ebpf/task.c).
+ */
+struct ir_watch_ctl {
+	__u64 live_mask;  /* watch slots in use */
+	__u32 period;	  /* bumped by the daemon at every task sample */
+	__u32 has_pid;	  /* some watch selects by tgid */
+	__u32 has_comm;	  /* some watch selects by comm */
+	__u32 cg_levels;  /* bit L: some watch selects a cgroup at v2 level L */
+};
 
 struct ir_hist {
 	__u64 slots[IR_HIST_SLOTS];
@@ -66,7 +97,17 @@ struct ir_cpu {
 	 * loop runs while the entry names another task). See ir_cpu_idle.
 	 */
 	__u64 unreported;
-	__u64 pad1[6];
+	/*
+	 * Handed from task.bpf.c's programs to cpu.bpf.c's body in the same tail-call chain
+	 * (same CPU, one event): the watch masks task.bpf.c found and the watch state it
+	 * read. sw_valid says they are for this event; the body clears it.
+	 */
+	__u64 sw_next_mask; /* watch slots NEXT (or the running task, for cpu_sync) matches */
+	__u64 sw_prev_mask; /* watch slots PREV matches, when PREV is not cur_pid */
+	__u64 sw_live;	    /* ir_watch_ctl.live_mask as read then */
+	__u32 sw_per;	    /* ir_watch_ctl.period as read then */
+	__u32 sw_valid;
+	__u64 pad1[2];
 	/* ---- line 2: sched_migrate_task with this CPU as destination (atomic adds) ---- */
 	__u64 migrations;
 	__u64 pad2[7];

@@ -6,8 +6,12 @@
  * cgroup v2 directory the child sits below (in a sub-cgroup, so descendants are matched). Over a 2 s window
  * each watch's task.cpu.seconds must agree with the kernel's own accounting of the child: /proc/PID/stat
  * utime+stime (USER_HZ ticks, each field truncated: 20 ms of slack plus 2%) and /proc/PID/schedstat
- * (sum_exec_runtime in ns, updated at ticks and switches: 8 ms plus 1%). task.cpu.usage must read about 25%
- * and task.count 1. Also checks the control path: duplicate names, unknown pids, missing cgroups, list and
+ * (sum_exec_runtime in ns, updated at ticks and switches: 8 ms plus 1%), plus h_unreported_slack() for the switches
+ * the kernel did not report in the window (more of them under load; see it_bpf_harness.h). task.count must be at most 2 in every
+ * period, and at least 1 in every period in which the child switched in (its schedstat pcount, read after the
+ * period's first sample and before its last, rose): on a loaded machine the child may wait a whole period for its
+ * CPU, and its 25% demand is then not met either, so neither is compared with a fixed figure. Also checks the
+ * control path: duplicate names, unknown pids, missing cgroups, list and
  * delete (the deleted watch's series go at the next declare).
  */
 #include <fcntl.h>
@@ -77,6 +81,20 @@ static void write_file(const char *path, const char *s)
 	close(fd);
 }
 
+/* Times PID was switched in after waiting on a run queue (/proc/PID/schedstat pcount). */
+static unsigned long long switch_ins(pid_t pid)
+{
+	unsigned long long exec, delay, cnt;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if (!(f = fopen(path, "re")) || fscanf(f, "%llu %llu %llu", &exec, &delay, &cnt) != 3)
+		H_FAIL("%s: %s", path, strerror(errno));
+	fclose(f);
+	return cnt;
+}
+
 /* utime+stime of PID in seconds, and sum_exec_runtime in seconds. */
 static void kernel_cpu(pid_t pid, double *stat_s, double *sched_s)
 {
@@ -114,6 +132,11 @@ int main(void)
 	static const char *const watches[] = {"bypid", "bycomm", "bycg"};
 	struct watch_spec w, list[WATCH_MAX];
 	double s0[3], s1[3], st0, st1, sc0, sc1, count_min[3], count_max[3];
+	unsigned long long sw_after, sw_before;
+	int checked = 0;
+	struct collector dummy;
+	double un0, un1;
+	struct cbpf *b;
 	const char *root;
 	char err[256], comm[16], spec[400], pidbuf[32], name[96];
 	int go[2], r;
@@ -171,6 +194,11 @@ int main(void)
 	h_sample(&h);
 	h_sleep_ms(300);
 
+	memset(&dummy, 0, sizeof(dummy));
+	b = cbpf_get(&dummy, &h.cfg); /* the objects ebpf.task loaded: one more reference */
+	if (!b)
+		H_FAIL("cbpf_get: %s", dummy.off_reason);
+	un0 = h_unreported(b);
 	kernel_cpu(child, &st0, &sc0);
 	h_sample(&h);
 	t0 = h_now_ns();
@@ -179,38 +207,51 @@ int main(void)
 		count_min[k] = 1e9;
 		count_max[k] = -1;
 	}
+	sw_after = switch_ins(child);
 	for (int i = 0; i < 20; i++) {
+		int in_period;
+
 		h_sleep_ms(100);
+		sw_before = switch_ins(child);
 		h_sample(&h);
+		/* switched in strictly inside this sample's period: counted in it */
+		in_period = sw_before > sw_after;
+		checked += in_period;
 		for (int k = 0; k < 3; k++) {
 			double c;
 
 			snprintf(name, sizeof(name), "task.count{watch=\"%s\"}", watches[k]);
 			c = h_get(&h, name);
-			count_min[k] = c < count_min[k] ? c : count_min[k];
+			if (in_period)
+				count_min[k] = c < count_min[k] ? c : count_min[k];
 			count_max[k] = c > count_max[k] ? c : count_max[k];
 		}
+		sw_after = switch_ins(child);
 	}
 	t1 = h_now_ns();
 	for (int k = 0; k < 3; k++)
 		s1[k] = secs(&h, watches[k]);
 	kernel_cpu(child, &st1, &sc1);
+	un1 = h_unreported(b);
 
-	printf("kernel: /proc/PID/stat %.3f s, schedstat %.4f s over %.3f s\n", st1 - st0, sc1 - sc0,
-	       (double)(t1 - t0) / 1e9);
+	printf("kernel: /proc/PID/stat %.3f s, schedstat %.4f s over %.3f s; %.0f unreported switches\n",
+	       st1 - st0, sc1 - sc0, (double)(t1 - t0) / 1e9, un1 - un0);
 	for (int k = 0; k < 3; k++) {
 		double d = s1[k] - s0[k], sched = sc1 - sc0, stat = st1 - st0;
 		double usage = 100.0 * d / ((double)(t1 - t0) / 1e9);
 
-		printf("%-6s: %.4f s (%.1f%% of a CPU), task.count in [%.0f, %.0f]\n", watches[k], d, usage,
-		       count_min[k], count_max[k]);
-		H_CHECK(fabs(d - stat) <= 0.020 + 0.02 * stat, "%s: %.4f s vs /proc/PID/stat %.3f s",
+		printf("%-6s: %.4f s (%.1f%% of a CPU), task.count in [%.0f, %.0f] (minimum over the %d periods "
+		       "the child switched in)\n",
+		       watches[k], d, usage, count_min[k], count_max[k], checked);
+		double slack = h_unreported_slack(un1 - un0);
+
+		H_CHECK(fabs(d - stat) <= 0.020 + 0.02 * stat + slack, "%s: %.4f s vs /proc/PID/stat %.3f s",
 			watches[k], d, stat);
-		H_CHECK(fabs(d - sched) <= 0.008 + 0.01 * sched, "%s: %.4f s vs schedstat %.4f s", watches[k],
+		H_CHECK(fabs(d - sched) <= 0.008 + 0.01 * sched + slack, "%s: %.4f s vs schedstat %.4f s", watches[k],
 			d, sched);
-		H_CHECK(usage > 20 && usage < 31, "%s: %.1f%% for a 25%% duty cycle", watches[k], usage);
-		H_CHECK(count_min[k] >= 1 && count_max[k] <= 2, "%s: task.count in [%.0f, %.0f], want 1",
-			watches[k], count_min[k], count_max[k]);
+		H_CHECK(sched > 0.05, "the child barely ran: %.4f s in the window", sched);
+		H_CHECK((checked == 0 || count_min[k] >= 1) && count_max[k] <= 2,
+			"%s: task.count in [%.0f, %.0f], want 1", watches[k], count_min[k], count_max[k]);
 	}
 
 	/* delete: gone from the list at once, from the series at the next declare */
@@ -225,6 +266,7 @@ int main(void)
 	H_CHECK(secs(&h, "bypid") >= s1[0], "bypid went backwards after the re-layout");
 
 	cleanup();
+	cbpf_put(b);
 	h_fini(&h);
 	snprintf(spec, sizeof(spec), "pid:%d", (int)getpid());
 	watch_spec_parse("self", spec, &w, err, sizeof(err));

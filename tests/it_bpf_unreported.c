@@ -16,8 +16,8 @@
  * 2. sched_switch: after faking "task FAKE_PID runs on N", real switches on N (a child
  *    pinned there sleeps a few times) see PREV != FAKE_PID: the entry's unreported
  *    count rises, switch_unreported is set, and cbpf_repair() attaches cpu_idle.
- * 3. Attached, a faked entry is repaired by itself within 200 ms (by N's idle loop or
- *    its next switch, whichever comes first).
+ * 3. Attached, a faked entry is repaired by itself at N's next idle entry or switch,
+ *    whichever comes first (one is made after 2 s without either).
  * 4. A watched busy child pinned to N, whose switch-in "was not reported" (the entry is
  *    made to name another task with no watch mask, as a dropped switch to the child
  *    leaves it): after 100 ms its real switch-out charges the interval to the child's
@@ -40,7 +40,7 @@
 #include <bpf/libbpf.h>
 #include "it_bpf_harness.h"
 #include "it_bpf_entry.h"
-#include "inforeg.skel.h"
+#include "cpu.skel.h"
 
 #define FAKE_PID 0x7ffffff0u
 
@@ -67,7 +67,7 @@ int main(void)
 	struct collector dummy;
 	struct cbpf *b;
 	struct ir_cpu e, e2;
-	double s0, s1, w0, w1;
+	double s0, s1, w0, w1, un0, un1;
 	uint64_t synced0, t1;
 	int fd, prog_fd, me, n = -1, done = 0;
 
@@ -80,16 +80,20 @@ int main(void)
 	b = cbpf_get(&dummy, &h.cfg); /* the object ebpf.cpu loaded: one more reference */
 	if (!b)
 		H_FAIL("cbpf_get: %s", dummy.off_reason);
-	fd = bpf_map__fd(b->skel->maps.cpus);
-	prog_fd = bpf_program__fd(b->skel->progs.ir_cpu_idle);
+	fd = bpf_map__fd(b->cpu->maps.cpus);
+	prog_fd = bpf_program__fd(b->cpu->progs.ir_cpu_idle);
 	me = b->online[b->nonline - 1];
 	n = b->online[0];
 	h_pin(me);
 	printf("faking on CPU %d, running on CPU %d\n", n, me);
 	h_switches_on(n, 2); /* N has switched since load: its entry is live */
 
-	/* 1: cpu_idle (loaded, not attached yet) closes a busy interval never switched out of */
-	for (int round = 0; round < 5 && !done; round++) {
+	/*
+	 * 1: cpu_idle (loaded, not attached yet) closes a busy interval never switched out of.
+	 * A round takes three IPIs to N; on a busy N a real switch often lands inside one
+	 * (all of 5 rounds once, under a busy loop per CPU), hence up to 50.
+	 */
+	for (int round = 0; round < 50 && !done; round++) {
 		uint64_t busy0, now;
 
 		h_get_entry(fd, n, &e);
@@ -146,20 +150,33 @@ int main(void)
 			done = 1;
 	}
 	H_CHECK(done, "sched_switch did not count the switch from the faked task");
-	H_CHECK(__atomic_load_n(&b->skel->bss->switch_unreported, __ATOMIC_RELAXED) == 1,
+	H_CHECK(__atomic_load_n(&b->cpu->bss->switch_unreported, __ATOMIC_RELAXED) == 1,
 		"switch_unreported is not set");
 	cbpf_repair(b, h_now_ns());
 	H_CHECK(b->idle_link != NULL, "cbpf_repair did not attach cpu_idle");
 
-	/* 3: attached, the defences repair a faked entry on their own, within 200 ms */
+	/*
+	 * 3: attached, the defences repair a faked entry on their own, at N's next idle entry
+	 * or switch, whichever comes first. A CPU kept by one busy thread may do neither for
+	 * long, so after 2 s without either, a switch is made there.
+	 */
 	done = 0;
 	for (int round = 0; round < 5 && !done; round++) {
 		h_get_entry(fd, n, &e);
 		e.cur_idle = 0;
 		e.cur_pid = FAKE_PID;
 		h_put_entry(fd, n, &e);
-		h_sleep_ms(200);
-		h_get_entry(fd, n, &e2);
+		for (int i = 0; i < 200; i++) {
+			h_sleep_ms(10);
+			h_get_entry(fd, n, &e2);
+			if (e2.cur_pid != FAKE_PID)
+				break;
+		}
+		if (e2.cur_pid == FAKE_PID) {
+			printf("no idle entry or switch on CPU %d in 2 s: making one\n", n);
+			h_switches_on(n, 1);
+			h_get_entry(fd, n, &e2);
+		}
 		done = e2.cur_pid != FAKE_PID && e2.unreported > e.unreported;
 	}
 	H_CHECK(done, "the faked entry on CPU %d was not repaired", n);
@@ -178,6 +195,7 @@ int main(void)
 	H_CHECK(done, "the watched child never ran on CPU %d", n);
 	h_sample(&h);
 	w0 = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
+	un0 = h_unreported(b);
 	s0 = h_schedstat_s(child);
 	h_get_entry(fd, n, &e);
 	e.cur_pid = FAKE_PID;
@@ -189,12 +207,14 @@ int main(void)
 	h_sample(&h);
 	w1 = h_get(&h, "task.cpu.seconds{watch=\"busy\"}");
 	s1 = h_schedstat_s(child);
+	un1 = h_unreported(b);
 	printf(
 	    "unreported switch-in of the watched child: watch +%.4f s, schedstat +%.4f s, unreported %llu -> "
 	    "%llu\n",
 	    w1 - w0, s1 - s0, (unsigned long long)e.unreported, (unsigned long long)e2.unreported);
 	H_CHECK(e2.unreported > e.unreported, "the switch-out of the child was not found unreported");
-	H_CHECK(fabs((w1 - w0) - (s1 - s0)) <= 0.010 + 0.02 * (s1 - s0),
+	/* plus h_unreported_slack() for the switches the kernel did not report meanwhile besides ours */
+	H_CHECK(fabs((w1 - w0) - (s1 - s0)) <= 0.010 + 0.02 * (s1 - s0) + h_unreported_slack(un1 - un0 - 1),
 		"the watch gained %.4f s while the child ran %.4f s", w1 - w0, s1 - s0);
 
 	/* 5: the same, found by the tick's sync before any switch on N */
@@ -219,7 +239,7 @@ int main(void)
 		e.cur_pid = FAKE_PID;
 		e.cur_mask = 0;
 		h_put_entry(fd, n, &e);
-		synced0 = __atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED);
+		synced0 = __atomic_load_n(&b->cpu->bss->cpu_synced, __ATOMIC_RELAXED);
 		h_sample(&h); /* cbpf_repair(): ir_cpu_sync on the busy CPUs with no switch since t1 */
 		h_get_entry(fd, n, &e2);
 		if (e2.switches != e.switches)
@@ -231,7 +251,7 @@ int main(void)
 			"the entry does not name the child");
 		H_CHECK(e2.unreported == e.unreported + 1, "unreported %llu, want %llu",
 			(unsigned long long)e2.unreported, (unsigned long long)e.unreported + 1);
-		H_CHECK(__atomic_load_n(&b->skel->bss->cpu_synced, __ATOMIC_RELAXED) > synced0,
+		H_CHECK(__atomic_load_n(&b->cpu->bss->cpu_synced, __ATOMIC_RELAXED) > synced0,
 			"cpu_sync did not run");
 		H_CHECK(e2.task_ns[bit] - e.task_ns[bit] == e2.last_clk - e.last_clk &&
 			    e2.last_clk > e.last_clk,

@@ -56,10 +56,14 @@ PY
 	echo "ok   $label: /proc metrics served, eBPF off with its reason"
 }
 
+# readers trust an object owned by root or by the uid in INFOREG_SHM_UID (libinforeg)
+export INFOREG_SHM_UID
+INFOREG_SHM_UID=$(id -u nobody)
 start_as nobody setpriv --reuid=nobody --regid=nogroup --clear-groups --
 [ "$(stat -c %U "/dev/shm/$IR_SHM")" = nobody ] || ir_fail "registry not created by nobody"
 check_off nobody 'not permitted'
 stop_it
+unset INFOREG_SHM_UID
 
 start_as nocaps setpriv --bounding-set=-all --inh-caps=-all --
 check_off nocaps 'not permitted'

@@ -12,7 +12,14 @@
  *
  * Series per disk: disk.io_latency.p50/.p90/.p99{dev="vda"} (us, last period, NaN if
  * no I/O completed) and disk.io_latency.bucket{dev="vda",le="N"} +
- * disk.io_latency.count{dev="vda"} (COUNTER, since load).
+ * disk.io_latency.count{dev="vda"} (COUNTER, since load). disk.io_latency.untracked
+ * (COUNTER, since load, all disks) counts the requests that were not timed: issued while
+ * IR_BLK_INFLIGHT_MAX others were in flight (kernel/blkio.bpf.c), or whose issue or
+ * completion the kernel did not run the program for (it skips a program that is already
+ * running on that CPU, an issue or completion interrupted by another; the programs'
+ * recursion_misses, read at most every BLK_MISSES_NS). So every request is either in a
+ * histogram or in that count. When the table overflows, entries older than BLK_STALE_NS
+ * (a completion never seen) are swept from it, at most every BLK_SWEEP_NS.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +30,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ebpf.h"
-#include "inforeg.skel.h"
+#include "daemon.h"
+#include "blkio.skel.h"
 
 struct blk_dev {
 	uint32_t kdev; /* kernel dev_t encoding, the map's key */
@@ -35,9 +43,20 @@ struct blk_dev {
 	int have_prev;
 };
 
+/* An in-flight entry this old lost its completion; the block layer times out at 30 s. */
+#define BLK_STALE_NS (60 * 1000000000ull)
+#define BLK_SWEEP_NS (10 * 1000000000ull)
+/* The programs' skipped runs cost a system call each to read: once a second is enough. */
+#define BLK_MISSES_NS (1000000000ull)
+
 struct blk_state {
 	struct cbpf *b;
-	int map_fd;
+	int map_fd, start_fd;
+	int idx_untracked;
+	uint64_t untracked_seen; /* blk_untracked at the last sweep check */
+	uint64_t swept_ns;	 /* CLOCK_MONOTONIC of the last sweep */
+	uint64_t misses;	 /* recursion_misses of both programs, last read */
+	uint64_t misses_ns;	 /* when */
 	struct blk_dev devs[IR_DEV_MAX];
 	int ndev;
 	/* one BPF_MAP_LOOKUP_BATCH per tick copies every device's histogram here (a
@@ -121,10 +140,11 @@ static int blk_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
-	int e = cbpf_require(c, s->b->blkio_on, NULL);
+	int e = cbpf_require(c, s->b, CBPF_BLKIO);
 	if (e < 0)
 		return e;
-	s->map_fd = bpf_map__fd(s->b->skel->maps.blk_hist);
+	s->map_fd = bpf_map__fd(s->b->blkio->maps.blk_hist);
+	s->start_fd = bpf_map__fd(s->b->blkio->maps.blk_start);
 	add_present_disks(s);
 	return 0;
 }
@@ -136,6 +156,12 @@ static int blk_declare(struct collector *c, struct series_reg *reg)
 	char labels[64];
 	int r;
 
+	r = reg_series(reg, "disk.io_latency.untracked", "count", INFOREG_KIND_COUNTER,
+		       "Block requests not timed since load: the in-flight table was full, or the kernel "
+		       "skipped the program (already running on the CPU)");
+	if (r < 0)
+		return r;
+	s->idx_untracked = r;
 	for (int i = 0; i < s->ndev; i++) {
 		struct blk_dev *d = &s->devs[i];
 
@@ -178,6 +204,48 @@ static void dev_write(struct blk_dev *d, const __u64 *slots, double *values)
 	cbpf_write_hist(&d->idx, cum, values);
 }
 
+/* Runs of PROG the kernel skipped since load (it was already running on that CPU). */
+static uint64_t prog_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0)
+		return 0;
+	return info.recursion_misses;
+}
+
+/*
+ * Deletes in-flight entries older than BLK_STALE_NS (requests whose completion was never
+ * seen: a device removed with requests in flight), so they cannot keep the table full.
+ * Batch reads of the whole table, then one delete per stale entry. Returns the number
+ * deleted or -errno.
+ */
+static int blk_sweep(struct blk_state *s, uint64_t now_ns)
+{
+	enum { CHUNK = 1024 };
+	static __u64 keys[CHUNK], vals[CHUNK];
+	__u64 batch = 0;
+	int deleted = 0, first = 1;
+
+	for (;;) {
+		__u32 count = CHUNK;
+		int e = bpf_map_lookup_batch(s->start_fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					     NULL);
+
+		if (e < 0 && errno != ENOENT)
+			return -errno;
+		for (__u32 i = 0; i < count; i++)
+			if (now_ns > vals[i] && now_ns - vals[i] > BLK_STALE_NS &&
+			    bpf_map_delete_elem(s->start_fd, &keys[i]) == 0)
+				deleted++;
+		if (e < 0) /* ENOENT: that was the last chunk */
+			return deleted;
+		first = 0;
+	}
+}
+
 static int blk_sample(struct collector *c, const struct col_now *now, double *values)
 {
 	struct blk_state *s = c->priv;
@@ -209,6 +277,24 @@ static int blk_sample(struct collector *c, const struct col_now *now, double *va
 	for (int i = 0; i < s->ndev; i++)
 		if (s->devs[i].declared && !seen[i])
 			dev_write(&s->devs[i], h.slots, values);
+	/* relaxed: a counter the programs only add to (a tick late is fine) */
+	uint64_t untracked = __atomic_load_n(&s->b->blkio->bss->blk_untracked, __ATOMIC_RELAXED);
+	if (!s->misses_ns || now->mono_ns - s->misses_ns >= BLK_MISSES_NS) {
+		s->misses = prog_misses(s->b->blkio->progs.ir_block_rq_issue) +
+			    prog_misses(s->b->blkio->progs.ir_block_rq_complete);
+		s->misses_ns = now->mono_ns;
+	}
+	cbpf_put_value(values, s->idx_untracked, (double)(untracked + s->misses));
+	if (untracked != s->untracked_seen && now->mono_ns - s->swept_ns >= BLK_SWEEP_NS) {
+		int n = blk_sweep(s, cbpf_now_ns());
+
+		s->untracked_seen = untracked;
+		s->swept_ns = now->mono_ns;
+		if (n > 0)
+			ird_log("ebpf.blkio: %d block requests in flight for over %llu s dropped from the "
+				"in-flight table",
+				n, BLK_STALE_NS / 1000000000ull);
+	}
 	if (changed)
 		layout_changed();
 	return 0;

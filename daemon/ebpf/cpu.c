@@ -14,6 +14,11 @@
  * cpu.usage.exact.unreported_switches counts the switches that sched_switch did not
  * report, found by the next switch or repaired by the cpu_idle program (see
  * ir_cpu_idle): a kernel that drops them would otherwise show idle CPUs busy.
+ * A CPU whose entry cannot be read consistently (cbpf_read_open gives up) reads NaN,
+ * and so does the total, with the error in the collector's status.
+ *
+ * Kernel half: kernel/cpu.bpf.c, which is also the switch core the other scheduler
+ * collectors ride on (see daemon/ebpf/loader.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -40,6 +45,9 @@ static int cpu_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
+	int e = cbpf_require(c, s->b, CBPF_CPU);
+	if (e < 0)
+		return e;
 	s->idx_cpu = calloc((size_t)s->b->nonline, sizeof(*s->idx_cpu));
 	s->prev_busy = calloc((size_t)s->b->nonline, sizeof(*s->prev_busy));
 	s->prev_ok = calloc((size_t)s->b->nonline, 1);
@@ -79,16 +87,15 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 	struct cpu_state *s = c->priv;
 	struct cbpf *b = s->b;
 	struct cbpf_open o[b->nonline];
+	int rc[b->nonline];
 	uint64_t t, sum = 0, unreported = 0;
-	int nsum = 0;
+	int nsum = 0, err = 0;
 	double dt;
 
 	/* now->mono_ns only names the tick; the interval is our own clock read after the maps' */
 	cbpf_repair(b, now->mono_ns);
-	int wedged = 0;
 	for (int i = 0; i < b->nonline; i++)
-		if (cbpf_read_open(&b->cpus[b->online[i]], &o[i]) < 0)
-			wedged++; /* zeroed: that CPU reads NaN and restarts its interval */
+		rc[i] = cbpf_read_open(&b->cpus[b->online[i]], &o[i]);
 	/* after the reads: t >= every last_switch_ns seen (both CLOCK_MONOTONIC) */
 	t = cbpf_now_ns();
 	dt = s->prev_ns ? (double)(t - s->prev_ns) : 0;
@@ -97,6 +104,13 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 		int ok = o[i].last_switch_ns != 0;
 		uint64_t busy = o[i].busy_ns, d = 0;
 		double v = NAN;
+
+		if (rc[i] < 0) {
+			col_error(c, "CPU %d's entry changed under every one of %d reads", b->online[i],
+				  CBPF_READ_TRIES);
+			err = rc[i];
+			ok = 0; /* NaN now, and the next sample starts this CPU afresh */
+		}
 
 		if (ok && !o[i].cur_idle && t > o[i].last_switch_ns)
 			busy += t - o[i].last_switch_ns;
@@ -117,11 +131,7 @@ static int cpu_sample(struct collector *c, const struct col_now *now, double *va
 	cbpf_put_value(values, s->idx_total,
 		       nsum == b->nonline && dt > 0 ? fmin(100.0, 100.0 * (double)sum / (dt * nsum)) : NAN);
 	s->prev_ns = t;
-	if (wedged) {
-		col_error(c, "%d CPU entries kept changing (seqlock retries exhausted)", wedged);
-		return -EAGAIN;
-	}
-	return 0;
+	return err;
 }
 
 static void cpu_fini(struct collector *c)

@@ -3,9 +3,12 @@
  * ebpf.h - inforegd's eBPF collectors and what they share.
  *
  * The collectors in ebpf_collectors[] (ebpf.cpu, ebpf.runq, ebpf.task, ebpf.blkio,
- * ebpf.sched) read one BPF object, kernel/inforeg.bpf.c, loaded by the first collector's
- * init and destroyed by the last one's fini (a plain refcount: init and fini run in the
- * main-loop thread only). Which programs get loaded is decided once, at that first load,
+ * ebpf.sched) each have their own BPF object, kernel/NAME.bpf.c, with its own skeleton.
+ * The objects are loaded together by the first collector's init and destroyed by the
+ * last one's fini (a plain refcount: init and fini run in the main-loop thread only),
+ * but each loads, attaches and fails alone: struct cbpf says per collector whether its
+ * object is up, and why not (see loader.c's first comment for the order and the maps
+ * the objects share). Which objects get loaded is decided once, at that first load,
  * from the configuration (a collector listed in cfg->disabled costs nothing in the
  * kernel). The per-CPU state is read through a read-only mmap of the "cpus" array, so a
  * tick costs no system call for the CPU, run-queue, scheduler and task collectors.
@@ -29,44 +32,79 @@ extern const struct collector_ops *const ebpf_collectors[];
 
 extern const struct collector_ops ebpf_cpu_ops, ebpf_runq_ops, ebpf_task_ops, ebpf_blkio_ops, ebpf_sched_ops;
 
-/* ---- the shared BPF object (loader.c) --------------------------------- */
+/* ---- the BPF objects (loader.c) ------------------------------------------- */
 
-struct inforeg_bpf; /* the bpftool skeleton */
+/* The collectors, in ebpf_collectors[] order; each has its object, kernel/NAME.bpf.c. */
+enum cbpf_part { CBPF_CPU, CBPF_RUNQ, CBPF_TASK, CBPF_BLKIO, CBPF_SCHED, CBPF_NPARTS };
+
+struct bpf_program;
+struct bpf_link;
+struct cpu_bpf; /* the bpftool skeletons */
+struct runq_bpf;
+struct task_bpf;
+struct blkio_bpf;
+struct sched_bpf;
 
 struct cbpf {
-	struct inforeg_bpf *skel;
 	int refs;
 	int ncpu;		   /* possible CPUs: entries of the cpus array */
-	const struct ir_cpu *cpus; /* read-only mmap of the "cpus" map */
+	const struct ir_cpu *cpus; /* read-only mmap of cpu.bpf.c's "cpus" map; NULL if it is off */
 	size_t cpus_len;
-	int runq_on, task_on, blkio_on, sched_on; /* hooks attached at load */
-	const char *runq_off;			  /* why runq_on is 0 (static string) */
-	int nonline;				  /* CPUs online at load, listed in online[] */
+	struct ir_watch_ctl *watch_ctl; /* read-write mmap of cpu.bpf.c's "watch_ctl" map */
+	size_t watch_ctl_len;
+	struct cpu_bpf *cpu;
+	struct runq_bpf *runq;
+	struct task_bpf *task;
+	struct blkio_bpf *blkio;
+	struct sched_bpf *sched;
+	int on[CBPF_NPARTS];	    /* the collector's object is loaded and attached */
+	char off[CBPF_NPARTS][160]; /* why not, when !on[] */
+	int nonline;		    /* CPUs online at load, listed in online[] */
 	int *online;
-	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() */
+	struct bpf_link *idle_link; /* ir_cpu_idle, attached by cbpf_repair() (common.c) */
 	int idle_failed;	    /* attaching it failed (reported once) */
 	uint64_t synced_tick;	    /* col_now.mono_ns of the last per-tick cbpf_sync_cpus() */
 };
 
 /*
- * Takes a reference on the shared object, loading and attaching it on first use.
- * Returns it, or NULL with errno set (EPERM: no privilege, EOPNOTSUPP: no BTF, or the
- * cause reported by libbpf) and C's enabled/off_reason set to say why.
+ * For tests only, read at the first load (all NULL/0 in the daemon): the failure paths
+ * they exercise are the real ones. attach_tp[P]: attach collector P's programs to this
+ * raw tracepoint instead of their own (a name the kernel lacks fails the attach);
+ * btf_path[P]: relocate P's object against this BTF file instead of the kernel's (one
+ * lacking a field fails the relocation); blk_inflight_max: blk_start's capacity instead
+ * of IR_BLK_INFLIGHT_MAX.
+ */
+struct cbpf_test_hooks {
+	const char *attach_tp[CBPF_NPARTS];
+	const char *btf_path[CBPF_NPARTS];
+	uint32_t blk_inflight_max;
+};
+extern struct cbpf_test_hooks cbpf_test;
+
+/*
+ * Takes a reference on the objects, loading every enabled collector's on first use.
+ * Returns them (each collector then checks its own part with cbpf_require), or NULL
+ * with errno set and C's enabled/off_reason saying why when eBPF is off as a whole
+ * (--no-ebpf). C may be NULL: the main loop holds a reference of its own while the
+ * collectors' inits run, so that one collector found off (whose fini drops its
+ * reference at once) does not unload, and the next one reload, the others' objects.
  */
 struct cbpf *cbpf_get(struct collector *c, const struct ird_config *cfg);
 /* Drops a reference taken by cbpf_get; the last one detaches and frees everything. */
 void cbpf_put(struct cbpf *b);
+/* Attaches PROG of part P to its section's raw tracepoint (or cbpf_test's); NULL and errno. */
+struct bpf_link *cbpf_attach_prog(enum cbpf_part p, struct bpf_program *prog);
 
 /*
- * For a collector's init: 0 when its hooks were attached (ON), else records why it is
- * off in C (WHY, or "disabled in the configuration") and returns -EOPNOTSUPP; the loop
- * then reports it and calls fini, which drops the reference.
+ * For a collector's init: 0 when its object PART is loaded and attached, else records
+ * why not in C and returns -EOPNOTSUPP; the loop then reports it and calls fini, which
+ * drops the reference.
  */
-static inline int cbpf_require(struct collector *c, int on, const char *why)
+static inline int cbpf_require(struct collector *c, const struct cbpf *b, enum cbpf_part part)
 {
-	if (on)
+	if (b->on[part])
 		return 0;
-	snprintf(c->off_reason, sizeof(c->off_reason), "%s", why ? why : "disabled in the configuration");
+	snprintf(c->off_reason, sizeof(c->off_reason), "%s", b->off[part]);
 	return -EOPNOTSUPP;
 }
 
@@ -100,7 +138,13 @@ struct cbpf_open {
 	uint64_t busy_ns, last_switch_ns, cur_mask;
 	uint32_t cur_idle, cur_period;
 };
-/* Seqlock copy of C's open interval into OUT: 0, or -EAGAIN (retries exhausted; OUT zeroed). */
+/* Attempts of cbpf_read_open before it gives up on an entry whose seq never settles. */
+#define CBPF_READ_TRIES 10000
+/*
+ * Copies C's open-interval fields under its seqlock. Returns 0, or -EAGAIN when every
+ * one of CBPF_READ_TRIES attempts raced a writer (OUT then holds nothing usable: the
+ * caller reports an error and publishes NaN, never a torn copy).
+ */
 int cbpf_read_open(const struct ir_cpu *c, struct cbpf_open *out);
 /* One counter of a mapped entry (a single aligned 64-bit load; counters only grow). */
 static inline uint64_t cbpf_load(const __u64 *p)

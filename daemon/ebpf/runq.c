@@ -13,6 +13,9 @@
  * the events of the last period, interpolated inside their log2 bucket (so a
  * percentile is exact to within its bucket, a factor of 2). NaN when the period had no
  * event.
+ *
+ * Kernel half: kernel/runq.bpf.c, a program in cpu.bpf.c's sched_switch chain that
+ * fills the runq[] histograms of the shared per-CPU entries.
  */
 #include <errno.h>
 #include <math.h>
@@ -40,7 +43,7 @@ static int runq_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
-	int e = cbpf_require(c, s->b->runq_on, s->b->runq_off);
+	int e = cbpf_require(c, s->b, CBPF_RUNQ);
 	if (e < 0)
 		return e;
 	s->idx_cpu_p99 = calloc((size_t)s->b->nonline, sizeof(int));

@@ -6,6 +6,8 @@
  * Switches are counted by each CPU's sched_switch (the same event /proc/stat's ctxt
  * counts, so the totals agree), migrations by sched_migrate_task on the destination
  * CPU ("migrations into CPU N"). Both counters sit in the mmapped per-CPU entries.
+ * Kernel half: kernel/sched.bpf.c (migrations); the switches are counted by
+ * kernel/cpu.bpf.c's sched_switch, which this collector needs.
  */
 #include <errno.h>
 #include <math.h>
@@ -32,7 +34,7 @@ static int sched_init(struct collector *c, struct col_env *env)
 	s->b = cbpf_get(c, env->cfg);
 	if (!s->b)
 		return -errno;
-	int e = cbpf_require(c, s->b->sched_on, NULL);
+	int e = cbpf_require(c, s->b, CBPF_SCHED);
 	if (e < 0)
 		return e;
 	n = (size_t)s->b->nonline;

@@ -4,9 +4,10 @@
  * by command name (task comm) or by cgroup v2 directory (its tasks and its descendants').
  *
  * Each watch owns one of IR_WATCH_MAX slots. The selectors live in three small BPF hash
- * maps whose values are slot masks; sched_switch looks the incoming task up (only in the
- * maps some watch uses), remembers the mask for the CPU, and at the next switch adds the
- * closed interval to each slot's per-CPU counter. Like ebpf.cpu we add the interval
+ * maps whose values are slot masks (kernel/task.bpf.c); its program in cpu.bpf.c's
+ * sched_switch chain looks the incoming task up (only in the maps some watch uses), the
+ * core remembers the mask for the CPU, and at the next switch adds the closed interval
+ * to each slot's per-CPU counter. Like ebpf.cpu we add the interval
  * still open at read time, so a watched thread that never switches reads its true CPU.
  * A watch added while a task it selects is running would miss that task until its next
  * switch-in (seconds, for a busy thread alone on a CPU), so apply_add() then runs
@@ -15,7 +16,10 @@
  * Slot counters are never reset: a watch records the counter value at its creation as
  * its baseline, and slots are handed out round-robin so that a CPU still holding a
  * deleted watch's mask (until its next switch) practically never charges a newer
- * occupant of the slot. The live_mask in .bss is cleared before a slot's selectors go.
+ * occupant of the slot. The live_mask in watch_ctl (cpu.bpf.c's map, mmapped) is cleared
+ * before a slot's selectors go. A CPU whose entry cannot be read consistently
+ * (cbpf_read_open gives up) makes the tick's task series NaN, with the error in the
+ * collector's status.
  *
  * task.count is the number of distinct threads that ran during the last period: the
  * kernel counts a thread's first switch-in of each period (an LRU map remembers the
@@ -35,7 +39,7 @@
 #include <bpf/libbpf.h>
 #include "ebpf.h"
 #include "config.h"
-#include "inforeg.skel.h"
+#include "task.skel.h"
 
 struct slot {
 	int used;
@@ -109,7 +113,7 @@ static int selector_update(struct task_state *s, const struct watch_resolved *w,
 /* Publishes which lookups sched_switch must do, then the live slots. */
 static void publish_ctl(struct task_state *s)
 {
-	struct inforeg_bpf *skel = s->b->skel;
+	struct ir_watch_ctl *w = s->b->watch_ctl;
 	uint32_t has_pid = 0, has_comm = 0, levels = 0;
 
 	for (int i = 0; i < IR_WATCH_MAX; i++) {
@@ -122,12 +126,13 @@ static void publish_ctl(struct task_state *s)
 		if (sl->w.spec.kind == WATCH_CGROUP)
 			levels |= 1u << sl->w.cglevel;
 	}
-	/* plain stores to the mmapped .bss; the program reads them once per event */
-	__atomic_store_n(&skel->bss->has_pid, has_pid, __ATOMIC_RELAXED);
-	__atomic_store_n(&skel->bss->has_comm, has_comm, __ATOMIC_RELAXED);
-	__atomic_store_n(&skel->bss->cg_levels, levels, __ATOMIC_RELAXED);
-	/* release: the selector maps were updated before the slot goes live */
-	__atomic_store_n(&skel->bss->live_mask, s->live, __ATOMIC_RELEASE);
+	/* relaxed stores to the mmapped watch_ctl; the programs read them once per event */
+	__atomic_store_n(&w->has_pid, has_pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->has_comm, has_comm, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->cg_levels, levels, __ATOMIC_RELAXED);
+	/* release: the selector maps were updated before the slot goes live (the programs'
+	 * plain load of live_mask pairs with it through the map lookups that follow it) */
+	__atomic_store_n(&w->live_mask, s->live, __ATOMIC_RELEASE);
 }
 
 /* ---- reading the slot counters ------------------------------------------- */
@@ -248,7 +253,7 @@ static int task_init(struct collector *c, struct col_env *env)
 		watch_set_available(0, c->off_reason);
 		return -e;
 	}
-	int e = cbpf_require(c, s->b->task_on, NULL);
+	int e = cbpf_require(c, s->b, CBPF_TASK);
 	if (e < 0) {
 		watch_set_available(0, c->off_reason);
 		return e;
@@ -256,9 +261,9 @@ static int task_init(struct collector *c, struct col_env *env)
 	s->open = calloc((size_t)s->b->nonline, sizeof(*s->open));
 	if (!s->open)
 		return -ENOMEM;
-	s->pid_fd = bpf_map__fd(s->b->skel->maps.watch_pid);
-	s->comm_fd = bpf_map__fd(s->b->skel->maps.watch_comm);
-	s->cgrp_fd = bpf_map__fd(s->b->skel->maps.watch_cgrp);
+	s->pid_fd = bpf_map__fd(s->b->task->maps.watch_pid);
+	s->comm_fd = bpf_map__fd(s->b->task->maps.watch_comm);
+	s->cgrp_fd = bpf_map__fd(s->b->task->maps.watch_cgrp);
 	watch_set_available(1, NULL);
 	for (int i = 0; env->cfg && i < env->cfg->n_watches; i++)
 		if (ctl_watch_add(&env->cfg->watches[i], err, sizeof(err)) < 0)
@@ -312,6 +317,7 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 	struct cbpf *b = s->b;
 	uint32_t per;
 	uint64_t t;
+	int err = 0;
 
 	cbpf_repair(b, now->mono_ns);
 	if (drain(c, s))
@@ -319,11 +325,13 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 
 	/* a new period: first switch-ins from here on count towards the next sample */
 	per = ++s->period;
-	__atomic_store_n(&b->skel->bss->period, per, __ATOMIC_RELEASE);
-	int wedged = 0;
+	__atomic_store_n(&b->watch_ctl->period, per, __ATOMIC_RELEASE);
 	for (int i = 0; i < b->nonline; i++)
-		if (cbpf_read_open(&b->cpus[b->online[i]], &s->open[i]) < 0)
-			wedged++; /* zeroed: no watch is charged for that CPU's open interval */
+		if (cbpf_read_open(&b->cpus[b->online[i]], &s->open[i]) < 0) {
+			col_error(c, "CPU %d's entry changed under every one of %d reads", b->online[i],
+				  CBPF_READ_TRIES);
+			err = -EAGAIN;
+		}
 	t = cbpf_now_ns();
 
 	for (int k = 0; k < s->ndecl; k++) {
@@ -332,9 +340,7 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 		uint64_t bit = 1ull << d->slot, cum, seen, running = 0;
 		double dt;
 
-		if (!sl->used || sl->gen != d->gen || wedged) {
-			/* wedged: an open interval is unknown, so no figure this tick; prev_* stay,
-			 * and the next tick's rate covers both periods */
+		if (!sl->used || sl->gen != d->gen || err) {
 			cbpf_put_value(values, d->idx_usage, NAN);
 			cbpf_put_value(values, d->idx_secs, NAN);
 			cbpf_put_value(values, d->idx_count, NAN);
@@ -364,11 +370,7 @@ static int task_sample(struct collector *c, const struct col_now *now, double *v
 		sl->prev_seen = seen;
 		sl->prev_t = t;
 	}
-	if (wedged) {
-		col_error(c, "%d CPU entries kept changing (seqlock retries exhausted)", wedged);
-		return -EAGAIN;
-	}
-	return 0;
+	return err;
 }
 
 static void task_fini(struct collector *c)
