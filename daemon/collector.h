@@ -44,6 +44,9 @@ struct series_reg {
  */
 int reg_series(struct series_reg *reg, const char *name, const char *unit, enum inforeg_kind kind,
 	       const char *help);
+/* 1 if NAME is a series name the registry takes: [a-z][a-z0-9_]*(\.[a-z0-9_]+)* then
+ * optionally {k="v",...} with k [a-z_][a-z0-9_]* and no '\\' or control byte in v. */
+int reg_name_valid(const char *name);
 /* printf-style name: reg_seriesf(reg, "percent", INFOREG_KIND_GAUGE, help, "cpu.usage{cpu=\"%d\"}", n) */
 int reg_seriesf(struct series_reg *reg, const char *unit, enum inforeg_kind kind, const char *help,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -144,5 +147,7 @@ ssize_t col_slurp(const char *path, char **buf, size_t *cap);
 /* Reads at most LEN-1 bytes of a small file (sysfs attribute) into BUF, NUL-terminated.
  * Blocking, for init and declare. Returns the length or -errno. */
 ssize_t col_read_small(const char *path, char *buf, size_t len);
+/* The same, cut at the first '\n' (a sysfs attribute's value). Returns 0 or -errno. */
+int col_read_line(const char *path, char *buf, size_t len);
 
 #endif /* INFOREGD_COLLECTOR_H */

@@ -18,7 +18,7 @@
 #include "collector.h"
 
 /* name: [a-z][a-z0-9_]*(\.[a-z0-9_]+)* then optionally {k="v",...} with k [a-z_][a-z0-9_]* */
-static int name_valid(const char *s)
+int reg_name_valid(const char *s)
 {
 	const char *p = s;
 	if (!(*p >= 'a' && *p <= 'z'))
@@ -66,7 +66,7 @@ int reg_series(struct series_reg *reg, const char *name, const char *unit, enum 
 {
 	if (strlen(name) >= INFOREG_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (!name_valid(name) || strlen(unit ? unit : "") >= INFOREG_UNIT_MAX)
+	if (!reg_name_valid(name) || strlen(unit ? unit : "") >= INFOREG_UNIT_MAX)
 		return -EINVAL;
 	for (uint32_t i = 0; i < reg->count; i++)
 		if (strcmp(reg->defs[i].name, name) == 0)

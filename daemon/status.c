@@ -55,16 +55,6 @@ static long long meminfo_kb(const char *key)
 	return v[0] ? atoll(v) : -1;
 }
 
-/* First line of a small sysfs file, or -errno. */
-static int read_attr(const char *path, char *out, size_t len)
-{
-	ssize_t n = col_read_small(path, out, len);
-	if (n < 0)
-		return (int)n;
-	out[strcspn(out, "\n")] = 0;
-	return 0;
-}
-
 /* PCI display controllers (class 0x03) and processing accelerators (0x12). */
 static json_t *accelerators(void)
 {
@@ -78,14 +68,14 @@ static json_t *accelerators(void)
 			continue;
 		char path[512], cls[32] = "", vendor[32] = "", device[32] = "", driver[256] = "";
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", e->d_name);
-		if (read_attr(path, cls, sizeof(cls)) < 0)
+		if (col_read_line(path, cls, sizeof(cls)) < 0)
 			continue;
 		if (strncmp(cls, "0x03", 4) && strncmp(cls, "0x12", 4))
 			continue;
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
-		read_attr(path, vendor, sizeof(vendor));
+		col_read_line(path, vendor, sizeof(vendor));
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
-		read_attr(path, device, sizeof(device));
+		col_read_line(path, device, sizeof(device));
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", e->d_name);
 		ssize_t n = readlink(path, driver, sizeof(driver) - 1);
 		driver[n > 0 ? n : 0] = 0;

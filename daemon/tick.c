@@ -291,3 +291,12 @@ out:
 	close(fd);
 	return ret;
 }
+
+int col_read_line(const char *path, char *buf, size_t len)
+{
+	ssize_t n = col_read_small(path, buf, len);
+	if (n < 0)
+		return (int)n;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}

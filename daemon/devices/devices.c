@@ -132,16 +132,6 @@ double dev_parse_attr(const struct col_file *f)
 	return neg ? -v : v;
 }
 
-/* Small /proc file into BUF, NUL-terminated, first line only. */
-static int read_line(const char *path, char *buf, size_t len)
-{
-	ssize_t n = col_read_small(path, buf, len);
-	if (n < 0)
-		return (int)n;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
 /* The cgroup v2 path of a watch relative to the v2 root ("/a/b"), or "" if unknown. */
 static void watch_cgroup_rel(const char *spec, char *out, size_t len)
 {
@@ -178,7 +168,7 @@ uint64_t dev_watch_match(pid_t pid, const struct watch_spec *ws, int n)
 		} else if (w->kind == WATCH_COMM) {
 			if (!have_comm) {
 				snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-				have_comm = read_line(path, comm, sizeof(comm)) == 0 ? 1 : -1;
+				have_comm = col_read_line(path, comm, sizeof(comm)) == 0 ? 1 : -1;
 			}
 			if (have_comm > 0 && !strcmp(comm, w->comm))
 				mask |= 1ull << i;

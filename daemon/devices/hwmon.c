@@ -37,15 +37,6 @@ struct hwmon {
 	struct dev_sensor s[SENSORS_MAX];
 };
 
-static int read_attr(const char *path, char *out, size_t len)
-{
-	ssize_t n = col_read_small(path, out, len);
-	if (n < 0)
-		return (int)n;
-	out[strcspn(out, "\n")] = 0;
-	return 0;
-}
-
 static int num_cmp(const void *a, const void *b)
 {
 	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
@@ -96,7 +87,7 @@ static void scan_chip(struct dev_provider *p, struct col_env *env, const char *b
 	char dir[600], path[700], chip[48] = "", name[64], label[64];
 	dev_pathf(dir, sizeof(dir), "%s/%s", base, dev);
 	dev_pathf(path, sizeof(path), "%s/name", dir);
-	if (read_attr(path, chip, sizeof(chip)) < 0)
+	if (col_read_line(path, chip, sizeof(chip)) < 0)
 		snprintf(chip, sizeof(chip), "%s", dev);
 	dev_pathf(path, sizeof(path), "%s/device/gpu_busy_percent", dir);
 	if (access(path, F_OK) == 0)
@@ -128,7 +119,7 @@ static void scan_chip(struct dev_provider *p, struct col_env *env, const char *b
 					continue; /* powerK_input preferred */
 			}
 			dev_pathf(path, sizeof(path), "%s/%s_label", dir, name);
-			if (read_attr(path, label, sizeof(label)) < 0 || !label[0])
+			if (col_read_line(path, label, sizeof(label)) < 0 || !label[0])
 				snprintf(label, sizeof(label), "%s", name);
 			dev_pathf(path, sizeof(path), "%s/%s", dir, e);
 			add(p, env, dev, chip, label, kinds[k].kind, kinds[k].scale, path);
@@ -161,7 +152,7 @@ static int hwmon_discover(struct dev_provider *p, struct col_env *env)
 	n = list_dir(th, "thermal_zone", ents, 256);
 	for (int i = 0; i < n; i++) {
 		dev_pathf(path, sizeof(path), "%s/%s/type", th, ents[i]);
-		if (read_attr(path, type, sizeof(type)) < 0 || !type[0])
+		if (col_read_line(path, type, sizeof(type)) < 0 || !type[0])
 			snprintf(type, sizeof(type), "%s", ents[i]);
 		dev_pathf(path, sizeof(path), "%s/%s/temp", th, ents[i]);
 		if (access(path, R_OK) == 0)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "collector.h"
 #include "exec_parse.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -30,59 +31,16 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static int is_word(char c)
-{
-	return is_lower(c) || (c >= '0' && c <= '9') || c == '_';
-}
-
-/* [a-z_][a-z0-9_]*(\.[a-z0-9_]+)* then optionally {k="v",...}, k [a-z_][a-z0-9_]* */
+/* A series name the registry takes (reg_name_valid), at most EXEC_KEY_MAX - 1 bytes,
+ * printable ASCII only: a program's output is not trusted to be UTF-8. */
 int exec_key_valid(const char *s)
 {
-	const char *p = s;
-	if (!s || strlen(s) >= EXEC_KEY_MAX || !(is_lower(*p) || *p == '_'))
+	if (!s || strlen(s) >= EXEC_KEY_MAX || !reg_name_valid(s))
 		return 0;
-	int dot = 0;
-	for (; *p && *p != '{'; p++) {
-		if (*p == '.') {
-			if (dot)
-				return 0;
-			dot = 1;
-		} else if (is_word(*p)) {
-			dot = 0;
-		} else {
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p > 0x7e)
 			return 0;
-		}
-	}
-	if (dot)
-		return 0;
-	if (!*p)
-		return 1;
-	p++;
-	for (;;) {
-		if (!(is_lower(*p) || *p == '_'))
-			return 0;
-		while (is_word(*p))
-			p++;
-		if (*p++ != '=' || *p++ != '"')
-			return 0;
-		while (*p && *p != '"') {
-			/* printable ASCII only: names end up in JSON and Prometheus text */
-			if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-				return 0;
-			p++;
-		}
-		if (*p++ != '"')
-			return 0;
-		if (*p == '}')
-			return p[1] == '\0';
-		if (*p++ != ',')
-			return 0;
-	}
+	return 1;
 }
 
 int exec_number_parse(const char *tok, double *v)
