@@ -86,7 +86,10 @@ while True:
     try:
         up = q('up{job="inforeg"} == 1')
         scores = q("inforeg:node_score:ref")
-        if len(up) == 3 and len(scores) == 2 and q("inforeg:cpu_free_cores:sum") and q("inforeg:node_score_ref:avg5m"):
+        # every rule evaluated on every target it applies to (a loaded machine scrapes
+        # and evaluates the three targets at different moments)
+        if (len(up) == 3 and len(scores) == 2 and len(q("inforeg:cpu_free:ratio")) == 3
+                and q("inforeg:cpu_free_cores:sum") and q("inforeg:node_score_ref:avg5m")):
             break
     except OSError:
         pass
