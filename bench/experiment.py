@@ -458,8 +458,7 @@ def plots(results, all_fps, all_cpu):
 try:
     main()
 finally:
+    # SIGTERM first: an inforegd that exits cleanly retires and unlinks its object
     for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        stop(p)
     cg_cleanup()
