@@ -17,8 +17,12 @@
 #
 # Every subject runs ALONE, one after the other (REST server off): in this VM a lone
 # 10 Hz process costs about 1.5x what it costs while another one wakes beside it, so
-# measuring two at once would flatter both. Each runs WINDOWS windows of W seconds
-# after START s of start-up (2); the figures are median, min and max over the windows.
+# measuring two at once would flatter both. Each subject runs WINDOWS windows of W
+# seconds, each after START s of its own start-up (2), in rounds that take every subject
+# of a rate in turn; the figures are median, min and max over the windows. Memory also
+# gives the ring's share of RSS (the daemon's mapping of its object, all populated) and
+# RSS without it: the ring is history_s x rate slots of the series set, what the user
+# asks for, the rest is the daemon's own.
 # Usage: bench/daemon_cpu.sh [BUILD_DIR]   (W=seconds per window, WINDOWS=N, RATES="1 10";
 # QUICK=1: 100 Hz only, two 1 s windows after 1 s)
 set -eu
@@ -40,35 +44,50 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp" 
 printf 'period.load = 1000\n' >"$tmp/cpuonly.conf"
 BN=daemon_cpu
 
-# measure METRIC PERIOD_MS BASELINE|- CMD...: starts CMD alone, skips 2 s of start-up,
-# prints @result lines for its CPU (and its memory when METRIC starts with inforegd)
-measure() {
-	local metric=$1 period=$2 base=$3 t0 t1 cpus=() ticks=() rss=() pss=() anon=() w
-	shift 3
+# Subjects run in rounds: each round runs every subject of the rate once, alone, for one
+# window (START s of start-up skipped), so that the host's slow drifts in this VM (2x over
+# minutes) fall on every subject alike instead of on whichever ran during a bad minute.
+declare -A CPU TICK RSS PSS ANON RING OWN
+files=
+
+# window METRIC PERIOD_MS CMD...: starts CMD alone, skips its start-up, measures one window
+# of W s and appends its CPU (and memory, for the daemon) to the METRIC's lists
+window() {
+	local metric=$1 period=$2 t0 t1 ring
+	shift 2
 	"$@" >/dev/null 2>&1 &
 	pid=$!
 	sleep "$START"
 	kill -0 "$pid" 2>/dev/null || { echo "$metric: did not start: $*"; exit 1; }
-	if [ -z "$files" ]; then # the daemon's sources, for the floors
+	if [ -z "$files" ] && [[ $metric == inforegd@* ]]; then # the daemon's sources, for the floors
 		# (/proc/net/dev reads back as /proc/PID/net/dev, marked deleted)
 		files=$(for fd in /proc/"$pid"/fd/*; do readlink "$fd"; done | grep -E '^/(proc|sys)/' |
 			sed -E 's# \(deleted\)$##; s#^/proc/[0-9]+/net/#/proc/net/#' | sort -u)
 	fi
-	for w in $(seq "$WINDOWS"); do
-		t0=$(cpu_ns "$pid")
-		sleep "$W"
-		t1=$(cpu_ns "$pid")
-		cpus+=("$(awk -v a="$t0" -v b="$t1" -v s="$W" 'BEGIN { printf "%.4f", 100*(b-a)/1e9/s }')")
-		ticks+=("$(awk -v a="$t0" -v b="$t1" -v s="$W" -v per="$period" 'BEGIN { printf "%.2f", (b-a)/1e3/(s*1000/per) }')")
-		if [[ $metric == inforegd* || $metric == cpuonly* ]]; then
-			rss+=("$(awk '/^Rss:/{print $2}' /proc/"$pid"/smaps_rollup)")
-			pss+=("$(awk '/^Pss:/{print $2}' /proc/"$pid"/smaps_rollup)")
-			anon+=("$(awk '/^Anonymous:/{print $2}' /proc/"$pid"/smaps_rollup)")
-		fi
-	done
+	t0=$(cpu_ns "$pid")
+	sleep "$W"
+	t1=$(cpu_ns "$pid")
+	CPU[$metric]+=" $(awk -v a="$t0" -v b="$t1" -v s="$W" 'BEGIN { printf "%.4f", 100*(b-a)/1e9/s }')"
+	TICK[$metric]+=" $(awk -v a="$t0" -v b="$t1" -v s="$W" -v per="$period" 'BEGIN { printf "%.2f", (b-a)/1e3/(s*1000/per) }')"
+	if [[ $metric == inforegd* || $metric == cpuonly* ]]; then
+		RSS[$metric]+=" $(awk '/^Rss:/{print $2}' /proc/"$pid"/smaps_rollup)"
+		PSS[$metric]+=" $(awk '/^Pss:/{print $2}' /proc/"$pid"/smaps_rollup)"
+		ANON[$metric]+=" $(awk '/^Anonymous:/{print $2}' /proc/"$pid"/smaps_rollup)"
+		# the ring: the Rss of the daemon's mapping of /dev/shm/$shm (all of it, populated)
+		ring=$(awk -v obj="/dev/shm/$shm" '/^[0-9a-f]+-[0-9a-f]+ / { on = ($NF == obj) } on && /^Rss:/ { s += $2 } END { print s + 0 }' /proc/"$pid"/smaps)
+		RING[$metric]+=" $ring"
+		OWN[$metric]+=" $(($(awk '/^Rss:/{print $2}' /proc/"$pid"/smaps_rollup) - ring))"
+	fi
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	pid=
+}
+
+# report METRIC BASELINE|-: the @result lines of a measured subject
+report() {
+	local metric=$1 base=$2
+	# shellcheck disable=SC2206
+	local cpus=(${CPU[$metric]}) ticks=(${TICK[$metric]})
 	printf '  %-30s %s %% of one core; us per tick %s\n' "$metric" "${cpus[*]}" "${ticks[*]}"
 	if [ "$base" = - ]; then
 		bench_result $BN "$metric.cpu" %core "${cpus[@]}"
@@ -77,11 +96,16 @@ measure() {
 		bench_result $BN "$metric.cpu" %core -b "$base.cpu" "${cpus[@]}"
 		bench_result $BN "$metric.tick" us -b "$base.tick" "${ticks[@]}"
 	fi
-	if [ ${#rss[@]} -gt 0 ]; then
-		echo "  $metric RSS kB ${rss[*]}, PSS kB ${pss[*]}"
-		bench_result $BN "$metric.rss" kB "${rss[@]}"
-		bench_result $BN "$metric.pss" kB "${pss[@]}"
-		bench_result $BN "$metric.anon" kB "${anon[@]}"
+	if [ -n "${RSS[$metric]:-}" ]; then
+		echo "  $metric RSS kB${RSS[$metric]}, PSS kB${PSS[$metric]}, ring kB${RING[$metric]}"
+		# shellcheck disable=SC2086
+		{
+			bench_result $BN "$metric.rss" kB ${RSS[$metric]}
+			bench_result $BN "$metric.pss" kB ${PSS[$metric]}
+			bench_result $BN "$metric.anon" kB ${ANON[$metric]}
+			bench_result $BN "$metric.ring" kB ${RING[$metric]}
+			bench_result $BN "$metric.rss_without_ring" kB ${OWN[$metric]}
+		}
 	fi
 }
 
@@ -90,31 +114,48 @@ ebpf=on
 echo "daemon_cpu: each subject alone, $WINDOWS windows of ${W}s after ${START} s of start-up; eBPF $ebpf"
 for hz in $RATES; do
 	period=$((1000 / hz))
-	echo "${hz} Hz (period $period ms):"
+	echo "${hz} Hz (period $period ms), $WINDOWS rounds:"
 	files=
-	# the floors the daemon is compared with are measured at 10 Hz and faster
+	for round in $(seq "$WINDOWS"); do
+		printf '  round %s\n' "$round"
+		window "inforegd@${hz}Hz" "$period" "$IRD" --shm "$shm" --listen none --period "$period"
+		if [ "$hz" = 10 ] || [ "$hz" = 100 ]; then
+			window "inforegd_noebpf@${hz}Hz" "$period" "$IRD" --shm "$shm" --listen none --period "$period" --no-ebpf
+		fi
+		if [ "$hz" -ge 100 ]; then
+			window "cpuonly@${hz}Hz" "$period" "$IRD" --shm "$shm" --listen none \
+				--period "$period" --no-ebpf --config "$tmp/cpuonly.conf"
+		fi
+		# the floors the daemon is compared with are measured at 10 Hz and faster
+		if [ "$hz" -ge 10 ]; then
+			window "floor.wake@${hz}Hz" "$period" "$FLOOR" "$period"
+			# shellcheck disable=SC2086
+			window "floor.pread@${hz}Hz" "$period" "$FLOOR" "$period" $files
+			# shellcheck disable=SC2086
+			window "floor.uring@${hz}Hz" "$period" "$FLOOR" -u "$period" $files
+		fi
+		if [ "$hz" -ge 100 ]; then
+			window "floor.pread_cpumem@${hz}Hz" "$period" "$FLOOR" "$period" /proc/stat /proc/meminfo
+		fi
+	done
 	if [ "$hz" -ge 10 ]; then
-		measure "inforegd@${hz}Hz" "$period" "floor.uring@${hz}Hz" "$IRD" --shm "$shm" --listen none --period "$period"
+		report "inforegd@${hz}Hz" "floor.uring@${hz}Hz"
 	else
-		measure "inforegd@${hz}Hz" "$period" - "$IRD" --shm "$shm" --listen none --period "$period"
+		report "inforegd@${hz}Hz" -
 	fi
 	if [ "$hz" = 10 ] || [ "$hz" = 100 ]; then
-		measure "inforegd_noebpf@${hz}Hz" "$period" "floor.uring@${hz}Hz" "$IRD" --shm "$shm" --listen none \
-			--period "$period" --no-ebpf
+		report "inforegd_noebpf@${hz}Hz" "floor.uring@${hz}Hz"
 	fi
 	if [ "$hz" -ge 100 ]; then
-		measure "cpuonly@${hz}Hz" "$period" "floor.pread_cpumem@${hz}Hz" "$IRD" --shm "$shm" --listen none \
-			--period "$period" --no-ebpf --config "$tmp/cpuonly.conf"
+		report "cpuonly@${hz}Hz" "floor.pread_cpumem@${hz}Hz"
 	fi
 	if [ "$hz" -ge 10 ]; then
-		measure "floor.wake@${hz}Hz" "$period" - "$FLOOR" "$period"
-		# shellcheck disable=SC2086
-		measure "floor.pread@${hz}Hz" "$period" "floor.wake@${hz}Hz" "$FLOOR" "$period" $files
-		# shellcheck disable=SC2086
-		measure "floor.uring@${hz}Hz" "$period" "floor.wake@${hz}Hz" "$FLOOR" -u "$period" $files
+		report "floor.wake@${hz}Hz" -
+		report "floor.pread@${hz}Hz" "floor.wake@${hz}Hz"
+		report "floor.uring@${hz}Hz" "floor.wake@${hz}Hz"
 	fi
 	if [ "$hz" -ge 100 ]; then
-		measure "floor.pread_cpumem@${hz}Hz" "$period" "floor.wake@${hz}Hz" "$FLOOR" "$period" /proc/stat /proc/meminfo
+		report "floor.pread_cpumem@${hz}Hz" "floor.wake@${hz}Hz"
 	fi
 done
 bench_note $BN "floor.pread / floor.uring read the $(echo $files | wc -w) files the default daemon keeps open" \

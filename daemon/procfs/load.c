@@ -112,4 +112,7 @@ const struct collector_ops procfs_load_ops = {
     .declare = load_declare,
     .sample = load_sample,
     .fini = load_fini,
+    /* the kernel recomputes the averages every 5 s; the runnable count at the tick is
+     * cpu's proc.running (procs_running in /proc/stat, read at every tick anyway) */
+    .default_period_ms = 1000,
 };
