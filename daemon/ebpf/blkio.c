@@ -6,9 +6,9 @@
  *
  * The kernel keeps one log2 histogram per whole-disk dev_t in a small hash map; we read
  * it once per period, 1 s by default (one batch lookup for all disks). Disks present at
- * init with a non-zero size are declared at once; a disk that shows I/O later (a loop device attached after start)
- * is added and the layout re-declared (layout_changed). Names come from
- * /sys/dev/block/MAJ:MIN/uevent (DEVNAME), as /proc/diskstats names them.
+ * init with a non-zero size are declared at once; a disk that shows I/O later (a loop device attached after
+ * start) is added and the layout re-declared (layout_changed). Names come from /sys/dev/block/MAJ:MIN/uevent
+ * (DEVNAME), as /proc/diskstats names them.
  *
  * Series per disk: disk.io_latency.p50/.p90/.p99{dev="vda"} (us, last period, NaN if
  * no I/O completed) and disk.io_latency.bucket{dev="vda",le="N"} +
