@@ -31,7 +31,7 @@ B=${1:-build}
 if [ "$QUICK" = 1 ]; then
 	W=${W:-1} WINDOWS=${WINDOWS:-2} RATES=${RATES:-100} START=1
 else
-	W=${W:-2} WINDOWS=${WINDOWS:-4} RATES=${RATES:-"1 10 100 1000"} START=2
+	W=${W:-2} WINDOWS=${WINDOWS:-6} RATES=${RATES:-"1 10 100 1000"} START=2
 fi
 IRD=$B/bin/inforegd
 FLOOR=$B/bench/tick_floor
