@@ -72,6 +72,8 @@ RH_FN void rh_on_signal(int sig)
 /* The private directory (rules under DIR/rules) and the daemon's name. */
 RH_FN int rh_init(const char *test)
 {
+	/* one line at a time: a log then keeps each step's ok/FAIL beside its CHECK messages */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	const char *b = getenv("INFOREG_BUILD");
 	char path[600];
 	snprintf(rh_ird, sizeof(rh_ird), "%s/bin/inforegd", b ? b : "build");

@@ -25,7 +25,7 @@ for sb in "$INFOREG_BUILD"-san-thread "$INFOREG_BUILD"-san-address-undefined; do
 		LSAN_OPTIONS="suppressions=$INFOREG_TOP/tests/lsan.supp" \
 		UBSAN_OPTIONS="print_stacktrace=1:log_path=$logs/ubsan" \
 		INFOREG_BUILD=$sb "${cmd[@]}" >"$logs/$t.log" 2>&1 ||
-			ir_fail "$t with $(basename "$sb"): $(tail -5 "$logs/$t.log")"
+			ir_fail "$t with $(basename "$sb"): $(grep -m5 'CHECK failed' "$logs/$t.log") $(tail -5 "$logs/$t.log")"
 	done
 	# the sanitizers write one file per process (tsan.PID, asan.PID, ubsan.PID)
 	reports=$(cat "$logs"/*san.* 2>/dev/null)
