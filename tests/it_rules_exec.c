@@ -184,13 +184,7 @@ static void put_and_delete_at_run_time(struct inforeg_reader *r)
 	CHECKF(code == 201, "PUT late: %d %s", code, out);
 	/* fresh and counting: at least its third run (not exactly 3: the counter moves every
 	 * 100 ms, and a reader held off the CPU that long on a loaded machine can miss 3) */
-	double late = NAN, late_end = rh_now() + 10;
-	enum inforeg_value_state late_st = INFOREG_UNKNOWN;
-	while (rh_now() < late_end &&
-	       !(rh_read(r, "late", &late, &late_st, NULL) == 0 && late_st == INFOREG_FRESH && late >= 3))
-		usleep(20000);
-	CHECKF(late_st == INFOREG_FRESH && late >= 3, "late: %s %g after 10 s, want fresh and >= 3",
-	       inforeg_state_name(late_st), late);
+	CHECK(rh_wait_fresh_min(r, "late", 3, 10));
 	code = rh_http("DELETE", "/v1/rules/late", NULL, 1, out, sizeof(out));
 	CHECKF(code == 200, "DELETE late: %d %s", code, out);
 	double end = rh_now() + 5;

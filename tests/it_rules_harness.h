@@ -195,6 +195,25 @@ RH_FN int rh_read(struct inforeg_reader *r, const char *name, double *v, enum in
 	return 0;
 }
 
+/* The loop of rh_wait_state and rh_wait_fresh_min: with AT_LEAST, a FRESH value must be
+ * >= WANT rather than equal to it. */
+RH_FN int rh_wait_value(struct inforeg_reader *r, const char *name, enum inforeg_value_state st, double want,
+			int at_least, double secs)
+{
+	double end = rh_now() + secs, v = NAN;
+	enum inforeg_value_state s = INFOREG_UNKNOWN;
+	int e = -ENOENT;
+	while (rh_now() < end) {
+		e = rh_read(r, name, &v, &s, NULL);
+		if (e == 0 && s == st && (st != INFOREG_FRESH || want != want || (at_least ? v >= want : v == want)))
+			return 1;
+		usleep(20000);
+	}
+	fprintf(stderr, "%s: wanted %s %s%g, saw %s %g (read %d)\n", name, inforeg_state_name(st),
+		at_least ? ">= " : "", want, e == 0 ? inforeg_state_name(s) : "nothing", v, e);
+	return 0;
+}
+
 /*
  * Waits up to SECS for series NAME to be in state ST (and, for FRESH with WANT not NaN,
  * to equal WANT). Returns 1 when it got there; on timeout prints what it saw.
@@ -202,18 +221,14 @@ RH_FN int rh_read(struct inforeg_reader *r, const char *name, double *v, enum in
 RH_FN int rh_wait_state(struct inforeg_reader *r, const char *name, enum inforeg_value_state st, double want,
 			 double secs)
 {
-	double end = rh_now() + secs, v = NAN;
-	enum inforeg_value_state s = INFOREG_UNKNOWN;
-	int e = -ENOENT;
-	while (rh_now() < end) {
-		e = rh_read(r, name, &v, &s, NULL);
-		if (e == 0 && s == st && (st != INFOREG_FRESH || want != want || v == want))
-			return 1;
-		usleep(20000);
-	}
-	fprintf(stderr, "%s: wanted %s %g, saw %s %g (read %d)\n", name, inforeg_state_name(st), want,
-		e == 0 ? inforeg_state_name(s) : "nothing", v, e);
-	return 0;
+	return rh_wait_value(r, name, st, want, 0, secs);
+}
+
+/* Waits up to SECS for NAME to be fresh with a value >= MIN: for a counter that moves
+ * faster than a reader on a loaded machine is sure to look (it can skip any one value). */
+RH_FN int rh_wait_fresh_min(struct inforeg_reader *r, const char *name, double min, double secs)
+{
+	return rh_wait_value(r, name, INFOREG_FRESH, min, 1, secs);
 }
 
 /* The status document (parsed; the caller decrefs), or NULL. */
