@@ -53,7 +53,7 @@ files=
 # window METRIC PERIOD_MS CMD...: starts CMD alone, skips its start-up, measures one window
 # of W s and appends its CPU (and memory, for the daemon) to the METRIC's lists
 window() {
-	local metric=$1 period=$2 t0 t1 ring
+	local metric=$1 period=$2 t0 t1 rss ring
 	shift 2
 	"$@" >/dev/null 2>&1 &
 	pid=$!
@@ -70,13 +70,14 @@ window() {
 	CPU[$metric]+=" $(awk -v a="$t0" -v b="$t1" -v s="$W" 'BEGIN { printf "%.4f", 100*(b-a)/1e9/s }')"
 	TICK[$metric]+=" $(awk -v a="$t0" -v b="$t1" -v s="$W" -v per="$period" 'BEGIN { printf "%.2f", (b-a)/1e3/(s*1000/per) }')"
 	if [[ $metric == inforegd* || $metric == cpuonly* ]]; then
-		RSS[$metric]+=" $(awk '/^Rss:/{print $2}' /proc/"$pid"/smaps_rollup)"
+		rss=$(awk '/^Rss:/{print $2}' /proc/"$pid"/smaps_rollup)
+		RSS[$metric]+=" $rss"
 		PSS[$metric]+=" $(awk '/^Pss:/{print $2}' /proc/"$pid"/smaps_rollup)"
 		ANON[$metric]+=" $(awk '/^Anonymous:/{print $2}' /proc/"$pid"/smaps_rollup)"
 		# the ring: the Rss of the daemon's mapping of /dev/shm/$shm (all of it, populated)
 		ring=$(awk -v obj="/dev/shm/$shm" '/^[0-9a-f]+-[0-9a-f]+ / { on = ($NF == obj) } on && /^Rss:/ { s += $2 } END { print s + 0 }' /proc/"$pid"/smaps)
 		RING[$metric]+=" $ring"
-		OWN[$metric]+=" $(($(awk '/^Rss:/{print $2}' /proc/"$pid"/smaps_rollup) - ring))"
+		OWN[$metric]+=" $((rss - ring))"
 	fi
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
